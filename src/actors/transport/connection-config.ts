@@ -1,0 +1,46 @@
+import { DEFAULT_WIRE_LIMITS, type WireLimits } from '../../wire/index.js';
+
+/** Timeouts and budgets of one peer connection. Every transient state has a timeout. */
+export interface ConnectionConfig {
+  /** Offer sent (or received) until the description exchange completes. */
+  signalingTimeoutMs: number;
+  /** Descriptions exchanged until the DataChannel opens (ICE + DTLS + SCTP). */
+  connectTimeoutMs: number;
+  /** DataChannel open until both identity proofs are verified. */
+  authTimeoutMs: number;
+  /** Goodbye sent until the link is closed regardless. */
+  closeTimeoutMs: number;
+  /** A ping goes out this often while open. */
+  heartbeatIntervalMs: number;
+  /** Silence longer than this fails the connection with HEARTBEAT_TIMEOUT. */
+  heartbeatTimeoutMs: number;
+  /** Dial attempts before giving up (only failures before the connection opened are retried). */
+  maxDialAttempts: number;
+  /** Backoff before retry n is retryBaseMs × 2^(n-1), jittered by ±50%. */
+  retryBaseMs: number;
+  /** Bytes the DataChannel may buffer before sends wait. */
+  sendBudgetBytes: number;
+  /** Bytes that may wait beyond the budget before sends reject with BACKPRESSURE. */
+  maxQueuedBytes: number;
+  /** How long a send may wait for the link to drain. */
+  sendTimeoutMs: number;
+  /** Malformed or forbidden frames tolerated from one peer before it is disconnected. */
+  violationThreshold: number;
+  limits: WireLimits;
+}
+
+export const DEFAULT_CONNECTION_CONFIG: ConnectionConfig = {
+  signalingTimeoutMs: 10_000,
+  connectTimeoutMs: 15_000,
+  authTimeoutMs: 5_000,
+  closeTimeoutMs: 1_000,
+  heartbeatIntervalMs: 5_000,
+  heartbeatTimeoutMs: 15_000,
+  maxDialAttempts: 3,
+  retryBaseMs: 500,
+  sendBudgetBytes: 4 * 1024 * 1024,
+  maxQueuedBytes: 16 * 1024 * 1024,
+  sendTimeoutMs: 30_000,
+  violationThreshold: 10,
+  limits: DEFAULT_WIRE_LIMITS,
+};

@@ -1,0 +1,241 @@
+import { assign, enqueueActions, setup, type ActorRefFrom } from 'xstate';
+import { PeerSockError, type ErrorCode } from '../../errors.js';
+import type { PeerId } from '../../identity/peer-id.js';
+import type { ConnectionConfig } from './connection-config.js';
+import { PeerChannel, type InboundMessage } from './peer-channel.js';
+import { peerConnectionMachine, type PeerConnectionOutput, type PeerPorts } from './peer-connection.machine.js';
+import { isOffer, parseSignalEnvelope, type SignalEnvelope } from './signal-envelope.js';
+
+/**
+ * The transport subsystem: one peer-connection actor per remote peer, the connection
+ * limit, routing of inbound signals to the right attempt, and glare resolution (when
+ * both sides dial at once, the lower PeerId's offer wins). It reports every change to
+ * the node through `notify`; the node's `send` path uses `channels` directly.
+ */
+export type TransportNotice =
+  | { type: 'peer.connecting'; peer: PeerId; role: 'dialer' | 'listener' }
+  | { type: 'peer.open'; peer: PeerId }
+  | { type: 'peer.closed'; peer: PeerId; wasOpen: boolean; failure?: { code: ErrorCode; message: string } }
+  | { type: 'connect.refused'; peer: PeerId; code: ErrorCode; message: string }
+  | { type: 'signal.dropped'; from: PeerId; reason: string };
+
+export interface TransportPorts extends PeerPorts {
+  notify(notice: TransportNotice): void;
+  deliver(message: InboundMessage): void;
+  reportViolation(remote: PeerId, error: PeerSockError): void;
+}
+
+export interface ConnectionManagerInput {
+  self: PeerId;
+  maxConnections: number;
+  config: ConnectionConfig;
+  ports: TransportPorts;
+  /** Live channels by peer, shared with the node's data path. */
+  channels: Map<PeerId, PeerChannel>;
+}
+
+interface PeerEntry {
+  childId: string;
+  role: 'dialer' | 'listener';
+}
+
+interface Context extends ConnectionManagerInput {
+  peers: Record<string, PeerEntry>;
+  generation: number;
+}
+
+type Event =
+  | { type: 'connect'; peer: PeerId }
+  | { type: 'disconnect'; peer: PeerId }
+  | { type: 'signal.in'; from: PeerId; data: unknown }
+  | { type: 'peer.opened'; remote: PeerId }
+  | { type: 'shutdown' }
+  | { type: `xstate.done.actor.${string}`; output: PeerConnectionOutput }
+  | { type: `xstate.error.actor.${string}`; error: unknown };
+
+type PeerActor = ActorRefFrom<typeof peerConnectionMachine>;
+
+export const connectionManagerMachine = setup({
+  types: {
+    context: {} as Context,
+    events: {} as Event,
+    input: {} as ConnectionManagerInput,
+  },
+  actors: { peerConnection: peerConnectionMachine },
+  delays: {
+    drainTimeout: ({ context }) => context.config.closeTimeoutMs * 2,
+  },
+  guards: {
+    noPeersLeft: ({ context }) => Object.keys(context.peers).length === 0,
+  },
+  actions: {
+    dial: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'connect') return;
+      const { peer } = event;
+      if (peer === context.self) {
+        context.ports.notify({ type: 'connect.refused', peer, code: 'SELF_CONNECT', message: 'a node cannot connect to itself' });
+        return;
+      }
+      if (context.peers[peer]) return;
+      if (atLimit(context)) {
+        context.ports.notify({
+          type: 'connect.refused',
+          peer,
+          code: 'CONNECTION_LIMIT',
+          message: `this node already has ${context.maxConnections} connections (maxConnections)`,
+        });
+        return;
+      }
+      const spawn = preparePeer(context, peer, 'dialer');
+      enqueue.assign(spawn.context);
+      enqueue.spawnChild('peerConnection', { id: spawn.childId, input: spawn.input });
+    }),
+    routeSignal: enqueueActions(({ context, event, enqueue, self }) => {
+      if (event.type !== 'signal.in') return;
+      const { from } = event;
+      const envelope = parseSignalEnvelope(event.data);
+      if (!envelope || from === context.self) {
+        context.ports.notify({ type: 'signal.dropped', from, reason: envelope ? 'signal from self' : 'malformed signal envelope' });
+        return;
+      }
+      const entry = context.peers[from];
+      const child = entry ? (self.getSnapshot().children[entry.childId] as PeerActor | undefined) : undefined;
+      if (!entry || !child) {
+        if (!isOffer(envelope)) return; // a late candidate or answer for an attempt that is gone
+        if (atLimit(context)) {
+          reject(context, from, envelope.cid, 'CONNECTION_LIMIT', 'the remote node is at its connection limit');
+          return;
+        }
+        const spawn = preparePeer(context, from, 'listener', envelope);
+        enqueue.assign(spawn.context);
+        enqueue.spawnChild('peerConnection', { id: spawn.childId, input: spawn.input });
+        return;
+      }
+      const snapshot = child.getSnapshot();
+      if (envelope.cid === snapshot.context.cid) {
+        child.send({ type: 'signal.in', envelope });
+        return;
+      }
+      if (!isOffer(envelope)) return;
+      if (snapshot.matches({ attempt: 'open' })) {
+        // Keep the authenticated link: a forged offer must not be able to displace it.
+        reject(context, from, envelope.cid, 'CONNECTION_REJECTED', 'already connected');
+        return;
+      }
+      // Glare: both sides dialled. The lower PeerId keeps its offer; the other yields.
+      if (entry.role === 'dialer' && context.self < from) return;
+      enqueue.stopChild(entry.childId);
+      const spawn = preparePeer(context, from, 'listener', envelope);
+      enqueue.assign(spawn.context);
+      enqueue.spawnChild('peerConnection', { id: spawn.childId, input: spawn.input });
+    }),
+    closePeer: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'disconnect') return;
+      const entry = context.peers[event.peer];
+      if (entry) enqueue.sendTo(entry.childId, { type: 'close' });
+    }),
+    closeAll: enqueueActions(({ context, enqueue }) => {
+      for (const entry of Object.values(context.peers)) enqueue.sendTo(entry.childId, { type: 'close' });
+    }),
+    announceOpen: ({ context, event }) => {
+      if (event.type === 'peer.opened') context.ports.notify({ type: 'peer.open', peer: event.remote });
+    },
+    forgetFinished: assign(({ context, event }) => {
+      const childId = event.type.replace(/^xstate\.(done|error)\.actor\./, '');
+      const entry = Object.entries(context.peers).find(([, value]) => value.childId === childId);
+      if (!entry) return {};
+      const [peer] = entry as [PeerId, PeerEntry];
+      const output: PeerConnectionOutput =
+        'output' in event
+          ? event.output
+          : {
+              remote: peer,
+              outcome: 'failed',
+              wasOpen: false,
+              failure: { code: 'LINK_FAILED', message: `connection actor crashed: ${String((event as { error: unknown }).error)}` },
+            };
+      context.channels.get(peer)?.detach(new PeerSockError('LINK_CLOSED', `connection to ${peer} closed`));
+      context.channels.delete(peer);
+      context.ports.notify({
+        type: 'peer.closed',
+        peer,
+        wasOpen: output.wasOpen,
+        ...(output.failure ? { failure: output.failure } : {}),
+      });
+      const { [peer]: _gone, ...peers } = context.peers;
+      return { peers };
+    }),
+  },
+}).createMachine({
+  id: 'transport',
+  context: ({ input }) => ({ ...input, peers: {}, generation: 0 }),
+  initial: 'running',
+  states: {
+    running: {
+      on: {
+        connect: { actions: 'dial' },
+        disconnect: { actions: 'closePeer' },
+        'signal.in': { actions: 'routeSignal' },
+        'peer.opened': { actions: 'announceOpen' },
+        'xstate.done.actor.*': { actions: 'forgetFinished' },
+        'xstate.error.actor.*': { actions: 'forgetFinished' },
+        shutdown: 'draining',
+      },
+    },
+    draining: {
+      entry: 'closeAll',
+      always: { guard: 'noPeersLeft', target: 'stopped' },
+      on: {
+        'xstate.done.actor.*': { actions: 'forgetFinished' },
+        'xstate.error.actor.*': { actions: 'forgetFinished' },
+      },
+      after: { drainTimeout: 'stopped' },
+    },
+    stopped: { type: 'final' },
+  },
+});
+
+function atLimit(context: Context): boolean {
+  return Object.keys(context.peers).length >= context.maxConnections;
+}
+
+function reject(context: Context, to: PeerId, cid: string, code: ErrorCode, reason: string): void {
+  const envelope: SignalEnvelope = { cid, reject: code, reason };
+  context.ports.sendSignal(to, envelope).catch(() => {
+    // The refusal is a courtesy; the remote's own timeout covers a lost one.
+  });
+}
+
+/**
+ * Builds everything needed to spawn the connection actor for `peer`: its channel (shared
+ * with the node's data path through `channels`), its child id and its input.
+ */
+function preparePeer(context: Context, peer: PeerId, role: 'dialer' | 'listener', offer?: SignalEnvelope) {
+  const generation = context.generation + 1;
+  const childId = `peer:${peer}#${generation}`;
+  const channel = new PeerChannel({
+    remote: peer,
+    limits: context.config.limits,
+    clock: context.ports.clock,
+    sendBudgetBytes: context.config.sendBudgetBytes,
+    maxQueuedBytes: context.config.maxQueuedBytes,
+    sendTimeoutMs: context.config.sendTimeoutMs,
+    violationThreshold: context.config.violationThreshold,
+    deliver: context.ports.deliver,
+    reportViolation: context.ports.reportViolation,
+  });
+  context.channels.set(peer, channel);
+  context.ports.notify({ type: 'peer.connecting', peer, role });
+  return {
+    childId,
+    context: { generation, peers: { ...context.peers, [peer]: { childId, role } } },
+    input: {
+      remote: peer,
+      role,
+      ...(offer && 'signal' in offer ? { offer: { cid: offer.cid, signal: offer.signal } } : {}),
+      channel,
+      config: context.config,
+      ports: context.ports,
+    },
+  };
+}

@@ -1,0 +1,470 @@
+import { assign, fromCallback, fromPromise, sendParent, sendTo, setup } from 'xstate';
+import { PeerSockError, type ErrorCode } from '../../errors.js';
+import { publicKeyOf, type PeerId } from '../../identity/peer-id.js';
+import type { Clock } from '../../ports/clock.js';
+import type { CryptoPort } from '../../ports/crypto.js';
+import type { Logger } from '../../ports/logger.js';
+import type { Random } from '../../ports/random.js';
+import type { LinkSignal, LinkTransport } from '../../ports/transport.js';
+import type { ConnectionConfig } from './connection-config.js';
+import {
+  AUTH_PROTOCOL,
+  NONCE_BYTES,
+  helloMessage,
+  otherRole,
+  transcriptBytes,
+  transcriptView,
+  type AuthMessage,
+  type HelloMessage,
+  type Role,
+} from './handshake.js';
+import type { ChannelControlEvent, PeerChannel } from './peer-channel.js';
+import { BYE_PROTOCOL } from './peer-channel.js';
+import type { SignalEnvelope } from './signal-envelope.js';
+
+/**
+ * One actor per remote peer: signaling → connecting → authenticating → open → closing,
+ * ending in `closed` or `failed { code }`. Failures before the connection opened are
+ * retried by the dialer with backoff. Application data bypasses this machine (see
+ * PeerChannel); the machine owns the link's lifetime, the handshake and the heartbeat.
+ */
+export interface PeerPorts {
+  transport: LinkTransport;
+  crypto: CryptoPort;
+  random: Random;
+  clock: Clock;
+  logger: Logger;
+  /** Relays an envelope to the remote through whatever signaling path exists. */
+  sendSignal(to: PeerId, envelope: SignalEnvelope): Promise<void>;
+}
+
+export interface PeerConnectionInput {
+  remote: PeerId;
+  role: Role;
+  /** Listener: the attempt id and offer that created this actor. */
+  offer?: { cid: string; signal: LinkSignal };
+  channel: PeerChannel;
+  config: ConnectionConfig;
+  ports: PeerPorts;
+}
+
+export interface Failure {
+  code: ErrorCode;
+  message: string;
+}
+
+export interface PeerConnectionOutput {
+  remote: PeerId;
+  outcome: 'closed' | 'failed';
+  failure?: Failure;
+  /** Whether the connection was ever authenticated and open. */
+  wasOpen: boolean;
+}
+
+interface Context extends PeerConnectionInput {
+  attempt: number;
+  cid: string;
+  localNonce: Uint8Array | undefined;
+  remoteHello: HelloMessage | undefined;
+  remoteProof: Uint8Array | undefined;
+  remoteDone: boolean;
+  lastHeardAt: number;
+  wasOpen: boolean;
+  failure: Failure | undefined;
+}
+
+type Event =
+  | { type: 'signal.in'; envelope: SignalEnvelope }
+  | { type: 'signal.failed'; error: unknown }
+  | { type: 'link.signal'; signal: LinkSignal }
+  | { type: 'link.open' }
+  | { type: 'link.closed'; reason: string }
+  | ChannelControlEvent
+  | { type: 'close' };
+
+type LinkActorEvent = { type: 'signal.apply'; signal: LinkSignal };
+
+interface LinkActorInput {
+  context: Context;
+}
+
+/** Owns one link for one attempt; closing the actor closes the link. */
+const linkActor = fromCallback<LinkActorEvent, LinkActorInput>(({ input: { context }, sendBack, receive }) => {
+  let stopped = false;
+  const report = (event: Event) => {
+    if (!stopped) sendBack(event);
+  };
+  const { channel } = context;
+  const link = context.ports.transport.createLink({
+    label: context.remote,
+    initiator: context.role === 'dialer',
+    bufferedAmountLowThreshold: Math.floor(context.config.sendBudgetBytes / 2),
+    handlers: {
+      onSignal: (signal) => report({ type: 'link.signal', signal }),
+      onOpen: () => report({ type: 'link.open' }),
+      onMessage: (bytes) => channel.receive(bytes),
+      onClose: (reason) => report({ type: 'link.closed', reason }),
+      onBufferedAmountLow: () => channel.drain(),
+    },
+  });
+  channel.attach(link, report);
+  const apply = (signal: LinkSignal) => {
+    try {
+      link.applySignal(signal);
+    } catch (error) {
+      report({ type: 'link.closed', reason: `remote sent an unusable ${signal.type}: ${(error as Error).message}` });
+    }
+  };
+  if (context.role === 'listener' && context.offer) apply(context.offer.signal);
+  receive((event) => apply(event.signal));
+  return () => {
+    stopped = true;
+    channel.detach(new PeerSockError('LINK_CLOSED', `connection to ${context.remote} closed`));
+    link.close();
+  };
+});
+
+const signTranscript = fromPromise<Uint8Array, { context: Context }>(({ input: { context } }) =>
+  context.ports.crypto.sign(transcriptBytes(viewOf(context), context.role)),
+);
+
+const verifyTranscript = fromPromise<boolean, { context: Context }>(({ input: { context } }) =>
+  context.ports.crypto.verify(
+    context.remoteHello!.key,
+    transcriptBytes(viewOf(context), otherRole(context.role)),
+    context.remoteProof!,
+  ),
+);
+
+function viewOf(context: Context) {
+  const { local, remote } = context.channel.fingerprints();
+  if (!local || !remote) throw new PeerSockError('AUTH_FAILED', 'DTLS fingerprints are not available');
+  return transcriptView({
+    role: context.role,
+    localKey: context.ports.crypto.publicKey,
+    remoteKey: context.remoteHello!.key,
+    localFingerprint: local,
+    remoteFingerprint: remote,
+    localNonce: context.localNonce!,
+    remoteNonce: context.remoteHello!.nonce,
+  });
+}
+
+function newCid(random: Random): string {
+  return Buffer.from(random.bytes(8)).toString('hex');
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.from(a).equals(Buffer.from(b));
+}
+
+const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'SIGNALING_TIMEOUT',
+  'CONNECT_TIMEOUT',
+  'LINK_CLOSED',
+  'LINK_FAILED',
+  'SIGNALING_UNAVAILABLE',
+]);
+
+function authMessage(event: Event): AuthMessage | undefined {
+  return event.type === 'auth.message' ? event.message : undefined;
+}
+
+export const peerConnectionMachine = setup({
+  types: {
+    context: {} as Context,
+    events: {} as Event,
+    input: {} as PeerConnectionInput,
+    output: {} as PeerConnectionOutput,
+  },
+  actors: { link: linkActor, signTranscript, verifyTranscript },
+  delays: {
+    signalingTimeout: ({ context }) => context.config.signalingTimeoutMs,
+    connectTimeout: ({ context }) => context.config.connectTimeoutMs,
+    authTimeout: ({ context }) => context.config.authTimeoutMs,
+    closeTimeout: ({ context }) => context.config.closeTimeoutMs,
+    heartbeatInterval: ({ context }) => context.config.heartbeatIntervalMs,
+    retryDelay: ({ context }) =>
+      Math.round(context.config.retryBaseMs * 2 ** (context.attempt - 1) * (0.5 + context.ports.random.float())),
+  },
+  guards: {
+    isRemoteAnswer: ({ event }) => event.type === 'signal.in' && 'signal' in event.envelope && event.envelope.signal.type === 'answer',
+    isLocalAnswer: ({ event }) => event.type === 'link.signal' && event.signal.type === 'answer',
+    isRejection: ({ event }) => event.type === 'signal.in' && 'reject' in event.envelope,
+    isUnexpectedHello: ({ context, event }) => {
+      const message = authMessage(event);
+      return message?.t === 'hello' && !sameBytes(message.key, publicKeyOf(context.remote));
+    },
+    isRepeatedHello: ({ context, event }) => authMessage(event)?.t === 'hello' && context.remoteHello !== undefined,
+    isHello: ({ event }) => authMessage(event)?.t === 'hello',
+    isProof: ({ event }) => authMessage(event)?.t === 'proof',
+    isDone: ({ event }) => authMessage(event)?.t === 'done',
+    hasRemoteHello: ({ context }) => context.remoteHello !== undefined,
+    hasRemoteProof: ({ context }) => context.remoteProof !== undefined,
+    hasRemoteDone: ({ context }) => context.remoteDone,
+    peerSilentTooLong: ({ context }) => context.ports.clock.now() - context.lastHeardAt > context.config.heartbeatTimeoutMs,
+    canRetry: ({ context }) =>
+      context.role === 'dialer' &&
+      !context.wasOpen &&
+      context.attempt < context.config.maxDialAttempts &&
+      context.failure !== undefined &&
+      RETRYABLE.has(context.failure.code),
+  },
+  actions: {
+    fail: assign({ failure: (_, params: Failure) => params }),
+    startAttempt: assign(({ context }) => ({
+      attempt: context.attempt + 1,
+      cid: context.role === 'listener' && context.offer ? context.offer.cid : newCid(context.ports.random),
+      localNonce: undefined,
+      remoteHello: undefined,
+      remoteProof: undefined,
+      remoteDone: false,
+      failure: undefined,
+    })),
+    forwardSignal: ({ context, event, self }) => {
+      if (event.type !== 'link.signal') return;
+      context.ports.sendSignal(context.remote, { cid: context.cid, signal: event.signal }).catch((error: unknown) => {
+        self.send({ type: 'signal.failed', error });
+      });
+    },
+    applyRemoteSignal: sendTo('link', ({ event }) => {
+      const envelope = (event as Extract<Event, { type: 'signal.in' }>).envelope;
+      return { type: 'signal.apply', signal: (envelope as { signal: LinkSignal }).signal };
+    }),
+    sendHello: assign(({ context }) => {
+      const localNonce = context.ports.random.bytes(NONCE_BYTES);
+      context.channel.sendControl(AUTH_PROTOCOL, helloMessage(context.ports.crypto.publicKey, localNonce));
+      return { localNonce };
+    }),
+    storeAuthMessage: assign(({ event }) => {
+      const message = authMessage(event);
+      if (message?.t === 'hello') return { remoteHello: message };
+      if (message?.t === 'proof') return { remoteProof: message.sig };
+      if (message?.t === 'done') return { remoteDone: true };
+      return {};
+    }),
+    sendProof: ({ context }, params: { sig: Uint8Array }) => {
+      context.channel.sendControl(AUTH_PROTOCOL, { t: 'proof', sig: params.sig });
+    },
+    sendDone: ({ context }) => context.channel.sendControl(AUTH_PROTOCOL, { t: 'done' }),
+    markOpen: assign(({ context }) => {
+      context.channel.authenticated = true;
+      return { wasOpen: true, lastHeardAt: context.ports.clock.now() };
+    }),
+    notifyOpen: sendParent(({ context }) => ({ type: 'peer.opened', remote: context.remote })),
+    heartbeat: ({ context }) => context.channel.sendPing(),
+    noteActivity: assign(({ context }) => (context.channel.takeActivity() ? { lastHeardAt: context.ports.clock.now() } : {})),
+    sendBye: ({ context }) => context.channel.sendControl(BYE_PROTOCOL, null),
+    logFailure: ({ context }) =>
+      context.ports.logger.debug('peer connection failed', { remote: context.remote, attempt: context.attempt, ...context.failure }),
+  },
+}).createMachine({
+  id: 'peer',
+  context: ({ input }) => ({
+    ...input,
+    attempt: 0,
+    cid: input.offer?.cid ?? '',
+    localNonce: undefined,
+    remoteHello: undefined,
+    remoteProof: undefined,
+    remoteDone: false,
+    lastHeardAt: 0,
+    wasOpen: false,
+    failure: undefined,
+  }),
+  initial: 'attempt',
+  output: ({ context }) => ({
+    remote: context.remote,
+    outcome: context.failure ? 'failed' : 'closed',
+    ...(context.failure ? { failure: context.failure } : {}),
+    wasOpen: context.wasOpen,
+  }),
+  states: {
+    attempt: {
+      entry: 'startAttempt',
+      invoke: { id: 'link', src: 'link', input: ({ context }) => ({ context }) },
+      on: {
+        'link.signal': { actions: 'forwardSignal' },
+        'signal.in': [
+          { guard: 'isRejection', target: 'failing', actions: { type: 'fail', params: ({ event }) => rejection(event) } },
+          { actions: 'applyRemoteSignal' },
+        ],
+        'signal.failed': {
+          target: 'failing',
+          actions: {
+            type: 'fail',
+            params: ({ event }) => {
+              const error = (event as Extract<Event, { type: 'signal.failed' }>).error;
+              return { code: 'SIGNALING_UNAVAILABLE', message: `could not relay signaling: ${(error as Error)?.message ?? String(error)}` };
+            },
+          },
+        },
+        'link.closed': {
+          target: 'failing',
+          actions: {
+            type: 'fail',
+            params: ({ event }) => ({
+              code: 'LINK_CLOSED',
+              message: `link closed: ${(event as Extract<Event, { type: 'link.closed' }>).reason}`,
+            }),
+          },
+        },
+        'channel.violations': {
+          target: 'failing',
+          actions: {
+            type: 'fail',
+            params: ({ event }) => {
+              const { count, error } = event as Extract<Event, { type: 'channel.violations' }>;
+              return { code: 'PROTOCOL_VIOLATIONS', message: `${count} malformed or forbidden frames (last: ${error.code} ${error.message})` };
+            },
+          },
+        },
+        close: 'closed',
+      },
+      initial: 'signaling',
+      states: {
+        signaling: {
+          on: {
+            // Other signals bubble up to `attempt`, which applies or forwards them.
+            'signal.in': { guard: 'isRemoteAnswer', target: 'connecting', actions: 'applyRemoteSignal' },
+            'link.signal': { guard: 'isLocalAnswer', target: 'connecting', actions: 'forwardSignal' },
+            'link.open': 'authenticating',
+          },
+          after: {
+            signalingTimeout: {
+              target: '#peer.failing',
+              actions: { type: 'fail', params: { code: 'SIGNALING_TIMEOUT', message: 'no answer through signaling in time' } },
+            },
+          },
+        },
+        connecting: {
+          on: { 'link.open': 'authenticating' },
+          after: {
+            connectTimeout: {
+              target: '#peer.failing',
+              actions: { type: 'fail', params: { code: 'CONNECT_TIMEOUT', message: 'the DataChannel did not open in time (ICE/DTLS)' } },
+            },
+          },
+        },
+        authenticating: {
+          entry: 'sendHello',
+          on: {
+            'auth.message': [
+              {
+                guard: 'isUnexpectedHello',
+                target: '#peer.failing',
+                actions: {
+                  type: 'fail',
+                  params: ({ context }) => ({
+                    code: 'PEER_ID_MISMATCH',
+                    message: `the remote proved a different identity than ${context.remote}`,
+                  }),
+                },
+              },
+              {
+                guard: 'isRepeatedHello',
+                target: '#peer.failing',
+                actions: { type: 'fail', params: { code: 'AUTH_FAILED', message: 'remote sent a second hello' } },
+              },
+              { actions: 'storeAuthMessage' },
+            ],
+          },
+          after: {
+            authTimeout: {
+              target: '#peer.failing',
+              actions: { type: 'fail', params: { code: 'AUTH_TIMEOUT', message: 'identity handshake did not complete in time' } },
+            },
+          },
+          initial: 'awaitingHello',
+          states: {
+            awaitingHello: { always: { guard: 'hasRemoteHello', target: 'proving' } },
+            proving: {
+              invoke: {
+                src: 'signTranscript',
+                input: ({ context }) => ({ context }),
+                onDone: { target: 'awaitingProof', actions: { type: 'sendProof', params: ({ event }) => ({ sig: event.output }) } },
+                onError: {
+                  target: '#peer.failing',
+                  actions: { type: 'fail', params: ({ event }) => ({ code: 'AUTH_FAILED', message: `could not sign the transcript: ${String(event.error)}` }) },
+                },
+              },
+            },
+            awaitingProof: { always: { guard: 'hasRemoteProof', target: 'verifying' } },
+            verifying: {
+              invoke: {
+                src: 'verifyTranscript',
+                input: ({ context }) => ({ context }),
+                onDone: [
+                  { guard: ({ event }) => event.output === true, target: 'awaitingDone', actions: 'sendDone' },
+                  {
+                    target: '#peer.failing',
+                    actions: {
+                      type: 'fail',
+                      params: {
+                        code: 'AUTH_FAILED',
+                        message: 'the remote identity proof does not verify: the DTLS session is not end to end (man in the middle?) or the key is wrong',
+                      },
+                    },
+                  },
+                ],
+                onError: {
+                  target: '#peer.failing',
+                  actions: { type: 'fail', params: ({ event }) => ({ code: 'AUTH_FAILED', message: String(event.error) }) },
+                },
+              },
+            },
+            awaitingDone: { always: { guard: 'hasRemoteDone', target: '#peer.attempt.open' } },
+          },
+        },
+        open: {
+          entry: ['markOpen', 'notifyOpen'],
+          on: {
+            'channel.bye': '#peer.closed',
+            close: 'closing',
+          },
+          initial: 'alive',
+          states: {
+            alive: { after: { heartbeatInterval: 'checking' } },
+            checking: {
+              entry: ['noteActivity', 'heartbeat'],
+              always: [
+                {
+                  guard: 'peerSilentTooLong',
+                  target: '#peer.failing',
+                  actions: {
+                    type: 'fail',
+                    params: ({ context }) => ({
+                      code: 'HEARTBEAT_TIMEOUT',
+                      message: `no frame from the peer for over ${context.config.heartbeatTimeoutMs} ms`,
+                    }),
+                  },
+                },
+                { target: 'alive' },
+              ],
+            },
+          },
+        },
+        closing: {
+          entry: 'sendBye',
+          on: { 'link.closed': '#peer.closed', close: {} },
+          after: { closeTimeout: '#peer.closed' },
+        },
+      },
+    },
+    failing: {
+      entry: 'logFailure',
+      always: [{ guard: 'canRetry', target: 'retrying' }, { target: 'failed' }],
+    },
+    retrying: {
+      on: { close: 'closed' },
+      after: { retryDelay: 'attempt' },
+    },
+    failed: { type: 'final' },
+    closed: { type: 'final' },
+  },
+});
+
+function rejection(event: Event): Failure {
+  const envelope = (event as Extract<Event, { type: 'signal.in' }>).envelope as { reject: ErrorCode; reason: string };
+  return { code: envelope.reject, message: `remote refused the connection: ${envelope.reason || envelope.reject}` };
+}

@@ -1,0 +1,46 @@
+import type { ErrorCode } from '../../errors.js';
+import type { LinkSignal } from '../../ports/transport.js';
+
+/**
+ * What peers put inside a signaling relay's opaque `data`: one WebRTC signal for one
+ * connection attempt (`cid`), or a refusal of that attempt. The relay (a signaling
+ * server today, the overlay later) is untrusted, so everything is validated here.
+ */
+export type SignalEnvelope =
+  | { cid: string; signal: LinkSignal }
+  | { cid: string; reject: ErrorCode; reason: string };
+
+const CID_PATTERN = /^[0-9a-f]{16}$/;
+const MAX_SDP_CHARS = 16_384;
+const MAX_CANDIDATE_CHARS = 1_024;
+const REJECT_CODES: ReadonlySet<string> = new Set(['CONNECTION_LIMIT', 'CONNECTION_REJECTED', 'SELF_CONNECT']);
+
+export function parseSignalEnvelope(data: unknown): SignalEnvelope | undefined {
+  if (typeof data !== 'object' || data === null) return undefined;
+  const record = data as Record<string, unknown>;
+  if (typeof record.cid !== 'string' || !CID_PATTERN.test(record.cid)) return undefined;
+  if (typeof record.reject === 'string') {
+    if (!REJECT_CODES.has(record.reject)) return undefined;
+    const reason = typeof record.reason === 'string' ? record.reason.slice(0, 200) : '';
+    return { cid: record.cid, reject: record.reject as ErrorCode, reason };
+  }
+  const signal = parseLinkSignal(record.signal);
+  return signal ? { cid: record.cid, signal } : undefined;
+}
+
+function parseLinkSignal(value: unknown): LinkSignal | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const record = value as Record<string, unknown>;
+  if ((record.type === 'offer' || record.type === 'answer') && typeof record.sdp === 'string') {
+    return record.sdp.length <= MAX_SDP_CHARS ? { type: record.type, sdp: record.sdp } : undefined;
+  }
+  if (record.type === 'candidate' && typeof record.candidate === 'string' && typeof record.mid === 'string') {
+    if (record.candidate.length > MAX_CANDIDATE_CHARS || record.mid.length > 64) return undefined;
+    return { type: 'candidate', candidate: record.candidate, mid: record.mid };
+  }
+  return undefined;
+}
+
+export function isOffer(envelope: SignalEnvelope): boolean {
+  return 'signal' in envelope && envelope.signal.type === 'offer';
+}
