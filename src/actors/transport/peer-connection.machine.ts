@@ -1,5 +1,5 @@
 import { assign, fromCallback, fromPromise, sendParent, sendTo, setup } from 'xstate';
-import { PeerSockError, type ErrorCode } from '../../errors.js';
+import { PeerSockError, isPeerSockError, type ErrorCode } from '../../errors.js';
 import { publicKeyOf, type PeerId } from '../../identity/peer-id.js';
 import type { Clock } from '../../ports/clock.js';
 import type { CryptoPort } from '../../ports/crypto.js';
@@ -61,7 +61,7 @@ export interface PeerConnectionOutput {
   wasOpen: boolean;
 }
 
-interface Context extends PeerConnectionInput {
+export interface PeerConnectionContext extends PeerConnectionInput {
   attempt: number;
   cid: string;
   localNonce: Uint8Array | undefined;
@@ -84,8 +84,8 @@ type Event =
 
 type LinkActorEvent = { type: 'signal.apply'; signal: LinkSignal };
 
-interface LinkActorInput {
-  context: Context;
+export interface LinkActorInput {
+  context: PeerConnectionContext;
 }
 
 /** Owns one link for one attempt; closing the actor closes the link. */
@@ -124,11 +124,11 @@ const linkActor = fromCallback<LinkActorEvent, LinkActorInput>(({ input: { conte
   };
 });
 
-const signTranscript = fromPromise<Uint8Array, { context: Context }>(({ input: { context } }) =>
+const signTranscript = fromPromise<Uint8Array, { context: PeerConnectionContext }>(({ input: { context } }) =>
   context.ports.crypto.sign(transcriptBytes(viewOf(context), context.role)),
 );
 
-const verifyTranscript = fromPromise<boolean, { context: Context }>(({ input: { context } }) =>
+const verifyTranscript = fromPromise<boolean, { context: PeerConnectionContext }>(({ input: { context } }) =>
   context.ports.crypto.verify(
     context.remoteHello!.key,
     transcriptBytes(viewOf(context), otherRole(context.role)),
@@ -136,7 +136,7 @@ const verifyTranscript = fromPromise<boolean, { context: Context }>(({ input: { 
   ),
 );
 
-function viewOf(context: Context) {
+function viewOf(context: PeerConnectionContext) {
   const { local, remote } = context.channel.fingerprints();
   if (!local || !remote) throw new PeerSockError('AUTH_FAILED', 'DTLS fingerprints are not available');
   return transcriptView({
@@ -172,7 +172,7 @@ function authMessage(event: Event): AuthMessage | undefined {
 
 export const peerConnectionMachine = setup({
   types: {
-    context: {} as Context,
+    context: {} as PeerConnectionContext,
     events: {} as Event,
     input: {} as PeerConnectionInput,
     output: {} as PeerConnectionOutput,
@@ -295,7 +295,9 @@ export const peerConnectionMachine = setup({
             type: 'fail',
             params: ({ event }) => {
               const error = (event as Extract<Event, { type: 'signal.failed' }>).error;
-              return { code: 'SIGNALING_UNAVAILABLE', message: `could not relay signaling: ${(error as Error)?.message ?? String(error)}` };
+              // Keep the relay's own code (e.g. SIGNAL_UNKNOWN_PEER: nobody by that id is registered).
+              const code = isPeerSockError(error) ? error.code : 'SIGNALING_UNAVAILABLE';
+              return { code, message: `could not relay signaling: ${(error as Error)?.message ?? String(error)}` };
             },
           },
         },

@@ -1,0 +1,3 @@
+export * from './restart-policy.js';
+export * from './supervisor.machine.js';
+export * from './inspection.js';

@@ -1,0 +1,52 @@
+import type { Link, LinkOptions, LinkTransport } from '../../src/ports/transport.js';
+
+/**
+ * Wraps a real transport so a test can act as a misbehaving peer at the wire: send raw
+ * bytes that bypass the codec, or fall silent (a peer that vanished without closing,
+ * its link still up). Everything else is the real node over real WebRTC.
+ */
+export interface TappedTransport extends LinkTransport {
+  /** Sends bytes as-is on the link to `remote`. */
+  sendRaw(remote: string, bytes: Uint8Array): void;
+  /** Stops sending and receiving anything on every link, without closing them. */
+  freeze(): void;
+}
+
+export function tapTransport(inner: LinkTransport): TappedTransport {
+  const links = new Map<string, Link>();
+  let frozen = false;
+  return {
+    createLink(options: LinkOptions): Link {
+      const link = inner.createLink({
+        ...options,
+        handlers: {
+          ...options.handlers,
+          onMessage: (data) => {
+            if (!frozen) options.handlers.onMessage(data);
+          },
+        },
+      });
+      links.set(options.label, link);
+      return {
+        applySignal: (signal) => link.applySignal(signal),
+        send: (data) => {
+          if (!frozen) link.send(data);
+        },
+        bufferedAmount: () => link.bufferedAmount(),
+        maxMessageSize: () => link.maxMessageSize(),
+        localFingerprint: () => link.localFingerprint(),
+        remoteFingerprint: () => link.remoteFingerprint(),
+        close: () => link.close(),
+      };
+    },
+    close: () => inner.close(),
+    sendRaw(remote, bytes) {
+      const link = links.get(remote);
+      if (!link) throw new Error(`no link to ${remote}`);
+      link.send(bytes);
+    },
+    freeze() {
+      frozen = true;
+    },
+  };
+}
