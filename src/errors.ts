@@ -6,6 +6,7 @@ export type ErrorCode =
   // identity and key storage
   | 'IDENTITY_CORRUPT'
   | 'IDENTITY_FOREIGN'
+  | 'IDENTITY_EXISTS'
   | 'INVALID_PEER_ID'
   // wire format
   | 'FRAME_TOO_LARGE'

@@ -24,10 +24,34 @@ export function nativeSign(privateKey: KeyObject, message: Uint8Array): Uint8Arr
   return new Uint8Array(sign(null, message, privateKey));
 }
 
-/** Never throws: malformed keys or signatures verify as false. */
+/**
+ * y-coordinates (mod p) of the 8 points of small order. A public key among them is
+ * not a real key: with it, one signature verifies for many messages. OpenSSL's
+ * cofactorless check accepts such keys; noble (strict) and libsodium reject them, and
+ * so do we, so both paths agree. verify-worker.js keeps a copy of this list.
+ */
+const FIELD_P = (1n << 255n) - 19n;
+const SMALL_ORDER_Y = new Set<bigint>([
+  0n, // order 4
+  1n, // identity
+  FIELD_P - 1n, // order 2
+  0x05fc536d880238b13933c6d305acdfd5f098eff289f4c345b027b2c28f95e826n, // order 8
+  FIELD_P - 0x05fc536d880238b13933c6d305acdfd5f098eff289f4c345b027b2c28f95e826n, // order 8
+]);
+
+/** True for the encodings (canonical or not) of the small-order points; false otherwise. */
+export function isSmallOrderPublicKey(publicKey: Uint8Array): boolean {
+  if (publicKey.length !== 32) return false;
+  let y = 0n;
+  for (let i = 31; i >= 0; i--) y = (y << 8n) | BigInt((publicKey[i] as number) & (i === 31 ? 0x7f : 0xff));
+  return SMALL_ORDER_Y.has(y >= FIELD_P ? y - FIELD_P : y);
+}
+
+/** Never throws: malformed keys or signatures, and small-order keys, verify as false. */
 export function nativeVerify(publicKey: Uint8Array | KeyObject, message: Uint8Array, signature: Uint8Array): boolean {
   try {
     if (signature.length !== 64) return false;
+    if (publicKey instanceof Uint8Array && isSmallOrderPublicKey(publicKey)) return false;
     const key = publicKey instanceof Uint8Array ? nativePublicKey(publicKey) : publicKey;
     return verify(null, message, key, signature);
   } catch {

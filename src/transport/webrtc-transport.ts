@@ -62,6 +62,21 @@ export function createWebRtcTransport(options: WebRtcTransportOptions = {}): Lin
   };
 }
 
+/**
+ * A JavaScript exception escaping a node-datachannel callback aborts the whole process
+ * (`terminate called after throwing an instance of 'Napi::Error'`), so every callback
+ * into PeerSock code runs behind this guard.
+ */
+function guarded<A extends unknown[]>(label: string, fn: (...args: A) => void): (...args: A) => void {
+  return (...args: A) => {
+    try {
+      fn(...args);
+    } catch (error) {
+      process.emitWarning(`peersock: ${label} callback threw: ${String((error as Error)?.stack ?? error)}`);
+    }
+  };
+}
+
 class WebRtcLink implements Link {
   private readonly pc: PeerConnection;
   // Held for the channel's whole life: an unreferenced incoming channel is garbage-collected
@@ -78,21 +93,21 @@ class WebRtcLink implements Link {
   ) {
     const { handlers } = options;
     this.pc = new nodeDataChannel.PeerConnection(options.label.slice(0, 16), config);
-    this.pc.onLocalDescription((sdp, type) => {
+    this.pc.onLocalDescription(guarded('onLocalDescription', (sdp, type) => {
       if (this.closed) return;
       const kind = String(type).toLowerCase();
       if (kind === 'offer' || kind === 'answer') handlers.onSignal({ type: kind, sdp });
-    });
-    this.pc.onLocalCandidate((candidate, mid) => {
+    }));
+    this.pc.onLocalCandidate(guarded('onLocalCandidate', (candidate, mid) => {
       if (!this.closed) handlers.onSignal({ type: 'candidate', candidate, mid });
-    });
-    this.pc.onStateChange((state) => {
+    }));
+    this.pc.onStateChange(guarded('onStateChange', (state) => {
       if (state === 'failed' || state === 'closed') this.finish(`peer connection ${state}`);
-    });
+    }));
     if (options.initiator) {
       this.adopt(this.pc.createDataChannel(CHANNEL_LABEL));
     } else {
-      this.pc.onDataChannel((dc) => {
+      this.pc.onDataChannel(guarded('onDataChannel', (dc) => {
         // One channel per pair carries every protocol; anything else is refused.
         if (this.channel || dc.getLabel() !== CHANNEL_LABEL) {
           dc.close();
@@ -100,7 +115,7 @@ class WebRtcLink implements Link {
         }
         this.adopt(dc);
         if (dc.isOpen()) handlers.onOpen();
-      });
+      }));
     }
   }
 
@@ -108,10 +123,10 @@ class WebRtcLink implements Link {
     const { handlers } = this.options;
     this.channel = dc;
     dc.setBufferedAmountLowThreshold(this.options.bufferedAmountLowThreshold);
-    dc.onOpen(() => {
+    dc.onOpen(guarded('onOpen', () => {
       if (!this.closed) handlers.onOpen();
-    });
-    dc.onMessage((message) => {
+    }));
+    dc.onMessage(guarded('onMessage', (message) => {
       if (this.closed) return;
       if (typeof message === 'string') {
         // PeerSock only sends binary frames; a text message is a protocol error upstream.
@@ -119,12 +134,12 @@ class WebRtcLink implements Link {
         return;
       }
       handlers.onMessage(message instanceof ArrayBuffer ? new Uint8Array(message) : message);
-    });
-    dc.onBufferedAmountLow(() => {
+    }));
+    dc.onBufferedAmountLow(guarded('onBufferedAmountLow', () => {
       if (!this.closed) handlers.onBufferedAmountLow();
-    });
-    dc.onClosed(() => this.finish('data channel closed'));
-    dc.onError((error) => this.finish(`data channel error: ${error}`));
+    }));
+    dc.onClosed(guarded('onClosed', () => this.finish('data channel closed')));
+    dc.onError(guarded('onError', (error) => this.finish(`data channel error: ${error}`)));
   }
 
   applySignal(signal: LinkSignal): void {

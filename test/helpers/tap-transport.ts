@@ -8,7 +8,7 @@ import type { Link, LinkOptions, LinkTransport } from '../../src/ports/transport
 export interface TappedTransport extends LinkTransport {
   /** Sends bytes as-is on the link to `remote`. */
   sendRaw(remote: string, bytes: Uint8Array): void;
-  /** Stops sending and receiving anything on every link, without closing them. */
+  /** Stops sending, receiving and closing on every link: the peer vanished, its links stay up. */
   freeze(): void;
 }
 
@@ -36,7 +36,10 @@ export function tapTransport(inner: LinkTransport): TappedTransport {
         maxMessageSize: () => link.maxMessageSize(),
         localFingerprint: () => link.localFingerprint(),
         remoteFingerprint: () => link.remoteFingerprint(),
-        close: () => link.close(),
+        // A vanished peer closes nothing; transport.close() still releases the link.
+        close: () => {
+          if (!frozen) link.close();
+        },
       };
     },
     close: () => inner.close(),

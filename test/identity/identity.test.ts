@@ -1,0 +1,64 @@
+import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
+import { generateIdentity, identityFromSecretKey } from '../../src/identity/identity.js';
+import { nativePublicKeyFromSecret } from '../../src/crypto/ed25519-native.js';
+import { isPeerId, publicKeyOf } from '../../src/identity/peer-id.js';
+import { isPeerSockError } from '../../src/errors.js';
+import type { Random } from '../../src/ports/random.js';
+
+const hex = (data: Uint8Array) => Buffer.from(data).toString('hex');
+
+/** Deterministic stand-in for the simulator's seeded Random. */
+function counterRandom(seed: number): Random {
+  let state = seed >>> 0;
+  const next = () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state;
+  };
+  return {
+    bytes: (length) => Uint8Array.from({ length }, () => next() & 0xff),
+    float: () => next() / 0x1_0000_0000,
+  };
+}
+
+describe('identity', () => {
+  it('generates a 32-byte seed whose public key and PeerId match', () => {
+    const identity = generateIdentity();
+    expect(identity.secretKey).toHaveLength(32);
+    expect(hex(identity.publicKey)).toBe(hex(nativePublicKeyFromSecret(identity.secretKey)));
+    expect(isPeerId(identity.peerId)).toBe(true);
+    expect(hex(publicKeyOf(identity.peerId))).toBe(hex(identity.publicKey));
+    expect(generateIdentity().peerId).not.toBe(identity.peerId);
+  });
+
+  it('is reproducible from the Random port', () => {
+    expect(generateIdentity(counterRandom(7)).peerId).toBe(generateIdentity(counterRandom(7)).peerId);
+    expect(generateIdentity(counterRandom(7)).peerId).not.toBe(generateIdentity(counterRandom(8)).peerId);
+  });
+
+  it('derives the RFC 8032 TEST 1 public key from its secret key', () => {
+    const identity = identityFromSecretKey(new Uint8Array(Buffer.from('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60', 'hex')));
+    expect(identity.peerId).toBe('d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a');
+  });
+
+  it('keeps its own copy of the secret key', () => {
+    const seed = new Uint8Array(32).fill(9);
+    const identity = identityFromSecretKey(seed);
+    seed.fill(0);
+    expect(identity.secretKey.every((b) => b === 9)).toBe(true);
+  });
+
+  it('rejects secret keys that are not 32 bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 80 }).filter((b) => b.length !== 32), (bytes) => {
+        let error: unknown;
+        try {
+          identityFromSecretKey(bytes);
+        } catch (caught) {
+          error = caught;
+        }
+        expect(isPeerSockError(error, 'INVALID_ARGUMENT')).toBe(true);
+      }),
+    );
+  });
+});
