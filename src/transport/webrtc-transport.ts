@@ -28,6 +28,7 @@ const CHANNEL_LABEL = 'peersock';
  * process (tests, the demo), so cleanup waits for the last open transport.
  */
 let openTransports = 0;
+let linkCounter = 0;
 
 export function createWebRtcTransport(options: WebRtcTransportOptions = {}): LinkTransport {
   openTransports += 1;
@@ -84,6 +85,14 @@ class WebRtcLink implements Link {
   private channel: DataChannel | undefined;
   private remoteDescribed = false;
   private readonly pendingCandidates: { candidate: string; mid: string }[] = [];
+  /**
+   * The offerer's own candidates, held until the answer arrives. Otherwise the answerer
+   * can reach us over ICE and start DTLS before we know its certificate fingerprint,
+   * and libdatachannel then fails the handshake ("DTLS alert: unknown CA"). That race
+   * is real whenever the signaling path is slower than the direct one (glare, overlay
+   * signaling over several hops).
+   */
+  private heldLocalCandidates: LinkSignal[] | undefined;
   private closed = false;
 
   constructor(
@@ -92,19 +101,23 @@ class WebRtcLink implements Link {
     private readonly forget: () => void,
   ) {
     const { handlers } = options;
-    this.pc = new nodeDataChannel.PeerConnection(options.label.slice(0, 16), config);
+    this.pc = new nodeDataChannel.PeerConnection(`${options.label.slice(0, 8)}-${++linkCounter}`, config);
     this.pc.onLocalDescription(guarded('onLocalDescription', (sdp, type) => {
       if (this.closed) return;
       const kind = String(type).toLowerCase();
       if (kind === 'offer' || kind === 'answer') handlers.onSignal({ type: kind, sdp });
     }));
     this.pc.onLocalCandidate(guarded('onLocalCandidate', (candidate, mid) => {
-      if (!this.closed) handlers.onSignal({ type: 'candidate', candidate, mid });
+      if (this.closed) return;
+      const signal: LinkSignal = { type: 'candidate', candidate, mid };
+      if (this.heldLocalCandidates) this.heldLocalCandidates.push(signal);
+      else handlers.onSignal(signal);
     }));
     this.pc.onStateChange(guarded('onStateChange', (state) => {
       if (state === 'failed' || state === 'closed') this.finish(`peer connection ${state}`);
     }));
     if (options.initiator) {
+      this.heldLocalCandidates = [];
       this.adopt(this.pc.createDataChannel(CHANNEL_LABEL));
     } else {
       this.pc.onDataChannel(guarded('onDataChannel', (dc) => {
@@ -158,6 +171,9 @@ class WebRtcLink implements Link {
     for (const pending of this.pendingCandidates.splice(0)) {
       this.pc.addRemoteCandidate(pending.candidate, pending.mid);
     }
+    const held = this.heldLocalCandidates;
+    this.heldLocalCandidates = undefined;
+    for (const candidate of held ?? []) this.options.handlers.onSignal(candidate);
   }
 
   send(data: Uint8Array): void {

@@ -69,6 +69,19 @@ export const connectionManagerMachine = setup({
     noPeersLeft: ({ context }) => Object.keys(context.peers).length === 0,
   },
   actions: {
+    // After a supervisor restart, channels of the crashed instance are dead: report them closed.
+    forgetPreviousLife: ({ context }) => {
+      for (const [peer, channel] of context.channels) {
+        channel.detach(new PeerSockError('LINK_CLOSED', `transport restarted; connection to ${peer} lost`));
+        context.ports.notify({
+          type: 'peer.closed',
+          peer,
+          wasOpen: true,
+          failure: { code: 'LINK_FAILED', message: 'the transport subsystem restarted' },
+        });
+      }
+      context.channels.clear();
+    },
     dial: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'connect') return;
       const { peer } = event;
@@ -169,6 +182,7 @@ export const connectionManagerMachine = setup({
 }).createMachine({
   id: 'transport',
   context: ({ input }) => ({ ...input, peers: {}, generation: 0 }),
+  entry: 'forgetPreviousLife',
   initial: 'running',
   states: {
     running: {
