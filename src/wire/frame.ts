@@ -79,7 +79,7 @@ export function encodeDataFrame(protocol: string, payload: Uint8Array, limits: W
   const tagLength = protocol.length; // ASCII, checked above
   const length = payload.length;
   const tagHeader = tagLength < 24 ? 1 : 2;
-  const payloadHeader = length < 24 ? 1 : length < 0x100 ? 2 : length < 0x10001 ? 3 : 5;
+  const payloadHeader = length < 24 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : 5;
   const size = 2 + tagHeader + tagLength + payloadHeader + length;
   if (size > limits.maxFrameBytes) {
     throw new PeerSockError(
@@ -132,12 +132,14 @@ export function encodeDataFrame(protocol: string, payload: Uint8Array, limits: W
  * Byte strings in the body are views into `bytes` (no copy): copy them before reusing `bytes`.
  */
 export function decodeFrame(bytes: Uint8Array, limits: WireLimits = DEFAULT_WIRE_LIMITS): Frame {
+  // A DataChannel also delivers text messages as strings; those are not frames.
+  if (!(bytes instanceof Uint8Array)) throw new PeerSockError('FRAME_MALFORMED', `a frame must be binary, got ${typeof bytes}`);
   return decodeDataFrameFast(bytes, limits) ?? decodeGenericFrame(bytes, limits);
 }
 
 /** @internal The scanner-plus-cbor-x path for every frame; exported for tests. */
 export function decodeGenericFrame(bytes: Uint8Array, limits: WireLimits = DEFAULT_WIRE_LIMITS): Frame {
-  if (!(bytes instanceof Uint8Array)) throw new PeerSockError('FRAME_MALFORMED', 'a frame must be a Uint8Array');
+  if (!(bytes instanceof Uint8Array)) throw new PeerSockError('FRAME_MALFORMED', `a frame must be binary, got ${typeof bytes}`);
   scanCbor(bytes, limits);
   let value: unknown;
   try {

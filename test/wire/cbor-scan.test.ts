@@ -96,6 +96,10 @@ describe('scanCbor rejects with the right code', () => {
   });
   it('declared counts and lengths beyond the bytes remaining', () => {
     expect(scan([0x98, 200, 0, 0, 0])).toBe('FRAME_MALFORMED');
+    // Rejected at the header, before walking the items that are there.
+    const ones = new Array<number>(199).fill(0x81);
+    expect(() => scanCbor(Uint8Array.from([0x98, 200, ...ones]), L)).toThrow(/array declares 200 items but only 199 bytes remain \(at byte 0\)/);
+    expect(() => scanCbor(Uint8Array.from([0x9b, 0, 0, 0, 0, 0, 0, 0x03, 0xe8, 0x00]), L)).toThrow(/declares 1000 items but only 1 bytes remain/);
     expect(scan([0xb8, 3, ...text('a'), 0, ...text('b')])).toBe('FRAME_MALFORMED');
     expect(scan([0x59, 0x01, 0x00, 1, 2, 3])).toBe('FRAME_MALFORMED');
     expect(scan([0x7a, 0, 0, 0x10, 0, 0x61])).toBe('FRAME_MALFORMED');

@@ -76,4 +76,10 @@ describe('decodeFrame on hostile bytes', () => {
       { numRuns: 3000 },
     );
   });
+
+  it('non-binary messages (a DataChannel may deliver strings) are FRAME_MALFORMED', () => {
+    for (const message of ['hello', '', null, undefined, 42, {}, new ArrayBuffer(4), [0x83, 0x01]]) {
+      expect(expectFrameOrFrameError(() => decodeFrame(message as unknown as Uint8Array))).toEqual({ ok: false, code: 'FRAME_MALFORMED' });
+    }
+  });
 });
