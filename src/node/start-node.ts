@@ -225,13 +225,17 @@ export async function startNode(options: StartNodeOptions = {}): Promise<PeerSoc
 
   function send(peerText: PeerId | string, protocol: string, data: Uint8Array): Promise<void> {
     if (stopped) return Promise.reject(new PeerSockError('NODE_STOPPED', 'the node has been stopped'));
-    let peer: PeerId;
-    try {
-      peer = parsePeerId(peerText);
-    } catch (error) {
-      return Promise.reject(error);
+    // The common case is an exact PeerId we hold a channel for; parse only otherwise.
+    let channel = channels.get(peerText as PeerId);
+    let peer = peerText as PeerId;
+    if (!channel) {
+      try {
+        peer = parsePeerId(peerText);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      channel = channels.get(peer);
     }
-    const channel = channels.get(peer);
     if (!channel) return Promise.reject(new PeerSockError('NOT_CONNECTED', `no connection to ${peer}; call connect() first`));
     return channel.send(protocol, data);
   }

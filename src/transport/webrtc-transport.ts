@@ -68,10 +68,11 @@ export function createWebRtcTransport(options: WebRtcTransportOptions = {}): Lin
  * (`terminate called after throwing an instance of 'Napi::Error'`), so every callback
  * into PeerSock code runs behind this guard.
  */
-function guarded<A extends unknown[]>(label: string, fn: (...args: A) => void): (...args: A) => void {
-  return (...args: A) => {
+function guarded<T = void, U = void>(label: string, fn: (first: T, second: U) => void): (first: T, second: U) => void {
+  // Fixed arity, no rest parameters: this wraps the per-message path and must not allocate.
+  return (first, second) => {
     try {
-      fn(...args);
+      fn(first, second);
     } catch (error) {
       process.emitWarning(`peersock: ${label} callback threw: ${String((error as Error)?.stack ?? error)}`);
     }

@@ -49,6 +49,10 @@ export class PeerChannel {
   private heardSinceCheck = false;
   private violations = 0;
   private pingCounter = 0;
+  /** Cached per link: the native call costs more than the rest of a small send. */
+  private maxMessageBytes = 0;
+  /** The last protocol tag that passed validation: senders mostly reuse one tag. */
+  private lastValidProtocol = '';
   /** Set by the machine once the handshake succeeded; application frames flow only then. */
   authenticated = false;
 
@@ -62,6 +66,7 @@ export class PeerChannel {
     this.link = link;
     this.control = control;
     this.authenticated = false;
+    this.maxMessageBytes = 0;
     this.queue = new SendQueue(
       { bufferedAmount: () => link.bufferedAmount(), write: (frame) => link.send(frame) },
       {
@@ -97,7 +102,7 @@ export class PeerChannel {
     if (!this.authenticated || !this.queue || !this.link) {
       return Promise.reject(new PeerSockError('NOT_CONNECTED', `no open connection to ${this.remote}`));
     }
-    if (!isApplicationProtocol(protocol)) {
+    if (protocol !== this.lastValidProtocol && !isApplicationProtocol(protocol)) {
       return Promise.reject(
         new PeerSockError('INVALID_PROTOCOL', `protocol tags are 1-64 characters of a-z 0-9 . _ / - and must not start with "ps/"; got ${JSON.stringify(protocol)}`),
       );
@@ -105,15 +110,17 @@ export class PeerChannel {
     if (!(payload instanceof Uint8Array)) {
       return Promise.reject(new PeerSockError('INVALID_ARGUMENT', 'payload must be a Uint8Array'));
     }
+    this.lastValidProtocol = protocol;
     let frame: Uint8Array;
     try {
       frame = encodeDataFrame(protocol, payload, this.options.limits);
     } catch (error) {
       return Promise.reject(error);
     }
-    if (frame.length > this.link.maxMessageSize()) {
+    if (this.maxMessageBytes === 0) this.maxMessageBytes = this.link.maxMessageSize();
+    if (frame.length > this.maxMessageBytes) {
       return Promise.reject(
-        new PeerSockError('MESSAGE_TOO_LARGE', `frame of ${frame.length} bytes exceeds the link's ${this.link.maxMessageSize()}-byte limit`),
+        new PeerSockError('MESSAGE_TOO_LARGE', `frame of ${frame.length} bytes exceeds the link's ${this.maxMessageBytes}-byte limit`),
       );
     }
     return this.queue.send(frame);

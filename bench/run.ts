@@ -1,0 +1,40 @@
+/**
+ * `npm run bench`: runs every benchmark in its own process (so one's threads and heap
+ * never skew another's), streams their output, and ends with one JSON object that
+ * merges their figures. Each benchmark also prints its own JSON as its last line.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const benches = ['throughput.bench.ts', 'verify.bench.ts'];
+const only = process.argv.slice(2);
+const here = fileURLToPath(new URL('.', import.meta.url));
+
+function run(file: string): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', `${here}${file}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk;
+      process.stdout.write(chunk);
+    });
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`${file} exited with ${code}`));
+      const last = output.trim().split('\n').at(-1) ?? '';
+      try {
+        resolve(JSON.parse(last) as Record<string, unknown>);
+      } catch {
+        reject(new Error(`${file} did not end with a JSON line`));
+      }
+    });
+  });
+}
+
+const merged: Record<string, unknown> = {};
+for (const file of benches.filter((name) => only.length === 0 || only.some((o) => name.startsWith(o)))) {
+  process.stdout.write(`\n== ${file}\n`);
+  const { bench, targets, ...figures } = await run(file);
+  Object.assign(merged, figures);
+  merged[`${String(bench)}Targets`] = targets;
+}
+console.log(JSON.stringify(merged));
