@@ -448,7 +448,8 @@ export const peerConnectionMachine = setup({
         },
         closing: {
           entry: 'sendBye',
-          on: { 'link.closed': '#peer.closed', close: {} },
+          // Both sides closing at once: each one's bye is the other's acknowledgement.
+          on: { 'link.closed': '#peer.closed', 'channel.bye': '#peer.closed', close: {} },
           after: { closeTimeout: '#peer.closed' },
         },
       },
