@@ -71,11 +71,13 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
 
   const piscina = new Piscina({
     filename: WORKER_URL.href,
-    minThreads: threads,
+    // Threads start on the first batch and leave after a quiet minute: most nodes verify a
+    // handful of handshakes inline and never need them, and booting workers costs CPU.
+    minThreads: 0,
     maxThreads: threads,
     concurrentTasksPerWorker: 1,
     recordTiming: false,
-    idleTimeout: Number.POSITIVE_INFINITY,
+    idleTimeout: 60_000,
   });
   const keyCache = new NativeKeyCache();
 

@@ -10,6 +10,15 @@ export interface Clock {
   now(): number;
   setTimeout(callback: () => void, ms: number): TimerHandle;
   clearTimeout(handle: TimerHandle): void;
+  /**
+   * Runs `callback` on the next turn, after pending I/O (setImmediate in production).
+   * Optional: without it, `setTimeout(callback, 0)` on this clock is used.
+   */
+  defer?(callback: () => void): void;
+}
+
+export function deferOn(clock: Clock): (callback: () => void) => void {
+  return clock.defer ? (callback) => clock.defer!(callback) : (callback) => void clock.setTimeout(callback, 0);
 }
 
 /** Wall clock for production: monotonic `performance.now()` and real timers. */
@@ -18,5 +27,6 @@ export function createSystemClock(): Clock {
     now: () => performance.now(),
     setTimeout: (callback, ms) => setTimeout(callback, ms),
     clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+    defer: (callback) => void setImmediate(callback),
   };
 }

@@ -31,7 +31,11 @@ export interface LinkOptions {
 export interface Link {
   /** Apply a description or candidate received from the remote side. Throws on invalid input. */
   applySignal(signal: LinkSignal): void;
-  /** Queue one message. Throws if the link is not open. */
+  /**
+   * Queue one message. Throws if the link is not open. The bytes are consumed before this
+   * returns: an implementation that keeps them (a simulated network) must copy them, since
+   * the caller may reuse the buffer at once.
+   */
   send(data: Uint8Array): void;
   /** Bytes queued locally and not yet handed to the network. */
   bufferedAmount(): number;

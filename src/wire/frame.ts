@@ -71,7 +71,13 @@ export function encodeGenericFrame(protocol: string, body: unknown, limits: Wire
  * The hot path: `[1, protocol, payload]` written by hand into one exactly sized buffer, byte
  * for byte what encodeFrame's cbor-x path produces for a byte-string body.
  */
-export function encodeDataFrame(protocol: string, payload: Uint8Array, limits: WireLimits = DEFAULT_WIRE_LIMITS): Uint8Array {
+export function encodeDataFrame(
+  protocol: string,
+  payload: Uint8Array,
+  limits: WireLimits = DEFAULT_WIRE_LIMITS,
+  /** Write into this buffer when it is large enough (returns a view of it): saves an allocation when the frame is consumed at once. */
+  scratch?: Buffer,
+): Uint8Array {
   checkOutgoingTag(protocol);
   if (!(payload instanceof Uint8Array)) {
     throw new PeerSockError('INVALID_ARGUMENT', 'a data frame payload must be a Uint8Array');
@@ -95,7 +101,7 @@ export function encodeDataFrame(protocol: string, payload: Uint8Array, limits: W
     return encodeGenericFrame(protocol, payload, limits);
   }
   // Every byte is written below, so the pool's unzeroed memory never leaks out.
-  const out = Buffer.allocUnsafe(size);
+  const out = scratch !== undefined && scratch.length >= size ? scratch.subarray(0, size) : Buffer.allocUnsafe(size);
   let pos = 0;
   out[pos++] = 0x83;
   out[pos++] = WIRE_VERSION;

@@ -12,3 +12,4 @@ export {
 } from './protocol-tag.js';
 export { expectShape, expectValue, is, isBool, isBytes, isRecord, isText, isUint } from './validate.js';
 export type { Guard, Guarded, Shape, ShapeOf } from './validate.js';
+export { BATCH_PROTOCOL, encodeBatchFrame } from './batch-frame.js';

@@ -1,8 +1,9 @@
 import { PeerSockError, isPeerSockError } from '../../errors.js';
 import type { PeerId } from '../../identity/peer-id.js';
-import type { Clock } from '../../ports/clock.js';
+import { deferOn, type Clock } from '../../ports/clock.js';
 import type { Link } from '../../ports/transport.js';
-import { decodeFrame, encodeDataFrame, encodeFrame, isApplicationProtocol, type WireLimits } from '../../wire/index.js';
+import { BATCH_PROTOCOL, decodeFrame, encodeDataFrame, encodeFrame, isApplicationProtocol, type WireLimits } from '../../wire/index.js';
+import { FrameCork } from './frame-cork.js';
 import { AUTH_PROTOCOL, parseAuthMessage, type AuthMessage } from './handshake.js';
 import { SendQueue } from './send-queue.js';
 
@@ -15,6 +16,21 @@ import { SendQueue } from './send-queue.js';
 export const PING_PROTOCOL = 'ps/ping';
 export const PONG_PROTOCOL = 'ps/pong';
 export const BYE_PROTOCOL = 'ps/bye';
+
+/** Application frames up to this size are corked into batches; larger ones go alone. */
+const CORK_MAX_FRAME_BYTES = 2048;
+/** Well under the send budget's low-water gap, so a corked batch can never stall a waiting send. */
+const CORK_MAX_BATCH_BYTES = 64 * 1024;
+const CORK_MAX_BATCH_FRAMES = 512;
+
+const resolved = Promise.resolve();
+
+let scratch = Buffer.allocUnsafe(64 * 1024);
+/** One process-wide buffer: JavaScript runs one send at a time and the link copies synchronously. */
+function scratchFor(size: number): Buffer {
+  if (scratch.length < size) scratch = Buffer.allocUnsafe(Math.max(size, scratch.length * 2));
+  return scratch;
+}
 
 export type ChannelControlEvent =
   | { type: 'auth.message'; message: AuthMessage }
@@ -46,6 +62,7 @@ export class PeerChannel {
   private link: Link | undefined;
   private control: ((event: ChannelControlEvent) => void) | undefined;
   private queue: SendQueue | undefined;
+  private cork: FrameCork | undefined;
   private heardSinceCheck = false;
   private violations = 0;
   private pingCounter = 0;
@@ -67,8 +84,14 @@ export class PeerChannel {
     this.control = control;
     this.authenticated = false;
     this.maxMessageBytes = 0;
+    const cork = (this.cork = new FrameCork(link, {
+      maxFrameBytes: CORK_MAX_FRAME_BYTES,
+      maxBatchBytes: CORK_MAX_BATCH_BYTES,
+      maxBatchFrames: Math.min(CORK_MAX_BATCH_FRAMES, this.options.limits.maxItems),
+      defer: deferOn(this.options.clock),
+    }));
     this.queue = new SendQueue(
-      { bufferedAmount: () => link.bufferedAmount(), write: (frame) => link.send(frame) },
+      cork,
       {
         budgetBytes: this.options.sendBudgetBytes,
         maxQueuedBytes: this.options.maxQueuedBytes,
@@ -83,6 +106,7 @@ export class PeerChannel {
     this.authenticated = false;
     this.queue?.failAll(reason);
     this.queue = undefined;
+    this.cork = undefined;
     this.link = undefined;
     this.control = undefined;
   }
@@ -111,9 +135,12 @@ export class PeerChannel {
       return Promise.reject(new PeerSockError('INVALID_ARGUMENT', 'payload must be a Uint8Array'));
     }
     this.lastValidProtocol = protocol;
+    // A large frame that can go out at once is encoded into a shared scratch buffer: the
+    // link copies it synchronously, so the allocation and its GC cost are saved.
+    const direct = payload.length > CORK_MAX_FRAME_BYTES && this.queue.canWriteNow(payload.length + protocol.length + 8);
     let frame: Uint8Array;
     try {
-      frame = encodeDataFrame(protocol, payload, this.options.limits);
+      frame = encodeDataFrame(protocol, payload, this.options.limits, direct ? scratchFor(payload.length + protocol.length + 8) : undefined);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -123,6 +150,10 @@ export class PeerChannel {
         new PeerSockError('MESSAGE_TOO_LARGE', `frame of ${frame.length} bytes exceeds the link's ${this.maxMessageBytes}-byte limit`),
       );
     }
+    if (direct) {
+      this.queue.writeNow(frame);
+      return resolved;
+    }
     return this.queue.send(frame);
   }
 
@@ -130,6 +161,8 @@ export class PeerChannel {
   sendControl(protocol: string, body: unknown): void {
     if (!this.link) return;
     try {
+      // Corked data first: a goodbye must never overtake the data sent before it.
+      this.cork?.flush();
       this.link.send(encodeFrame(protocol, body, this.options.limits));
     } catch {
       // The link closed under us; its close callback reports that.
@@ -148,14 +181,43 @@ export class PeerChannel {
   receive(bytes: Uint8Array): void {
     if (!this.link) return;
     this.heardSinceCheck = true;
-    let protocol: string;
-    let body: unknown;
-    try {
-      ({ protocol, body } = decodeFrame(bytes, this.options.limits));
-    } catch (error) {
-      this.violation(isPeerSockError(error) ? error : new PeerSockError('FRAME_MALFORMED', String(error)));
+    const frame = this.decode(bytes);
+    if (!frame) return;
+    if (frame.protocol === BATCH_PROTOCOL && this.authenticated) {
+      this.receiveBatch(frame.body);
       return;
     }
+    this.dispatch(frame.protocol, frame.body);
+  }
+
+  private receiveBatch(body: unknown): void {
+    if (!Array.isArray(body)) {
+      this.violation(new PeerSockError('FRAME_SCHEMA', 'a batch must carry an array of frames'));
+      return;
+    }
+    for (const inner of body) {
+      if (!this.link) return; // a violation in this batch may have closed the link
+      if (!(inner instanceof Uint8Array)) {
+        this.violation(new PeerSockError('FRAME_SCHEMA', 'a batch must carry frames as byte strings'));
+        continue;
+      }
+      const frame = this.decode(inner);
+      if (!frame) continue;
+      if (frame.protocol === BATCH_PROTOCOL) this.violation(new PeerSockError('FRAME_SCHEMA', 'batches do not nest'));
+      else this.dispatch(frame.protocol, frame.body);
+    }
+  }
+
+  private decode(bytes: Uint8Array): { protocol: string; body: unknown } | undefined {
+    try {
+      return decodeFrame(bytes, this.options.limits);
+    } catch (error) {
+      this.violation(isPeerSockError(error) ? error : new PeerSockError('FRAME_MALFORMED', String(error)));
+      return undefined;
+    }
+  }
+
+  private dispatch(protocol: string, body: unknown): void {
     if (this.authenticated && !protocol.startsWith('ps/')) {
       if (body instanceof Uint8Array) this.options.deliver({ from: this.remote, protocol, data: body });
       else this.violation(new PeerSockError('FRAME_SCHEMA', `application frame for "${protocol}" must carry a byte string`));

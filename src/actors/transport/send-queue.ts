@@ -18,6 +18,8 @@ export interface SendQueueOptions {
 export interface SendSink {
   bufferedAmount(): number;
   write(frame: Uint8Array): void;
+  /** Push out anything the sink holds back (a cork) before a send starts waiting. */
+  flush?(): void;
 }
 
 interface Waiting {
@@ -71,6 +73,16 @@ export class SendQueue {
     });
   }
 
+  /** True when a frame of `length` bytes would be written at once (nothing waits, budget allows). */
+  canWriteNow(length: number): boolean {
+    return this.head === this.waiting.length && this.fits(length);
+  }
+
+  /** Writes at once; only after canWriteNow() said yes. The sink consumes the bytes synchronously. */
+  writeNow(frame: Uint8Array): void {
+    this.write(frame);
+  }
+
   /** Call when the link reports its buffer fell low. */
   drain(): void {
     while (this.head < this.waiting.length) {
@@ -85,6 +97,7 @@ export class SendQueue {
 
   private fits(length: number): boolean {
     if (this.bufferedBound + length <= this.options.budgetBytes) return true;
+    this.sink.flush?.();
     this.bufferedBound = this.sink.bufferedAmount();
     return this.bufferedBound + length <= this.options.budgetBytes;
   }
