@@ -3,7 +3,7 @@ import { filter, firstValueFrom, take, timeout, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeEvent, PeerSockNode } from '../../src/node/start-node.js';
 import { createWebRtcTransport } from '../../src/transport/webrtc-transport.js';
-import { encodeFrame } from '../../src/wire/index.js';
+import { encodeBatchFrame, encodeDataFrame, encodeFrame } from '../../src/wire/index.js';
 import { startTestNetwork, waitForPeerCount, type TestNetwork } from '../helpers/network.js';
 import { tapTransport, type TappedTransport } from '../helpers/tap-transport.js';
 
@@ -93,6 +93,24 @@ describe('hostile frames from an authenticated peer', () => {
     await bystander.send(victim.id, 'chat', new Uint8Array([42]));
     expect([...(await echo).data]).toEqual([42]);
     expect(victim.peers()).toContain(attacker.id);
+  });
+
+  it('unpacks batches, refusing nested batches and non-frame items while delivering the good frames', async () => {
+    const good = [encodeDataFrame('chat', new Uint8Array([1])), encodeDataFrame('chat', new Uint8Array([2]))];
+    const nested = encodeBatchFrame(good, good[0]!.length + good[1]!.length);
+    const batch = encodeBatchFrame([good[0]!, nested, new Uint8Array([0xff]), good[1]!], good[0]!.length * 2 + nested.length + 1);
+    const refused = firstValueFrom(violationsFrom(victim, attacker.id).pipe(take(2), toArray(), timeout(5_000)));
+    const delivered = firstValueFrom(
+      victim.messages$.pipe(
+        filter((m) => m.from === attacker.id),
+        take(2),
+        toArray(),
+        timeout(5_000),
+      ),
+    );
+    tap.sendRaw(victim.id, batch);
+    expect((await delivered).map((m) => m.data[0])).toEqual([1, 2]);
+    expect((await refused).map((v) => v.code).sort()).toEqual(['FRAME_MALFORMED', 'FRAME_SCHEMA']);
   });
 
   it('keeps memory flat under a flood of nested-header bombs', async () => {
