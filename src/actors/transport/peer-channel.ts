@@ -63,7 +63,8 @@ export class PeerChannel {
   private control: ((event: ChannelControlEvent) => void) | undefined;
   private queue: SendQueue | undefined;
   private cork: FrameCork | undefined;
-  private heardSinceCheck = false;
+  /** When the last message arrived, on the node's clock (one clock read per link message, not per frame). */
+  lastReceivedAt = 0;
   private violations = 0;
   private pingCounter = 0;
   /** Cached per link: the native call costs more than the rest of a small send. */
@@ -113,13 +114,6 @@ export class PeerChannel {
 
   fingerprints(): { local: string | undefined; remote: string | undefined } {
     return { local: this.link?.localFingerprint(), remote: this.link?.remoteFingerprint() };
-  }
-
-  /** True if any frame arrived since the previous call (cheaper than a clock read per frame). */
-  takeActivity(): boolean {
-    const heard = this.heardSinceCheck;
-    this.heardSinceCheck = false;
-    return heard;
   }
 
   send(protocol: string, payload: Uint8Array): Promise<void> {
@@ -180,7 +174,7 @@ export class PeerChannel {
 
   receive(bytes: Uint8Array): void {
     if (!this.link) return;
-    this.heardSinceCheck = true;
+    this.lastReceivedAt = this.options.clock.now();
     const frame = this.decode(bytes);
     if (!frame) return;
     if (frame.protocol === BATCH_PROTOCOL && this.authenticated) {

@@ -202,7 +202,8 @@ export const peerConnectionMachine = setup({
     hasRemoteHello: ({ context }) => context.remoteHello !== undefined,
     hasRemoteProof: ({ context }) => context.remoteProof !== undefined,
     hasRemoteDone: ({ context }) => context.remoteDone,
-    peerSilentTooLong: ({ context }) => context.ports.clock.now() - context.lastHeardAt > context.config.heartbeatTimeoutMs,
+    peerSilentTooLong: ({ context }) =>
+      context.ports.clock.now() - Math.max(context.lastHeardAt, context.channel.lastReceivedAt) > context.config.heartbeatTimeoutMs,
     canRetry: ({ context }) =>
       context.role === 'dialer' &&
       !context.wasOpen &&
@@ -253,7 +254,6 @@ export const peerConnectionMachine = setup({
     }),
     notifyOpen: sendParent(({ context }) => ({ type: 'peer.opened', remote: context.remote })),
     heartbeat: ({ context }) => context.channel.sendPing(),
-    noteActivity: assign(({ context }) => (context.channel.takeActivity() ? { lastHeardAt: context.ports.clock.now() } : {})),
     sendBye: ({ context }) => context.channel.sendControl(BYE_PROTOCOL, null),
     logFailure: ({ context }) =>
       context.ports.logger.debug('peer connection failed', { remote: context.remote, attempt: context.attempt, ...context.failure }),
@@ -428,7 +428,7 @@ export const peerConnectionMachine = setup({
           states: {
             alive: { after: { heartbeatInterval: 'checking' } },
             checking: {
-              entry: ['noteActivity', 'heartbeat'],
+              entry: 'heartbeat',
               always: [
                 {
                   guard: 'peerSilentTooLong',

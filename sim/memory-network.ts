@@ -1,0 +1,654 @@
+import type { Clock, TimerHandle } from '../src/ports/clock.js';
+import type { Random } from '../src/ports/random.js';
+import type { Link, LinkHandlers, LinkOptions, LinkSignal, LinkTransport } from '../src/ports/transport.js';
+
+/**
+ * The simulator's LinkTransport: the same contract as the WebRTC one (DESIGN §2 rules 1
+ * and 6), over a virtual network driven by the injected Clock and Random.
+ *
+ * Links pair up only through the signals they exchange, as in WebRTC. A description
+ * (`memsdp:v1:<linkId>:<fingerprint>`) names the link that made it (the part ICE
+ * credentials play in real SDP) and its certificate fingerprint; a candidate
+ * (`memcand:v1:<linkId>`) stands for an address. Two links connect once each has applied
+ * the other's description and at least one has applied a candidate of the other; one
+ * round trip later the "DTLS handshake" checks each side's certificate against the
+ * fingerprint the other applied (a swapped fingerprint fails the link, exactly like
+ * DTLS), and both sides get onOpen. So a man in the middle must terminate two links of
+ * its own, and the two ends then see different fingerprint pairs.
+ *
+ * Messages arrive in order, one-way latency after they were sent; bytes count in the
+ * sender's bufferedAmount until they arrive. A partition holds traffic between two nodes
+ * (bytes stay buffered, like SCTP retransmitting) until healed; a crash silences every
+ * link of a node for good, in both directions, without close callbacks: bytes sent
+ * toward it stay buffered until the sender closes its link (nothing acknowledges them).
+ */
+export interface MemoryNetworkOptions {
+  clock: Clock;
+  random: Random;
+  /** One-way delay from node to node in ms (default 10). */
+  latencyMs?: number | ((from: string, to: string) => number);
+  /** Largest message a link carries (default: the WebRTC transport's default). */
+  maxMessageSize?: number;
+  /**
+   * A LinkHandlers callback threw. Default: rethrow on a microtask, so the bug surfaces
+   * without aborting the delivery loop or the virtual clock.
+   */
+  onHandlerError?(error: unknown, where: string): void;
+}
+
+export interface MemoryNetworkStats {
+  linksCreated: number;
+  /** Links open right now (each connected pair counts twice). */
+  linksOpen: number;
+  /** Connected pairs so far. */
+  connections: number;
+  /** Connections that failed the simulated DTLS check (a fingerprint was swapped). */
+  fingerprintMismatches: number;
+  messagesSent: number;
+  bytesSent: number;
+  messagesDelivered: number;
+  bytesDelivered: number;
+  /** Messages that reached a closed, crashed or vanished link, or were lost in a crash. */
+  messagesDropped: number;
+  /** Messages sent and not yet delivered or dropped (partition-held ones included). */
+  messagesInFlight: number;
+  /** Candidates naming a link other than the one described. */
+  candidatesIgnored: number;
+  partitionedPairs: number;
+  crashedNodes: number;
+}
+
+export interface MemoryNetwork {
+  /** The transport of one simulated node (the same object on every call until closed). */
+  transport(nodeName: string): LinkTransport;
+  /** Holds all traffic between the two nodes, both ways, until heal(). */
+  partition(nodeA: string, nodeB: string): void;
+  heal(nodeA: string, nodeB: string): void;
+  healAll(): void;
+  isPartitioned(nodeA: string, nodeB: string): boolean;
+  /** The node vanishes: its links go silent both ways, nobody gets a close callback. */
+  crash(nodeName: string): void;
+  isCrashed(nodeName: string): boolean;
+  stats(): MemoryNetworkStats;
+}
+
+/** Same default as the WebRTC transport: 1 MiB of payload plus frame header room. */
+export const MEMORY_MAX_MESSAGE_SIZE = 1024 * 1024 + 2048;
+const DEFAULT_LATENCY_MS = 10;
+const MAX_HELD_CANDIDATES = 64;
+const SDP_PATTERN = /^memsdp:v1:(m[0-9]{1,15}):(sha-256 (?:[0-9A-F]{2}:){31}[0-9A-F]{2})$/;
+const CANDIDATE_PATTERN = /^memcand:v1:(m[0-9]{1,15})$/;
+
+type Phase = 'new' | 'connecting' | 'open' | 'closed';
+
+interface Flight {
+  deliverAt: number;
+  data: Uint8Array | undefined;
+  /** Set on the last flight of a link closed while open. */
+  close: boolean;
+}
+
+interface NodeState {
+  name: string;
+  transport: MemoryTransport | undefined;
+  links: Set<MemoryLink>;
+}
+
+export function createMemoryNetwork(options: MemoryNetworkOptions): MemoryNetwork {
+  return new Network(options);
+}
+
+class Network implements MemoryNetwork {
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly maxMessageSize: number;
+  private readonly latency: (from: string, to: string) => number;
+  private readonly nodes = new Map<string, NodeState>();
+  /** Live links by id (closed links leave, so memory stays bounded under churn). */
+  readonly links = new Map<string, MemoryLink>();
+  /** Links that applied a description naming the key link: told if it closes before opening. */
+  private readonly watchers = new Map<string, Set<MemoryLink>>();
+  private readonly partitions = new Set<string>();
+  private readonly crashed = new Set<string>();
+  /** Connections whose handshake fell into a partition, resumed on heal. */
+  private readonly heldConnects = new Set<MemoryLink>();
+  private linkCounter = 0;
+  readonly counters = {
+    linksCreated: 0,
+    connections: 0,
+    fingerprintMismatches: 0,
+    messagesSent: 0,
+    bytesSent: 0,
+    messagesDelivered: 0,
+    bytesDelivered: 0,
+    messagesDropped: 0,
+    candidatesIgnored: 0,
+  };
+  private readonly onHandlerError: (error: unknown, where: string) => void;
+
+  constructor(options: MemoryNetworkOptions) {
+    this.clock = options.clock;
+    this.random = options.random;
+    this.maxMessageSize = options.maxMessageSize ?? MEMORY_MAX_MESSAGE_SIZE;
+    const latency = options.latencyMs ?? DEFAULT_LATENCY_MS;
+    this.latency = (from, to) => {
+      const ms = typeof latency === 'number' ? latency : latency(from, to);
+      if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`latency from ${from} to ${to} must be a finite number >= 0, got ${ms}`);
+      return ms;
+    };
+    this.onHandlerError =
+      options.onHandlerError ??
+      ((error) =>
+        queueMicrotask(() => {
+          throw error;
+        }));
+  }
+
+  transport(nodeName: string): LinkTransport {
+    const node = this.node(nodeName);
+    if (!node.transport || node.transport.closed) node.transport = new MemoryTransport(this, node);
+    return node.transport;
+  }
+
+  partition(nodeA: string, nodeB: string): void {
+    this.partitions.add(pairKey(nodeA, nodeB));
+  }
+
+  heal(nodeA: string, nodeB: string): void {
+    if (!this.partitions.delete(pairKey(nodeA, nodeB))) return;
+    this.resume((link) => link.remoteNode() !== undefined && pairKey(link.node.name, link.remoteNode()!) === pairKey(nodeA, nodeB));
+  }
+
+  healAll(): void {
+    if (this.partitions.size === 0) return;
+    this.partitions.clear();
+    this.resume(() => true);
+  }
+
+  isPartitioned(nodeA: string, nodeB: string): boolean {
+    return this.partitions.size > 0 && this.partitions.has(pairKey(nodeA, nodeB));
+  }
+
+  crash(nodeName: string): void {
+    if (this.crashed.has(nodeName)) return;
+    this.crashed.add(nodeName);
+    for (const link of this.node(nodeName).links) link.silence();
+  }
+
+  isCrashed(nodeName: string): boolean {
+    return this.crashed.size > 0 && this.crashed.has(nodeName);
+  }
+
+  stats(): MemoryNetworkStats {
+    let linksOpen = 0;
+    let inFlight = 0;
+    for (const link of this.links.values()) if (link.phase === 'open') linksOpen += 1;
+    for (const node of this.nodes.values()) for (const link of node.links) inFlight += link.inFlight();
+    return {
+      ...this.counters,
+      linksOpen,
+      messagesInFlight: inFlight,
+      partitionedPairs: this.partitions.size,
+      crashedNodes: this.crashed.size,
+    };
+  }
+
+  latencyBetween(from: string, to: string): number {
+    return this.latency(from, to);
+  }
+
+  newLinkId(): string {
+    this.linkCounter += 1;
+    return `m${this.linkCounter}`;
+  }
+
+  newFingerprint(): string {
+    const bytes = this.random.bytes(32);
+    return `sha-256 ${Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0').toUpperCase()).join(':')}`;
+  }
+
+  register(link: MemoryLink): void {
+    this.counters.linksCreated += 1;
+    this.links.set(link.id, link);
+  }
+
+  forget(link: MemoryLink): void {
+    this.links.delete(link.id);
+    this.watchers.delete(link.id);
+    if (link.remoteLinkId !== undefined) this.watchers.get(link.remoteLinkId)?.delete(link);
+    this.heldConnects.delete(link);
+  }
+
+  watch(remoteLinkId: string, link: MemoryLink): void {
+    let set = this.watchers.get(remoteLinkId);
+    if (!set) {
+      set = new Set();
+      this.watchers.set(remoteLinkId, set);
+    }
+    set.add(link);
+  }
+
+  watchersOf(link: MemoryLink): MemoryLink[] {
+    return [...(this.watchers.get(link.id) ?? [])].filter((watcher) => watcher.remoteLinkId === link.id);
+  }
+
+  /** Both links named each other and one learnt an address: start the handshake. */
+  tryConnect(link: MemoryLink): void {
+    if (link.phase !== 'new' || link.remoteLinkId === undefined) return;
+    const other = this.links.get(link.remoteLinkId);
+    if (!other || other.phase !== 'new' || other.remoteLinkId !== link.id) return;
+    if (!link.hasRemoteCandidate && !other.hasRemoteCandidate) return;
+    const [first, second] = link.initiator ? [link, other] : [other, link];
+    first.phase = 'connecting';
+    second.phase = 'connecting';
+    first.pairWith(second);
+    second.pairWith(first);
+    this.scheduleConnect(first);
+  }
+
+  private scheduleConnect(initiator: MemoryLink): void {
+    const answerer = initiator.peer!;
+    const rtt = this.latency(initiator.node.name, answerer.node.name) + this.latency(answerer.node.name, initiator.node.name);
+    initiator.connectTimer = this.clock.setTimeout(() => {
+      initiator.connectTimer = undefined;
+      this.completeConnect(initiator);
+    }, rtt);
+  }
+
+  private completeConnect(initiator: MemoryLink): void {
+    const answerer = initiator.peer!;
+    if (initiator.phase !== 'connecting' || answerer.phase !== 'connecting') return;
+    // A vanished node never finishes the handshake; the other side's own timeout decides.
+    if (this.isCrashed(initiator.node.name) || this.isCrashed(answerer.node.name)) return;
+    if (this.isPartitioned(initiator.node.name, answerer.node.name)) {
+      this.heldConnects.add(initiator);
+      return;
+    }
+    if (initiator.remoteFingerprintValue !== answerer.fingerprint || answerer.remoteFingerprintValue !== initiator.fingerprint) {
+      this.counters.fingerprintMismatches += 1;
+      const reason = 'DTLS handshake failed: the certificate does not match the fingerprint in the remote description';
+      initiator.fail(reason);
+      answerer.fail(reason);
+      return;
+    }
+    initiator.phase = 'open';
+    answerer.phase = 'open';
+    this.counters.connections += 1;
+    initiator.handler('onOpen', (handlers) => handlers.onOpen());
+    answerer.handler('onOpen', (handlers) => handlers.onOpen());
+  }
+
+  private resume(affected: (link: MemoryLink) => boolean): void {
+    for (const initiator of [...this.heldConnects]) {
+      if (!affected(initiator) || this.isPartitioned(initiator.node.name, initiator.remoteNode()!)) continue;
+      this.heldConnects.delete(initiator);
+      this.scheduleConnect(initiator);
+    }
+    for (const node of this.nodes.values()) {
+      for (const link of node.links) if (affected(link)) link.resumeOutbox();
+    }
+  }
+
+  guard(where: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      this.onHandlerError(error, where);
+    }
+  }
+
+  private node(name: string): NodeState {
+    if (typeof name !== 'string' || name.length === 0) throw new TypeError('a simulated node needs a non-empty name');
+    let node = this.nodes.get(name);
+    if (!node) {
+      node = { name, transport: undefined, links: new Set() };
+      this.nodes.set(name, node);
+    }
+    return node;
+  }
+}
+
+class MemoryTransport implements LinkTransport {
+  closed = false;
+
+  constructor(
+    private readonly network: Network,
+    private readonly node: NodeState,
+  ) {}
+
+  createLink(options: LinkOptions): Link {
+    if (this.closed) throw new Error('transport is closed');
+    const link = new MemoryLink(this.network, this.node, options);
+    this.node.links.add(link);
+    return link;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const link of [...this.node.links]) link.close();
+  }
+}
+
+class MemoryLink implements Link {
+  readonly id: string;
+  readonly fingerprint: string;
+  readonly initiator: boolean;
+  phase: Phase = 'new';
+  remoteLinkId: string | undefined;
+  remoteFingerprintValue: string | undefined;
+  hasRemoteCandidate = false;
+  /** The link at the other end, known once the two named each other. */
+  peer: MemoryLink | undefined;
+  connectTimer: TimerHandle | undefined;
+  private localDescription: string | undefined;
+  private readonly heldCandidates: string[] = [];
+  private readonly handlers: LinkHandlers;
+  private readonly threshold: number;
+  private readonly outbox: Flight[] = [];
+  private outboxHead = 0;
+  private outboxTimer: TimerHandle | undefined;
+  private lastDeliverAt = 0;
+  private buffered = 0;
+  private readonly signals: LinkSignal[] = [];
+  private signalTimer: TimerHandle | undefined;
+  private silenced = false;
+
+  constructor(
+    private readonly network: Network,
+    readonly node: NodeState,
+    options: LinkOptions,
+  ) {
+    this.id = network.newLinkId();
+    this.fingerprint = network.newFingerprint();
+    this.initiator = options.initiator;
+    this.handlers = options.handlers;
+    this.threshold = Math.max(0, options.bufferedAmountLowThreshold);
+    network.register(this);
+    if (network.isCrashed(node.name)) this.silenced = true;
+    if (this.initiator) {
+      this.localDescription = `memsdp:v1:${this.id}:${this.fingerprint}`;
+      this.emit({ type: 'offer', sdp: this.localDescription });
+      this.emit({ type: 'candidate', candidate: `memcand:v1:${this.id}`, mid: '0' });
+    }
+  }
+
+  remoteNode(): string | undefined {
+    return this.peer?.node.name;
+  }
+
+  pairWith(peer: MemoryLink): void {
+    this.peer = peer;
+  }
+
+  applySignal(signal: LinkSignal): void {
+    if (this.phase === 'closed' || this.silenced) return;
+    if (typeof signal !== 'object' || signal === null) throw new Error('a signal must be an object');
+    if (signal.type === 'candidate') {
+      this.applyCandidate(signal);
+      return;
+    }
+    if (signal.type !== 'offer' && signal.type !== 'answer') throw new Error(`unknown signal type ${JSON.stringify((signal as { type: unknown }).type)}`);
+    const match = typeof signal.sdp === 'string' ? SDP_PATTERN.exec(signal.sdp) : null;
+    if (!match) throw new Error(`malformed ${signal.type} description`);
+    if (this.remoteLinkId !== undefined) throw new Error(`unexpected remote ${signal.type} in signaling state stable`);
+    if (signal.type === 'offer' && this.initiator) throw new Error('unexpected remote offer in signaling state have-local-offer');
+    if (signal.type === 'answer' && !this.initiator) throw new Error('unexpected remote answer: this side has made no offer');
+    const [, remoteLinkId, remoteFingerprint] = match as unknown as [string, string, string];
+    if (remoteLinkId === this.id) throw new Error('the remote description describes this very link');
+    this.remoteLinkId = remoteLinkId;
+    this.remoteFingerprintValue = remoteFingerprint;
+    this.network.watch(remoteLinkId, this);
+    if (!this.initiator) {
+      this.localDescription = `memsdp:v1:${this.id}:${this.fingerprint}`;
+      this.emit({ type: 'answer', sdp: this.localDescription });
+      this.emit({ type: 'candidate', candidate: `memcand:v1:${this.id}`, mid: '0' });
+    }
+    for (const candidate of this.heldCandidates.splice(0)) this.noteCandidate(candidate);
+    this.network.tryConnect(this);
+  }
+
+  private applyCandidate(signal: Extract<LinkSignal, { type: 'candidate' }>): void {
+    if (typeof signal.candidate !== 'string' || typeof signal.mid !== 'string') throw new Error('malformed candidate');
+    const match = CANDIDATE_PATTERN.exec(signal.candidate);
+    if (!match) throw new Error('malformed candidate');
+    if (this.remoteLinkId === undefined) {
+      // Candidates may overtake the description on some relays; hold a bounded few.
+      if (this.heldCandidates.length < MAX_HELD_CANDIDATES) this.heldCandidates.push(match[1]!);
+      return;
+    }
+    this.noteCandidate(match[1]!);
+    this.network.tryConnect(this);
+  }
+
+  private noteCandidate(linkId: string): void {
+    if (linkId === this.remoteLinkId) this.hasRemoteCandidate = true;
+    else this.network.counters.candidatesIgnored += 1;
+  }
+
+  send(data: Uint8Array): void {
+    if (this.phase !== 'open') throw new Error('link is not open');
+    if (!(data instanceof Uint8Array)) throw new TypeError('a link carries Uint8Array messages');
+    if (data.length > this.network.maxMessageSize) {
+      throw new Error(`message of ${data.length} bytes exceeds the link's ${this.network.maxMessageSize}-byte limit`);
+    }
+    // A vanished node's leftovers go nowhere.
+    if (this.silenced) {
+      this.network.counters.messagesDropped += 1;
+      return;
+    }
+    const peer = this.peer!;
+    this.network.counters.messagesSent += 1;
+    this.network.counters.bytesSent += data.length;
+    this.buffered += data.length;
+    // Copied: the caller may reuse its buffer, as with a real socket.
+    this.enqueue({ deliverAt: 0, data: data.slice(), close: false }, peer);
+  }
+
+  bufferedAmount(): number {
+    return this.phase === 'closed' ? 0 : this.buffered;
+  }
+
+  maxMessageSize(): number {
+    return this.network.maxMessageSize;
+  }
+
+  localFingerprint(): string | undefined {
+    return this.localDescription === undefined ? undefined : this.fingerprint;
+  }
+
+  remoteFingerprint(): string | undefined {
+    return this.phase === 'open' ? this.remoteFingerprintValue : undefined;
+  }
+
+  close(): void {
+    this.finish('closed locally', true);
+  }
+
+  /** Called by the network when the DTLS check fails. */
+  fail(reason: string): void {
+    this.finish(reason, false);
+  }
+
+  /** The node crashed: no more callbacks, no more traffic. */
+  silence(): void {
+    if (this.silenced) return;
+    this.silenced = true;
+    this.clearTimers();
+    this.dropOutbox();
+  }
+
+  inFlight(): number {
+    return this.outbox.length - this.outboxHead - (this.hasCloseMarker() ? 1 : 0);
+  }
+
+  handler(where: string, call: (handlers: LinkHandlers) => void): void {
+    if (this.silenced || this.phase === 'closed') return;
+    this.network.guard(where, () => call(this.handlers));
+  }
+
+  /** A partition healed: restamp held traffic one latency from now and deliver it. */
+  resumeOutbox(): void {
+    if (this.outboxHead === this.outbox.length || this.silenced || !this.peer) return;
+    const earliest = this.network.clock.now() + this.network.latencyBetween(this.node.name, this.peer.node.name);
+    for (let i = this.outboxHead; i < this.outbox.length; i += 1) {
+      const flight = this.outbox[i]!;
+      if (flight.deliverAt < earliest) flight.deliverAt = earliest;
+    }
+    this.lastDeliverAt = Math.max(this.lastDeliverAt, earliest);
+    if (this.outboxTimer !== undefined) {
+      this.network.clock.clearTimeout(this.outboxTimer);
+      this.outboxTimer = undefined;
+    }
+    this.armOutbox();
+  }
+
+  private finish(reason: string, local: boolean): void {
+    if (this.phase === 'closed') return;
+    const wasOpen = this.phase === 'open';
+    this.phase = 'closed';
+    if (this.signalTimer !== undefined) this.network.clock.clearTimeout(this.signalTimer);
+    this.signalTimer = undefined;
+    if (this.connectTimer !== undefined) this.network.clock.clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+    const watchers = this.network.watchersOf(this);
+    this.network.forget(this);
+    if (this.silenced) {
+      this.retireIfDone();
+      return;
+    }
+    if (local && wasOpen && this.peer && this.network.isCrashed(this.peer.node.name)) {
+      this.dropOutbox();
+    } else if (local && wasOpen && this.peer) {
+      // The goodbye travels behind the data already sent, like an SCTP shutdown.
+      this.enqueue({ deliverAt: 0, data: undefined, close: true }, this.peer);
+    } else if (local) {
+      // Not open yet: whoever named this link in a description notices its handshake fail.
+      for (const watcher of watchers) {
+        if (watcher.phase !== 'new' && watcher.phase !== 'connecting') continue;
+        const delay = this.network.latencyBetween(this.node.name, watcher.node.name);
+        this.network.clock.setTimeout(() => {
+          if (this.network.isCrashed(this.node.name) || this.network.isPartitioned(this.node.name, watcher.node.name)) return;
+          watcher.remoteClosed('the remote closed the connection before it opened');
+        }, delay);
+      }
+    }
+    if (!local) this.dropOutbox();
+    this.retireIfDone();
+    this.network.guard('onClose', () => this.handlers.onClose(reason));
+  }
+
+  /** The remote end closed (its goodbye arrived) or its handshake was abandoned. */
+  remoteClosed(reason: string): void {
+    if (this.phase === 'closed' || this.silenced) return;
+    this.finish(reason, false);
+  }
+
+  private enqueue(flight: Flight, peer: MemoryLink): void {
+    const now = this.network.clock.now();
+    flight.deliverAt = Math.max(now + this.network.latencyBetween(this.node.name, peer.node.name), this.lastDeliverAt);
+    this.lastDeliverAt = flight.deliverAt;
+    this.outbox.push(flight);
+    this.armOutbox();
+  }
+
+  private armOutbox(): void {
+    if (this.outboxTimer !== undefined || this.outboxHead === this.outbox.length || this.silenced || !this.peer) return;
+    if (this.network.isPartitioned(this.node.name, this.peer.node.name) || this.network.isCrashed(this.peer.node.name)) return;
+    const delay = Math.max(0, this.outbox[this.outboxHead]!.deliverAt - this.network.clock.now());
+    this.outboxTimer = this.network.clock.setTimeout(() => {
+      this.outboxTimer = undefined;
+      this.flushOutbox();
+    }, delay);
+  }
+
+  private flushOutbox(): void {
+    const peer = this.peer;
+    if (this.silenced || !peer) return;
+    if (this.network.isCrashed(this.node.name)) {
+      this.silence();
+      return;
+    }
+    // Held: a partition may heal; toward a crashed node nothing is ever acknowledged, so
+    // the bytes stay buffered (and backpressure builds) until this side gives up and closes.
+    if (this.network.isPartitioned(this.node.name, peer.node.name) || this.network.isCrashed(peer.node.name)) return;
+    const now = this.network.clock.now();
+    while (this.outboxHead < this.outbox.length && this.outbox[this.outboxHead]!.deliverAt <= now) {
+      const flight = this.outbox[this.outboxHead]!;
+      this.outbox[this.outboxHead] = undefined as unknown as Flight;
+      this.outboxHead += 1;
+      this.deliver(flight, peer);
+    }
+    if (this.outboxHead === this.outbox.length) {
+      this.outbox.length = 0;
+      this.outboxHead = 0;
+      this.retireIfDone();
+    }
+    this.armOutbox();
+  }
+
+  /** A closed link stays with its node until its last flight left, so crash and heal still reach it. */
+  private retireIfDone(): void {
+    if (this.phase === 'closed' && this.outboxHead === this.outbox.length) this.node.links.delete(this);
+  }
+
+  private deliver(flight: Flight, peer: MemoryLink): void {
+    const counters = this.network.counters;
+    const reachable = peer.phase === 'open' && !peer.silenced && !this.network.isCrashed(peer.node.name);
+    if (flight.close) {
+      if (reachable) peer.remoteClosed('the remote closed the connection');
+      return;
+    }
+    const data = flight.data!;
+    const before = this.buffered;
+    this.buffered -= data.length;
+    if (reachable) {
+      counters.messagesDelivered += 1;
+      counters.bytesDelivered += data.length;
+      peer.handler('onMessage', (handlers) => handlers.onMessage(data));
+    } else {
+      counters.messagesDropped += 1;
+    }
+    if (this.phase === 'open' && before > this.threshold && this.buffered <= this.threshold) {
+      this.handler('onBufferedAmountLow', (handlers) => handlers.onBufferedAmountLow());
+    }
+  }
+
+  private hasCloseMarker(): boolean {
+    return this.outbox.length > this.outboxHead && this.outbox[this.outbox.length - 1]!.close;
+  }
+
+  private dropOutbox(): void {
+    if (this.outboxTimer !== undefined) this.network.clock.clearTimeout(this.outboxTimer);
+    this.outboxTimer = undefined;
+    this.network.counters.messagesDropped += this.inFlight();
+    this.outbox.length = 0;
+    this.outboxHead = 0;
+    this.buffered = 0;
+    this.retireIfDone();
+  }
+
+  private clearTimers(): void {
+    for (const timer of [this.signalTimer, this.connectTimer, this.outboxTimer]) {
+      if (timer !== undefined) this.network.clock.clearTimeout(timer);
+    }
+    this.signalTimer = undefined;
+    this.connectTimer = undefined;
+    this.outboxTimer = undefined;
+  }
+
+  /** Local descriptions and candidates come out asynchronously, in order, as from a real stack. */
+  private emit(signal: LinkSignal): void {
+    if (this.silenced) return;
+    this.signals.push(signal);
+    if (this.signalTimer !== undefined) return;
+    this.signalTimer = this.network.clock.setTimeout(() => {
+      this.signalTimer = undefined;
+      for (const next of this.signals.splice(0)) this.handler('onSignal', (handlers) => handlers.onSignal(next));
+    }, 0);
+  }
+}
+
+function pairKey(a: string, b: string): string {
+  return a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`;
+}

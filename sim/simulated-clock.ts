@@ -1,0 +1,116 @@
+import { SimulatedClock } from 'xstate';
+import type { Clock, TimerHandle } from '../src/ports/clock.js';
+
+/**
+ * XState's SimulatedClock as the Clock port. Pass the same object to `createActor(root,
+ * { clock })` and to every port that needs time, so actors, links and queues share one
+ * virtual timeline.
+ *
+ * SimulatedClock.set(t) fires every timer due by t with `now() === t`, so a timer due
+ * earlier would observe a late time and schedule its follow-ups late. advanceTo() steps
+ * from deadline to deadline instead, so each timer runs at its own instant. Timers due
+ * at the same instant fire in SimulatedClock's order (deterministic, not necessarily
+ * FIFO); code that needs FIFO keeps its own queue.
+ */
+export interface VirtualClock extends Clock {
+  readonly simulated: SimulatedClock;
+  /** Earliest deadline of a pending timer, or undefined when none is pending. */
+  nextDeadline(): number | undefined;
+  pendingTimers(): number;
+  /** Fires, at their own instants, the timers due up to `time`, then sets the clock to `time`. */
+  advanceTo(time: number): void;
+  advance(ms: number): void;
+}
+
+interface Entry {
+  deadline: number;
+  id: number;
+}
+
+export function createSimulatedClock(simulated: SimulatedClock = new SimulatedClock()): VirtualClock {
+  // Min-heap of deadlines with lazy deletion: `live` holds the ids still pending.
+  const heap: Entry[] = [];
+  const live = new Map<number, number>();
+  // A throw inside SimulatedClock's flush leaves it flagged as flushing forever, which
+  // would freeze virtual time; so callbacks are caught and the error rethrown after it.
+  let failure: { error: unknown } | undefined;
+  const flushTo = (time: number) => {
+    simulated.set(time);
+    if (failure) {
+      const { error } = failure;
+      failure = undefined;
+      throw error;
+    }
+  };
+
+  const push = (entry: Entry) => {
+    heap.push(entry);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(heap[i]!, heap[parent]!)) break;
+      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      i = parent;
+    }
+  };
+  const pop = () => {
+    const last = heap.pop()!;
+    if (heap.length === 0) return;
+    heap[0] = last;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let smallest = i;
+      if (left < heap.length && before(heap[left]!, heap[smallest]!)) smallest = left;
+      if (right < heap.length && before(heap[right]!, heap[smallest]!)) smallest = right;
+      if (smallest === i) return;
+      [heap[i], heap[smallest]] = [heap[smallest]!, heap[i]!];
+      i = smallest;
+    }
+  };
+  const nextDeadline = (): number | undefined => {
+    while (heap.length > 0 && live.get(heap[0]!.id) !== heap[0]!.deadline) pop();
+    return heap[0]?.deadline;
+  };
+
+  const clock: VirtualClock = {
+    simulated,
+    now: () => simulated.now(),
+    setTimeout(callback: () => void, ms: number): TimerHandle {
+      const delay = Number.isFinite(ms) && ms > 0 ? ms : 0;
+      const deadline = simulated.now() + delay;
+      const id: number = simulated.setTimeout(() => {
+        live.delete(id);
+        try {
+          callback();
+        } catch (error) {
+          failure ??= { error };
+        }
+      }, delay);
+      live.set(id, deadline);
+      push({ deadline, id });
+      return id;
+    },
+    clearTimeout(handle: TimerHandle) {
+      if (typeof handle !== 'number') return;
+      live.delete(handle);
+      simulated.clearTimeout(handle);
+    },
+    nextDeadline,
+    pendingTimers: () => live.size,
+    advanceTo(time: number) {
+      if (time < simulated.now()) throw new RangeError(`cannot move the clock back from ${simulated.now()} to ${time}`);
+      for (let next = nextDeadline(); next !== undefined && next <= time; next = nextDeadline()) flushTo(next);
+      flushTo(time);
+    },
+    advance(ms: number) {
+      clock.advanceTo(simulated.now() + ms);
+    },
+  };
+  return clock;
+}
+
+function before(a: Entry, b: Entry): boolean {
+  return a.deadline < b.deadline || (a.deadline === b.deadline && a.id < b.id);
+}

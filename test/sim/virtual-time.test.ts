@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { createActor, createMachine } from 'xstate';
+import { advance } from '../../sim/drive.js';
+import { createSeededRandom, deriveSeed } from '../../sim/seeded-random.js';
+import { createSimulatedClock } from '../../sim/simulated-clock.js';
+
+describe('createSeededRandom (sfc32)', () => {
+  it('repeats its stream for a seed and differs between seeds and derived streams', () => {
+    const draw = (seed: number) => {
+      const random = createSeededRandom(seed);
+      return [random.float(), random.float(), ...random.bytes(7)];
+    };
+    expect(draw(1)).toEqual(draw(1));
+    expect(draw(1)).not.toEqual(draw(2));
+    expect(draw(deriveSeed(1, 1))).not.toEqual(draw(deriveSeed(1, 2)));
+    expect(deriveSeed(1, 1)).toBe(deriveSeed(1, 1));
+  });
+
+  it('gives floats in [0, 1) and bytes of the asked length, roughly uniform', () => {
+    const random = createSeededRandom(99);
+    let sum = 0;
+    for (let i = 0; i < 20_000; i += 1) {
+      const x = random.float();
+      expect(x >= 0 && x < 1).toBe(true);
+      sum += x;
+    }
+    expect(Math.abs(sum / 20_000 - 0.5)).toBeLessThan(0.01);
+    const counts = new Array<number>(256).fill(0);
+    const bytes = random.bytes(256 * 400 + 3);
+    expect(bytes.length).toBe(256 * 400 + 3);
+    for (const byte of bytes) counts[byte]! += 1;
+    // Every value appears, none wildly more than its share of 400.
+    expect(Math.min(...counts)).toBeGreaterThan(300);
+    expect(Math.max(...counts)).toBeLessThan(500);
+  });
+});
+
+describe('createSimulatedClock (XState SimulatedClock as the Clock port)', () => {
+  it('runs each timer at its own instant, including timers set by timers, when jumping ahead', () => {
+    const clock = createSimulatedClock();
+    const fired: string[] = [];
+    clock.setTimeout(() => fired.push(`b@${clock.now()}`), 20);
+    clock.setTimeout(() => {
+      fired.push(`a@${clock.now()}`);
+      clock.setTimeout(() => fired.push(`a2@${clock.now()}`), 15);
+    }, 10);
+    const cancelled = clock.setTimeout(() => fired.push('never'), 5);
+    clock.clearTimeout(cancelled);
+    expect(clock.nextDeadline()).toBe(10);
+    expect(clock.pendingTimers()).toBe(2);
+    clock.advance(100);
+    expect(fired).toEqual(['a@10', 'b@20', 'a2@25']);
+    expect(clock.now()).toBe(100);
+    expect(clock.nextDeadline()).toBeUndefined();
+    expect(() => clock.advanceTo(50)).toThrow(RangeError);
+  });
+
+  it('rethrows a failing timer callback without freezing virtual time', () => {
+    const clock = createSimulatedClock();
+    const fired: number[] = [];
+    clock.setTimeout(() => {
+      throw new Error('boom');
+    }, 10);
+    clock.setTimeout(() => fired.push(clock.now()), 20);
+    expect(() => clock.advance(15)).toThrow('boom');
+    clock.advance(10);
+    expect(fired).toEqual([20]);
+  });
+
+  it("drives XState's `after` delays on virtual time", async () => {
+    const clock = createSimulatedClock();
+    const machine = createMachine({
+      initial: 'waiting',
+      states: { waiting: { after: { 1_500: 'late' } }, late: { after: { 250: 'done' } }, done: { type: 'final' } },
+    });
+    const seen: string[] = [];
+    const actor = createActor(machine, { clock });
+    actor.subscribe((snapshot) => seen.push(`${String(snapshot.value)}@${clock.now()}`));
+    actor.start();
+    await advance(clock, 10_000);
+    expect(seen).toEqual(['waiting@0', 'late@1500', 'done@1750']);
+  });
+});
