@@ -441,8 +441,9 @@ class MemoryLink implements Link {
     this.network.counters.messagesSent += 1;
     this.network.counters.bytesSent += data.length;
     this.buffered += data.length;
-    // Copied: the caller may reuse its buffer, as with a real socket.
-    this.enqueue({ deliverAt: 0, data: data.slice(), close: false }, peer);
+    // Copied: the caller may reuse its buffer, as with a real socket. (Not `data.slice()`:
+    // on a Buffer that is a view of the same memory.)
+    this.enqueue({ deliverAt: 0, data: new Uint8Array(data), close: false }, peer);
   }
 
   bufferedAmount(): number {

@@ -1,6 +1,6 @@
 import { BehaviorSubject, Subject, filter, firstValueFrom, timeout, type Observable } from 'rxjs';
 import { createActor, type Actor, type AnyActorRef } from 'xstate';
-import { DEFAULT_CONNECTION_CONFIG, type ConnectionConfig } from '../actors/transport/connection-config.js';
+import { DEFAULT_CONNECTION_CONFIG, validateConnectionConfig, type ConnectionConfig } from '../actors/transport/connection-config.js';
 import {
   connectionManagerMachine,
   type ConnectionManagerInput,
@@ -33,6 +33,8 @@ export interface StartNodeOptions {
   identity?: Identity;
   /** Most simultaneous connections (any state). Default 64. */
   maxConnections?: number;
+  /** Most inbound connections still being set up (not yet authenticated). Default 16. */
+  maxPendingInbound?: number;
   /** Timeouts, heartbeat, budgets and wire limits of each connection. */
   connection?: Partial<ConnectionConfig>;
   /** How the supervisor restarts failed subsystems. */
@@ -94,7 +96,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<PeerSoc
   const random = options.random ?? createSystemRandom();
   const identity =
     options.identity ?? (options.dataDir !== undefined ? await loadOrCreateIdentity(options.dataDir) : generateIdentity());
-  const config: ConnectionConfig = { ...DEFAULT_CONNECTION_CONFIG, ...options.connection };
+  const config: ConnectionConfig = validateConnectionConfig({ ...DEFAULT_CONNECTION_CONFIG, ...options.connection });
   const crypto =
     options.crypto ??
     createCryptoPort({ identity, poolOptions: options.verifyThreads ? { threads: options.verifyThreads } : {} });
@@ -147,6 +149,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<PeerSoc
   const managerInput: ConnectionManagerInput = {
     self: identity.peerId,
     maxConnections: options.maxConnections ?? 64,
+    maxPendingInbound: options.maxPendingInbound ?? 16,
     config,
     ports,
     channels,
@@ -162,11 +165,16 @@ export async function startNode(options: StartNodeOptions = {}): Promise<PeerSoc
     inspect: inspection.inspect,
     systemId: 'root',
   });
+  // Set when the supervisor escalates: the node can no longer serve, and says why.
+  let failure: PeerSockError | undefined;
   root.subscribe({
     error: (error) => {
       const code = isPeerSockError(error) ? error.code : 'SUPERVISOR_ESCALATED';
-      logger.error('node failed', { code, message: String((error as Error)?.message ?? error) });
-      events.next({ type: 'node.failed', code, message: String((error as Error)?.message ?? error) });
+      const message = String((error as Error)?.message ?? error);
+      failure = new PeerSockError(code, `the node failed: ${message}`, { cause: error });
+      logger.error('node failed', { code, message });
+      openPeers.next([]);
+      events.next({ type: 'node.failed', code, message });
     },
   });
   root.start();
@@ -177,28 +185,44 @@ export async function startNode(options: StartNodeOptions = {}): Promise<PeerSoc
   });
 
   let stopped = false;
+  const unavailable = (): PeerSockError | undefined =>
+    failure ?? (stopped ? new PeerSockError('NODE_STOPPED', 'the node has been stopped') : undefined);
   const assertRunning = () => {
-    if (stopped) throw new PeerSockError('NODE_STOPPED', 'the node has been stopped');
+    const error = unavailable();
+    if (error) throw error;
   };
 
+  /** The next notice that settles a wait on `peer`; the node failing or stopping settles it too. */
   const outcomeFor = (peer: PeerId) =>
     events.pipe(
-      filter((event): event is TransportNotice => 'peer' in event && event.peer === peer && event.type !== 'peer.connecting' && event.type !== 'peer.violation'),
+      filter(
+        (event): event is TransportNotice | Extract<NodeEvent, { type: 'node.failed' }> =>
+          event.type === 'node.failed' ||
+          ('peer' in event && event.peer === peer && event.type !== 'peer.connecting' && event.type !== 'peer.violation'),
+      ),
     );
+  const settledBy = <T>(waiting: Promise<T | undefined>): Promise<T> =>
+    waiting.then((value) => {
+      if (value === undefined) throw unavailable() ?? new PeerSockError('NODE_STOPPED', 'the node has been stopped');
+      return value;
+    });
 
   async function connect(peerText: PeerId | string, connectOptions: { timeoutMs?: number } = {}): Promise<void> {
     assertRunning();
     const peer = parsePeerId(peerText);
     if (openPeers.value.includes(peer)) return;
     const timeoutMs = connectOptions.timeoutMs ?? options.connectTimeoutMs ?? 60_000;
-    const outcome = firstValueFrom(
-      outcomeFor(peer).pipe(
-        timeout({
-          first: timeoutMs,
-          with: () => {
-            throw new PeerSockError('TIMEOUT', `no connection to ${peer} within ${timeoutMs} ms`);
-          },
-        }),
+    const outcome = settledBy(
+      firstValueFrom(
+        outcomeFor(peer).pipe(
+          timeout({
+            first: timeoutMs,
+            with: () => {
+              throw new PeerSockError('TIMEOUT', `no connection to ${peer} within ${timeoutMs} ms`);
+            },
+          }),
+        ),
+        { defaultValue: undefined },
       ),
     );
     manager()?.send({ type: 'connect', peer });
@@ -207,6 +231,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<PeerSoc
       throw error;
     });
     if (notice.type === 'peer.open') return;
+    if (notice.type === 'node.failed' || stopped) throw unavailable()!;
     if (notice.type === 'connect.refused') throw new PeerSockError(notice.code, notice.message);
     if (notice.type === 'peer.closed') {
       const failure = notice.failure ?? { code: 'LINK_CLOSED' as const, message: 'connection closed before it opened' };
@@ -224,7 +249,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<PeerSoc
   }
 
   function send(peerText: PeerId | string, protocol: string, data: Uint8Array): Promise<void> {
-    if (stopped) return Promise.reject(new PeerSockError('NODE_STOPPED', 'the node has been stopped'));
+    if (stopped || failure) return Promise.reject(unavailable());
     // The common case is an exact PeerId we hold a channel for; parse only otherwise.
     let channel = channels.get(peerText as PeerId);
     let peer = peerText as PeerId;

@@ -39,6 +39,7 @@ export interface SimOptions {
 }
 
 export interface SimNodeOptions {
+  maxPendingInbound?: number;
   maxConnections?: number;
   config?: Partial<ConnectionConfig>;
   /** E.g. a filter that makes this node misbehave on the wire. */
@@ -202,6 +203,7 @@ export function createSim(options: SimOptions = {}): Sim {
       input: {
         self: identity.peerId,
         maxConnections: nodeOptions.maxConnections ?? options.maxConnections ?? 16,
+        maxPendingInbound: nodeOptions.maxPendingInbound ?? 8,
         config: { ...DEFAULT_CONNECTION_CONFIG, ...options.config, ...nodeOptions.config },
         ports,
         channels,

@@ -1,3 +1,4 @@
+import { PeerSockError } from '../../errors.js';
 import { DEFAULT_WIRE_LIMITS, type WireLimits } from '../../wire/index.js';
 
 /** Timeouts and budgets of one peer connection. Every transient state has a timeout. */
@@ -44,3 +45,34 @@ export const DEFAULT_CONNECTION_CONFIG: ConnectionConfig = {
   violationThreshold: 10,
   limits: DEFAULT_WIRE_LIMITS,
 };
+
+/** Refuses configurations that would stall or misbehave, with a message that says why. */
+export function validateConnectionConfig(config: ConnectionConfig): ConnectionConfig {
+  const problem = (message: string) => new PeerSockError('INVALID_ARGUMENT', `connection config: ${message}`);
+  for (const key of [
+    'signalingTimeoutMs',
+    'connectTimeoutMs',
+    'authTimeoutMs',
+    'closeTimeoutMs',
+    'heartbeatIntervalMs',
+    'heartbeatTimeoutMs',
+    'retryBaseMs',
+    'sendTimeoutMs',
+  ] as const) {
+    if (!Number.isFinite(config[key]) || config[key] <= 0) throw problem(`${key} must be a positive number of milliseconds`);
+  }
+  if (!Number.isInteger(config.maxDialAttempts) || config.maxDialAttempts < 1) throw problem('maxDialAttempts must be an integer ≥ 1');
+  if (!Number.isInteger(config.violationThreshold) || config.violationThreshold < 1) throw problem('violationThreshold must be an integer ≥ 1');
+  if (config.heartbeatTimeoutMs <= config.heartbeatIntervalMs) {
+    throw problem('heartbeatTimeoutMs must exceed heartbeatIntervalMs, or a live but idle peer would time out');
+  }
+  // The link reports "buffer low" only when it falls past half the budget; a frame that does not
+  // fit in the other half could then wait for an event that never comes.
+  if (config.sendBudgetBytes < 2 * config.limits.maxFrameBytes) {
+    throw problem(`sendBudgetBytes (${config.sendBudgetBytes}) must be at least twice limits.maxFrameBytes (${config.limits.maxFrameBytes})`);
+  }
+  if (config.maxQueuedBytes < config.limits.maxFrameBytes) {
+    throw problem(`maxQueuedBytes (${config.maxQueuedBytes}) must hold at least one maximal frame (${config.limits.maxFrameBytes})`);
+  }
+  return config;
+}

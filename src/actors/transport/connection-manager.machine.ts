@@ -28,6 +28,8 @@ export interface TransportPorts extends PeerPorts {
 export interface ConnectionManagerInput {
   self: PeerId;
   maxConnections: number;
+  /** Inbound attempts not yet authenticated, counted apart from (and within) maxConnections. */
+  maxPendingInbound: number;
   config: ConnectionConfig;
   ports: TransportPorts;
   /** Live channels by peer, shared with the node's data path. */
@@ -119,6 +121,12 @@ export const connectionManagerMachine = setup({
           reject(context, from, envelope.cid, 'CONNECTION_LIMIT', 'the remote node is at its connection limit');
           return;
         }
+        // Unauthenticated inbound attempts are cheap to make: cap them apart, so throwaway
+        // identities cannot fill every slot and lock this node out of its own dials.
+        if (pendingInbound(context, self.getSnapshot().children) >= context.maxPendingInbound) {
+          reject(context, from, envelope.cid, 'CONNECTION_LIMIT', 'the remote node has too many connections being set up');
+          return;
+        }
         const spawn = preparePeer(context, from, 'listener', envelope);
         enqueue.assign(spawn.context);
         enqueue.spawnChild('peerConnection', { id: spawn.childId, input: spawn.input });
@@ -130,7 +138,7 @@ export const connectionManagerMachine = setup({
         return;
       }
       if (!isOffer(envelope)) return;
-      if (snapshot.matches({ attempt: 'open' })) {
+      if (snapshot.matches({ attempt: 'open' }) || snapshot.matches({ attempt: 'closing' })) {
         // Keep the authenticated link: a forged offer must not be able to displace it.
         reject(context, from, envelope.cid, 'CONNECTION_REJECTED', 'already connected');
         return;
@@ -208,6 +216,16 @@ export const connectionManagerMachine = setup({
     stopped: { type: 'final' },
   },
 });
+
+function pendingInbound(context: Context, children: Record<string, unknown>): number {
+  let pending = 0;
+  for (const entry of Object.values(context.peers)) {
+    if (entry.role !== 'listener') continue;
+    const child = children[entry.childId] as PeerActor | undefined;
+    if (child && !child.getSnapshot().matches({ attempt: 'open' })) pending += 1;
+  }
+  return pending;
+}
 
 function atLimit(context: Context): boolean {
   return Object.keys(context.peers).length >= context.maxConnections;

@@ -14,6 +14,10 @@ export interface CorkOptions {
   maxBatchBytes: number;
   /** At most the wire's maxItems per container. */
   maxBatchFrames: number;
+  /** The link's largest message (known once negotiated): a batch never exceeds it. */
+  maxMessageBytes(): number;
+  /** A deferred flush failed: the link is broken and the frames in the batch are lost. */
+  onError(error: unknown): void;
   /** Runs a callback on the next turn (setImmediate in production, the virtual clock in the simulator). */
   defer(callback: () => void): void;
 }
@@ -43,9 +47,11 @@ export class FrameCork implements SendSink {
       this.link.send(frame);
       return;
     }
+    // Flush first if this frame would take the batch past what the link carries.
+    if (this.frames.length > 0 && batchSize(this.frames.length + 1, this.bytes + frame.length) > this.capacity()) this.flush();
     this.frames.push(frame);
     this.bytes += frame.length;
-    if (this.frames.length >= this.options.maxBatchFrames || this.bytes >= this.options.maxBatchBytes) {
+    if (this.frames.length >= this.options.maxBatchFrames) {
       this.flush();
     } else if (!this.scheduled) {
       this.scheduled = true;
@@ -65,12 +71,21 @@ export class FrameCork implements SendSink {
     this.link.send(frames.length === 1 ? frames[0]! : encodeBatchFrame(frames, bytes));
   }
 
-  /** For the deferred flush: a link that closed meanwhile reports that through its own callback. */
+  private capacity(): number {
+    return Math.min(this.options.maxBatchBytes, this.options.maxMessageBytes());
+  }
+
+  /** Nobody is waiting on a deferred flush, so its failure goes to onError, never into the void. */
   private flushQuietly(): void {
     try {
       this.flush();
-    } catch {
-      // dropped with the link
+    } catch (error) {
+      this.options.onError(error);
     }
   }
+}
+
+/** Upper bound on a batch frame's size: envelope + array header + a byte-string header per frame. */
+function batchSize(frames: number, frameBytes: number): number {
+  return 16 + 5 * frames + frameBytes;
 }

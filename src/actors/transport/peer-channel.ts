@@ -35,7 +35,8 @@ function scratchFor(size: number): Buffer {
 export type ChannelControlEvent =
   | { type: 'auth.message'; message: AuthMessage }
   | { type: 'channel.bye' }
-  | { type: 'channel.violations'; count: number; error: PeerSockError };
+  | { type: 'channel.violations'; count: number; error: PeerSockError }
+  | { type: 'channel.failed'; error: PeerSockError };
 
 export interface InboundMessage {
   from: PeerId;
@@ -90,6 +91,12 @@ export class PeerChannel {
       maxBatchBytes: CORK_MAX_BATCH_BYTES,
       maxBatchFrames: Math.min(CORK_MAX_BATCH_FRAMES, this.options.limits.maxItems),
       defer: deferOn(this.options.clock),
+      maxMessageBytes: () => this.maxMessageSize(),
+      onError: (error) =>
+        this.control?.({
+          type: 'channel.failed',
+          error: new PeerSockError('LINK_FAILED', `the link refused a batch: ${(error as Error)?.message ?? String(error)}`),
+        }),
     }));
     this.queue = new SendQueue(
       cork,
@@ -131,24 +138,47 @@ export class PeerChannel {
     this.lastValidProtocol = protocol;
     // A large frame that can go out at once is encoded into a shared scratch buffer: the
     // link copies it synchronously, so the allocation and its GC cost are saved.
-    const direct = payload.length > CORK_MAX_FRAME_BYTES && this.queue.canWriteNow(payload.length + protocol.length + 8);
+    let direct: boolean;
+    try {
+      direct = payload.length > CORK_MAX_FRAME_BYTES && this.queue.canWriteNow(payload.length + protocol.length + 8);
+    } catch (error) {
+      return Promise.reject(new PeerSockError('LINK_FAILED', `could not send to ${this.remote}: ${(error as Error)?.message ?? String(error)}`));
+    }
     let frame: Uint8Array;
     try {
       frame = encodeDataFrame(protocol, payload, this.options.limits, direct ? scratchFor(payload.length + protocol.length + 8) : undefined);
     } catch (error) {
       return Promise.reject(error);
     }
-    if (this.maxMessageBytes === 0) this.maxMessageBytes = this.link.maxMessageSize();
-    if (frame.length > this.maxMessageBytes) {
+    if (frame.length > this.maxMessageSize()) {
       return Promise.reject(
         new PeerSockError('MESSAGE_TOO_LARGE', `frame of ${frame.length} bytes exceeds the link's ${this.maxMessageBytes}-byte limit`),
       );
     }
-    if (direct) {
-      this.queue.writeNow(frame);
-      return resolved;
+    try {
+      if (direct) {
+        this.queue.writeNow(frame);
+        return resolved;
+      }
+      return this.queue.send(frame);
+    } catch (error) {
+      // The link broke between its last callback and now; its close callback follows.
+      return Promise.reject(new PeerSockError('LINK_FAILED', `could not send to ${this.remote}: ${(error as Error)?.message ?? String(error)}`));
     }
-    return this.queue.send(frame);
+  }
+
+  private maxMessageSize(): number {
+    if (this.maxMessageBytes === 0 && this.link) this.maxMessageBytes = this.link.maxMessageSize();
+    return this.maxMessageBytes;
+  }
+
+  /**
+   * A graceful close begins: refuse new sends and reject the ones still waiting for the
+   * link (they would otherwise go out after the goodbye and be discarded by the remote).
+   */
+  beginClose(): void {
+    this.authenticated = false;
+    this.queue?.failAll(new PeerSockError('LINK_CLOSED', `the connection to ${this.remote} is closing; the frame was not sent`));
   }
 
   /** Control frames are small and bypass the byte budget so they never queue behind data. */

@@ -75,7 +75,7 @@ export interface PeerConnectionContext extends PeerConnectionInput {
 
 type Event =
   | { type: 'signal.in'; envelope: SignalEnvelope }
-  | { type: 'signal.failed'; error: unknown }
+  | { type: 'signal.failed'; cid: string; error: unknown }
   | { type: 'link.signal'; signal: LinkSignal }
   | { type: 'link.open' }
   | { type: 'link.closed'; reason: string }
@@ -170,6 +170,31 @@ function authMessage(event: Event): AuthMessage | undefined {
   return event.type === 'auth.message' ? event.message : undefined;
 }
 
+/**
+ * Signals matter only while the link is being negotiated. Once it is up, the untrusted
+ * relay must not be able to touch it: a replayed answer or a forged refusal for this
+ * attempt's cid is ignored from `authenticating` on, and so is a late relay failure.
+ */
+const negotiationHandlers = {
+  'signal.in': [
+    { guard: 'isRejection', target: '#peer.failing', actions: { type: 'fail', params: ({ event }: { event: Event }) => rejection(event) } },
+    { actions: 'applyRemoteSignal' },
+  ],
+  'signal.failed': {
+    guard: 'isCurrentAttempt',
+    target: '#peer.failing',
+    actions: {
+      type: 'fail',
+      params: ({ event }: { event: Event }) => {
+        const error = (event as Extract<Event, { type: 'signal.failed' }>).error;
+        // Keep the relay's own code (e.g. SIGNAL_UNKNOWN_PEER: nobody by that id is registered).
+        const code = isPeerSockError(error) ? error.code : 'SIGNALING_UNAVAILABLE';
+        return { code, message: `could not relay signaling: ${(error as Error)?.message ?? String(error)}` };
+      },
+    },
+  },
+} as const;
+
 export const peerConnectionMachine = setup({
   types: {
     context: {} as PeerConnectionContext,
@@ -199,6 +224,7 @@ export const peerConnectionMachine = setup({
     isHello: ({ event }) => authMessage(event)?.t === 'hello',
     isProof: ({ event }) => authMessage(event)?.t === 'proof',
     isDone: ({ event }) => authMessage(event)?.t === 'done',
+    isCurrentAttempt: ({ context, event }) => event.type === 'signal.failed' && event.cid === context.cid,
     hasRemoteHello: ({ context }) => context.remoteHello !== undefined,
     hasRemoteProof: ({ context }) => context.remoteProof !== undefined,
     hasRemoteDone: ({ context }) => context.remoteDone,
@@ -224,8 +250,9 @@ export const peerConnectionMachine = setup({
     })),
     forwardSignal: ({ context, event, self }) => {
       if (event.type !== 'link.signal') return;
-      context.ports.sendSignal(context.remote, { cid: context.cid, signal: event.signal }).catch((error: unknown) => {
-        self.send({ type: 'signal.failed', error });
+      const cid = context.cid;
+      context.ports.sendSignal(context.remote, { cid, signal: event.signal }).catch((error: unknown) => {
+        self.send({ type: 'signal.failed', cid, error });
       });
     },
     applyRemoteSignal: sendTo('link', ({ event }) => {
@@ -254,9 +281,15 @@ export const peerConnectionMachine = setup({
     }),
     notifyOpen: sendParent(({ context }) => ({ type: 'peer.opened', remote: context.remote })),
     heartbeat: ({ context }) => context.channel.sendPing(),
+    beginClose: ({ context }) => context.channel.beginClose(),
     sendBye: ({ context }) => context.channel.sendControl(BYE_PROTOCOL, null),
-    logFailure: ({ context }) =>
-      context.ports.logger.debug('peer connection failed', { remote: context.remote, attempt: context.attempt, ...context.failure }),
+    logFailure: ({ context }) => {
+      try {
+        context.ports.logger.debug('peer connection failed', { remote: context.remote, attempt: context.attempt, ...context.failure });
+      } catch {
+        // A host logger that throws must not break the transition (and strand the link).
+      }
+    },
   },
 }).createMachine({
   id: 'peer',
@@ -285,22 +318,6 @@ export const peerConnectionMachine = setup({
       invoke: { id: 'link', src: 'link', input: ({ context }) => ({ context }) },
       on: {
         'link.signal': { actions: 'forwardSignal' },
-        'signal.in': [
-          { guard: 'isRejection', target: 'failing', actions: { type: 'fail', params: ({ event }) => rejection(event) } },
-          { actions: 'applyRemoteSignal' },
-        ],
-        'signal.failed': {
-          target: 'failing',
-          actions: {
-            type: 'fail',
-            params: ({ event }) => {
-              const error = (event as Extract<Event, { type: 'signal.failed' }>).error;
-              // Keep the relay's own code (e.g. SIGNAL_UNKNOWN_PEER: nobody by that id is registered).
-              const code = isPeerSockError(error) ? error.code : 'SIGNALING_UNAVAILABLE';
-              return { code, message: `could not relay signaling: ${(error as Error)?.message ?? String(error)}` };
-            },
-          },
-        },
         'link.closed': {
           target: 'failing',
           actions: {
@@ -309,6 +326,16 @@ export const peerConnectionMachine = setup({
               code: 'LINK_CLOSED',
               message: `link closed: ${(event as Extract<Event, { type: 'link.closed' }>).reason}`,
             }),
+          },
+        },
+        'channel.failed': {
+          target: 'failing',
+          actions: {
+            type: 'fail',
+            params: ({ event }) => {
+              const { error } = event as Extract<Event, { type: 'channel.failed' }>;
+              return { code: error.code, message: error.message };
+            },
           },
         },
         'channel.violations': {
@@ -327,8 +354,9 @@ export const peerConnectionMachine = setup({
       states: {
         signaling: {
           on: {
-            // Other signals bubble up to `attempt`, which applies or forwards them.
-            'signal.in': { guard: 'isRemoteAnswer', target: 'connecting', actions: 'applyRemoteSignal' },
+            'signal.in': [{ guard: 'isRemoteAnswer', target: 'connecting', actions: 'applyRemoteSignal' }, ...negotiationHandlers['signal.in']],
+            'signal.failed': negotiationHandlers['signal.failed'],
+            // Other local signals bubble up to `attempt`, which forwards them.
             'link.signal': { guard: 'isLocalAnswer', target: 'connecting', actions: 'forwardSignal' },
             'link.open': 'authenticating',
           },
@@ -340,7 +368,7 @@ export const peerConnectionMachine = setup({
           },
         },
         connecting: {
-          on: { 'link.open': 'authenticating' },
+          on: { ...negotiationHandlers, 'link.open': 'authenticating' },
           after: {
             connectTimeout: {
               target: '#peer.failing',
@@ -447,7 +475,7 @@ export const peerConnectionMachine = setup({
           },
         },
         closing: {
-          entry: 'sendBye',
+          entry: ['beginClose', 'sendBye'],
           // Both sides closing at once: each one's bye is the other's acknowledgement.
           on: { 'link.closed': '#peer.closed', 'channel.bye': '#peer.closed', close: {} },
           after: { closeTimeout: '#peer.closed' },

@@ -89,7 +89,15 @@ export class SendQueue {
       const next = this.waiting[this.head]!;
       if (!this.fits(next.frame.length)) break;
       this.take();
-      this.write(next.frame);
+      try {
+        this.write(next.frame);
+      } catch (error) {
+        // The link broke under us: this frame and everything behind it cannot go out.
+        const failure = new PeerSockError('LINK_FAILED', `the link refused a frame: ${(error as Error)?.message ?? String(error)}`);
+        next.reject(failure);
+        this.failAll(failure);
+        return;
+      }
       next.resolve();
     }
     this.compact();

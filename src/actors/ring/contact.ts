@@ -1,0 +1,21 @@
+import type { PeerId } from '../../identity/peer-id.js';
+import { positionHex } from './id-space.js';
+import type { Position } from './id-space.js';
+
+/**
+ * A peer as the ring sees it. The position is always derived from the id (`contactOf`), never
+ * taken from the wire: a peer that could claim a position could place itself anywhere.
+ */
+export interface Contact {
+  readonly id: PeerId;
+  readonly position: Position;
+}
+
+export function contactOf(id: PeerId): Contact {
+  return { id, position: positionHex(id) };
+}
+
+/** A copy in ascending position order: the shape `expectedSuccessors` and friends expect. */
+export function sortByPosition(contacts: readonly Contact[]): Contact[] {
+  return [...contacts].sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
+}
