@@ -17,3 +17,6 @@ export type { WireLimits } from './wire/index.js';
 export type { Clock, Random, Logger, CryptoPort, LinkTransport, Link, LinkSignal } from './ports/index.js';
 export { createSystemClock, createSystemRandom, createConsoleLogger, silentLogger } from './ports/index.js';
 export type { TraceEvent, ActorStateView } from './supervisor/inspection.js';
+export { createNodeRuntime } from './node/node-runtime.js';
+export type { NodeRuntimeOptions } from './node/node-runtime.js';
+export type { SignalingPort } from './node/signaling-port.js';

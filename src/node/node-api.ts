@@ -1,0 +1,44 @@
+import type { Observable } from 'rxjs';
+import type { InboundMessage } from '../actors/transport/peer-channel.js';
+import type { TransportNotice } from '../actors/transport/connection-manager.machine.js';
+import type { ErrorCode } from '../errors.js';
+import type { PeerId } from '../identity/peer-id.js';
+import type { ActorStateView, TraceEvent } from '../supervisor/inspection.js';
+
+/** The handle a host application holds: what `startNode` returns. */
+export type NodeEvent =
+  | TransportNotice
+  | { type: 'peer.violation'; peer: PeerId; code: ErrorCode; message: string }
+  | { type: 'node.failed'; code: ErrorCode; message: string };
+
+export interface PeerSockNode {
+  readonly id: PeerId;
+  /** Resolves once an authenticated connection to `peer` is open; rejects with a coded PeerSockError. */
+  connect(peer: PeerId | string, options?: { timeoutMs?: number }): Promise<void>;
+  /** Closes the connection gracefully (the remote is told). Resolves when it is gone. */
+  disconnect(peer: PeerId | string): Promise<void>;
+  /**
+   * Resolves when the frame is handed to the channel; waits while the channel's byte
+   * budget is used up; rejects with NOT_CONNECTED, BACKPRESSURE, SEND_TIMEOUT,
+   * MESSAGE_TOO_LARGE or INVALID_PROTOCOL.
+   */
+  send(peer: PeerId | string, protocol: string, data: Uint8Array): Promise<void>;
+  /** Application messages from authenticated peers (hot: nothing is buffered for late subscribers). */
+  readonly messages$: Observable<InboundMessage>;
+  /** PeerIds with an open, authenticated connection. */
+  readonly peers$: Observable<readonly PeerId[]>;
+  peers(): readonly PeerId[];
+  /** Connection lifecycle, refusals, protocol violations, supervisor escalation. */
+  readonly events$: Observable<NodeEvent>;
+  /** Every actor event and state change, with stable actor ids. */
+  readonly inspect$: Observable<TraceEvent>;
+  /** State of every live actor, keyed by stable id. */
+  readonly states$: Observable<ReadonlyMap<string, ActorStateView>>;
+  states(): ReadonlyMap<string, ActorStateView>;
+  /** Up to n random PeerIds registered at the signaling server (bootstrap). */
+  samplePeers(n: number): Promise<PeerId[]>;
+  /** Graceful: closes channels (telling peers), the signaling session and worker threads. */
+  stop(): Promise<void>;
+}
+
+export type { InboundMessage } from '../actors/transport/peer-channel.js';

@@ -1,0 +1,247 @@
+import { BehaviorSubject, Subject, filter, firstValueFrom, timeout } from 'rxjs';
+import { createActor, type Actor, type AnyActorRef } from 'xstate';
+import type { ConnectionConfig } from '../actors/transport/connection-config.js';
+import {
+  connectionManagerMachine,
+  type ConnectionManagerInput,
+  type TransportNotice,
+  type TransportPorts,
+} from '../actors/transport/connection-manager.machine.js';
+import type { InboundMessage, PeerChannel } from '../actors/transport/peer-channel.js';
+import { PeerSockError, isPeerSockError } from '../errors.js';
+import type { Identity } from '../identity/identity.js';
+import { parsePeerId, type PeerId } from '../identity/peer-id.js';
+import type { Clock } from '../ports/clock.js';
+import type { CryptoPort } from '../ports/crypto.js';
+import type { Logger } from '../ports/logger.js';
+import type { Random } from '../ports/random.js';
+import type { LinkTransport } from '../ports/transport.js';
+import { createInspection } from '../supervisor/inspection.js';
+import type { RestartPolicy } from '../supervisor/restart-policy.js';
+import { supervisorMachine } from '../supervisor/supervisor.machine.js';
+import type { NodeEvent, PeerSockNode } from './node-api.js';
+import type { SignalingPort } from './signaling-port.js';
+
+/**
+ * A node's actor tree and API over whatever ports it is given. Production (`startNode`)
+ * hands it WebRTC, the worker pool, wall time and a signaling client; the simulator hands
+ * it a simulated network, virtual time, a seeded PRNG and an in-memory signaling hub, and
+ * runs exactly the same actors.
+ */
+export interface NodeRuntimeOptions {
+  identity: Identity;
+  clock: Clock;
+  random: Random;
+  transport: LinkTransport;
+  crypto: CryptoPort;
+  /** Absent: the node can only accept connections and dial through other means (later: the overlay). */
+  signaling?: SignalingPort;
+  logger: Logger;
+  config: ConnectionConfig;
+  maxConnections: number;
+  maxPendingInbound: number;
+  restartPolicy: RestartPolicy;
+  connectTimeoutMs: number;
+  /** Releases what the caller created for this node (sockets, threads), after the actors stop. */
+  release(): Promise<void>;
+}
+
+export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
+  const { identity, clock, random, transport, crypto, signaling, logger, config } = options;
+  const messages = new Subject<InboundMessage>();
+  const events = new Subject<NodeEvent>();
+  const openPeers = new BehaviorSubject<readonly PeerId[]>([]);
+  const channels = new Map<PeerId, PeerChannel>();
+  const inspection = createInspection();
+
+  const ports: TransportPorts = {
+    transport,
+    crypto,
+    random,
+    clock,
+    logger: logger.child({ part: 'transport' }),
+    sendSignal: (to, envelope) =>
+      signaling
+        ? signaling.signal(to, envelope)
+        : Promise.reject(new PeerSockError('SIGNALING_UNAVAILABLE', 'this node was started without signaling servers')),
+    notify: (notice) => {
+      if (notice.type === 'peer.open') openPeers.next([...openPeers.value.filter((p) => p !== notice.peer), notice.peer]);
+      if (notice.type === 'peer.closed') openPeers.next(openPeers.value.filter((p) => p !== notice.peer));
+      events.next(notice);
+    },
+    deliver: (message) => messages.next(message),
+    reportViolation: (peer, error) => {
+      logger.debug('protocol violation', { peer, code: error.code, message: error.message });
+      events.next({ type: 'peer.violation', peer, code: error.code, message: error.message });
+    },
+  };
+
+  const managerInput: ConnectionManagerInput = {
+    self: identity.peerId,
+    maxConnections: options.maxConnections,
+    maxPendingInbound: options.maxPendingInbound,
+    config,
+    ports,
+    channels,
+  };
+  const root: Actor<typeof supervisorMachine> = createActor(supervisorMachine, {
+    input: {
+      children: [{ id: 'transport', systemId: 'transport', logic: connectionManagerMachine, input: managerInput }],
+      policy: options.restartPolicy,
+      now: () => clock.now(),
+      logger: logger.child({ part: 'supervisor' }),
+    },
+    clock,
+    inspect: inspection.inspect,
+    systemId: 'root',
+  });
+  // Set when the supervisor escalates: the node can no longer serve, and says why.
+  let failure: PeerSockError | undefined;
+  root.subscribe({
+    error: (error) => {
+      const code = isPeerSockError(error) ? error.code : 'SUPERVISOR_ESCALATED';
+      const message = String((error as Error)?.message ?? error);
+      failure = new PeerSockError(code, `the node failed: ${message}`, { cause: error });
+      logger.error('node failed', { code, message });
+      openPeers.next([]);
+      events.next({ type: 'node.failed', code, message });
+    },
+  });
+  root.start();
+
+  const manager = (): AnyActorRef | undefined => root.system.get('transport');
+  const signalSubscription = signaling?.signals$.subscribe(({ from, data }) => {
+    manager()?.send({ type: 'signal.in', from, data });
+  });
+
+  let stopped = false;
+  const unavailable = (): PeerSockError | undefined =>
+    failure ?? (stopped ? new PeerSockError('NODE_STOPPED', 'the node has been stopped') : undefined);
+  const assertRunning = () => {
+    const error = unavailable();
+    if (error) throw error;
+  };
+
+  /** The next notice that settles a wait on `peer`; the node failing or stopping settles it too. */
+  const outcomeFor = (peer: PeerId) =>
+    events.pipe(
+      filter(
+        (event): event is TransportNotice | Extract<NodeEvent, { type: 'node.failed' }> =>
+          event.type === 'node.failed' ||
+          ('peer' in event && event.peer === peer && event.type !== 'peer.connecting' && event.type !== 'peer.violation'),
+      ),
+    );
+  const settledBy = <T>(waiting: Promise<T | undefined>): Promise<T> =>
+    waiting.then((value) => {
+      if (value === undefined) throw unavailable() ?? new PeerSockError('NODE_STOPPED', 'the node has been stopped');
+      return value;
+    });
+
+  async function connect(peerText: PeerId | string, connectOptions: { timeoutMs?: number } = {}): Promise<void> {
+    assertRunning();
+    const peer = parsePeerId(peerText);
+    if (openPeers.value.includes(peer)) return;
+    const timeoutMs = connectOptions.timeoutMs ?? options.connectTimeoutMs;
+    const outcome = settledBy(
+      firstValueFrom(
+        outcomeFor(peer).pipe(
+          timeout({
+            first: timeoutMs,
+            with: () => {
+              throw new PeerSockError('TIMEOUT', `no connection to ${peer} within ${timeoutMs} ms`);
+            },
+          }),
+        ),
+        { defaultValue: undefined },
+      ),
+    );
+    manager()?.send({ type: 'connect', peer });
+    const notice = await outcome.catch((error: unknown) => {
+      if (isPeerSockError(error, 'TIMEOUT')) manager()?.send({ type: 'disconnect', peer });
+      throw error;
+    });
+    if (notice.type === 'peer.open') return;
+    if (notice.type === 'node.failed' || stopped) throw unavailable()!;
+    if (notice.type === 'connect.refused') throw new PeerSockError(notice.code, notice.message);
+    if (notice.type === 'peer.closed') {
+      const failure = notice.failure ?? { code: 'LINK_CLOSED' as const, message: 'connection closed before it opened' };
+      throw new PeerSockError(failure.code, `connection to ${peer} failed: ${failure.message}`);
+    }
+  }
+
+  async function disconnect(peerText: PeerId | string): Promise<void> {
+    assertRunning();
+    const peer = parsePeerId(peerText);
+    if (!channels.has(peer)) return;
+    const closed = firstValueFrom(outcomeFor(peer).pipe(filter((event) => event.type === 'peer.closed'), timeout(config.closeTimeoutMs * 3)));
+    manager()?.send({ type: 'disconnect', peer });
+    await closed.catch(() => undefined);
+  }
+
+  function send(peerText: PeerId | string, protocol: string, data: Uint8Array): Promise<void> {
+    if (stopped || failure) return Promise.reject(unavailable());
+    // The common case is an exact PeerId we hold a channel for; parse only otherwise.
+    let channel = channels.get(peerText as PeerId);
+    let peer = peerText as PeerId;
+    if (!channel) {
+      try {
+        peer = parsePeerId(peerText);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      channel = channels.get(peer);
+    }
+    if (!channel) return Promise.reject(new PeerSockError('NOT_CONNECTED', `no connection to ${peer}; call connect() first`));
+    return channel.send(protocol, data);
+  }
+
+  async function stop(): Promise<void> {
+    if (stopped) return;
+    stopped = true;
+    const transportActor = manager();
+    if (transportActor && transportActor.getSnapshot().status === 'active') {
+      const drained = new Promise<void>((resolve) => {
+        const subscription = transportActor.subscribe({
+          next: (snapshot) => {
+            if (snapshot.status !== 'active') {
+              subscription.unsubscribe();
+              resolve();
+            }
+          },
+          complete: resolve,
+          error: () => resolve(),
+        });
+      });
+      transportActor.send({ type: 'shutdown' });
+      await drained;
+    }
+    signalSubscription?.unsubscribe();
+    root.stop();
+    await options.release();
+    inspection.complete();
+    messages.complete();
+    events.complete();
+    openPeers.complete();
+  }
+
+  return {
+    id: identity.peerId,
+    connect,
+    disconnect,
+    send,
+    messages$: messages.asObservable(),
+    peers$: openPeers.asObservable(),
+    peers: () => openPeers.value,
+    events$: events.asObservable(),
+    inspect$: inspection.events$,
+    states$: inspection.snapshots$,
+    states: () => inspection.snapshot(),
+    samplePeers: async (n) => {
+      assertRunning();
+      if (!signaling) throw new PeerSockError('SIGNALING_UNAVAILABLE', 'this node was started without signaling servers');
+      return (await signaling.sample(n)).filter((peer) => peer !== identity.peerId);
+    },
+    stop,
+  };
+}
+
