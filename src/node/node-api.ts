@@ -1,6 +1,7 @@
 import type { Observable } from 'rxjs';
 import type { InboundMessage } from '../actors/transport/peer-channel.js';
 import type { TransportNotice } from '../actors/transport/connection-manager.machine.js';
+import type { RingView } from '../actors/ring/ring-view.js';
 import type { ErrorCode } from '../errors.js';
 import type { PeerId } from '../identity/peer-id.js';
 import type { ActorStateView, TraceEvent } from '../supervisor/inspection.js';
@@ -35,6 +36,8 @@ export interface PeerSockNode {
   /** State of every live actor, keyed by stable id. */
   readonly states$: Observable<ReadonlyMap<string, ActorStateView>>;
   states(): ReadonlyMap<string, ActorStateView>;
+  /** This node's view of the ring (predecessor, successors, ring state); undefined before the ring starts. */
+  ring(): RingView | undefined;
   /** Up to n random PeerIds registered at the signaling server (bootstrap). */
   samplePeers(n: number): Promise<PeerId[]>;
   /** Graceful: closes channels (telling peers), the signaling session and worker threads. */

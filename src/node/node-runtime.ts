@@ -236,6 +236,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
     inspect$: inspection.events$,
     states$: inspection.snapshots$,
     states: () => inspection.snapshot(),
+    ring: () => undefined,
     samplePeers: async (n) => {
       assertRunning();
       if (!signaling) throw new PeerSockError('SIGNALING_UNAVAILABLE', 'this node was started without signaling servers');
