@@ -1,5 +1,8 @@
 import { BehaviorSubject, Subject, filter, firstValueFrom, timeout } from 'rxjs';
-import { createActor, type Actor, type AnyActorRef } from 'xstate';
+import { createActor, type Actor, type AnyActorRef, type StateValue } from 'xstate';
+import type { RingConfig } from '../actors/ring/ring-config.js';
+import { RING_PROTOCOL, parseRingMessage, type RingMessage } from '../actors/ring/ring-messages.js';
+import { ringMachine, type RingInput } from '../actors/ring/ring.machine.js';
 import type { ConnectionConfig } from '../actors/transport/connection-config.js';
 import {
   connectionManagerMachine,
@@ -42,6 +45,8 @@ export interface NodeRuntimeOptions {
   maxPendingInbound: number;
   restartPolicy: RestartPolicy;
   connectTimeoutMs: number;
+  /** Run the ring (predecessor + successor list) with this configuration; absent: no ring. */
+  ring?: RingConfig;
   /** Releases what the caller created for this node (sockets, threads), after the actors stop. */
   release(): Promise<void>;
 }
@@ -54,6 +59,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
   const channels = new Map<PeerId, PeerChannel>();
   const inspection = createInspection();
 
+  const ringActor = (): AnyActorRef | undefined => (options.ring ? root.system.get('ring') : undefined);
   const ports: TransportPorts = {
     transport,
     crypto,
@@ -65,8 +71,14 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
         ? signaling.signal(to, envelope)
         : Promise.reject(new PeerSockError('SIGNALING_UNAVAILABLE', 'this node was started without signaling servers')),
     notify: (notice) => {
-      if (notice.type === 'peer.open') openPeers.next([...openPeers.value.filter((p) => p !== notice.peer), notice.peer]);
-      if (notice.type === 'peer.closed') openPeers.next(openPeers.value.filter((p) => p !== notice.peer));
+      if (notice.type === 'peer.open') {
+        openPeers.next([...openPeers.value.filter((p) => p !== notice.peer), notice.peer]);
+        ringActor()?.send({ type: 'link.up', peer: notice.peer });
+      }
+      if (notice.type === 'peer.closed') {
+        openPeers.next(openPeers.value.filter((p) => p !== notice.peer));
+        ringActor()?.send({ type: 'link.down', peer: notice.peer });
+      }
       events.next(notice);
     },
     deliver: (message) => messages.next(message),
@@ -74,7 +86,45 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
       logger.debug('protocol violation', { peer, code: error.code, message: error.message });
       events.next({ type: 'peer.violation', peer, code: error.code, message: error.message });
     },
+    ...(options.ring
+      ? {
+          internal: {
+            protocols: new Set([RING_PROTOCOL]),
+            deliver: (from: PeerId, _protocol: string, body: unknown) => {
+              let message: RingMessage;
+              try {
+                message = parseRingMessage(body);
+              } catch (error) {
+                ports.reportViolation(from, error as PeerSockError);
+                return;
+              }
+              ringActor()?.send({ type: 'ring.message', from, message });
+            },
+          },
+        }
+      : {}),
   };
+
+  const ringInput: RingInput | undefined = options.ring
+    ? {
+        self: identity.peerId,
+        config: options.ring,
+        ports: {
+          clock,
+          random,
+          logger: logger.child({ part: 'ring' }),
+          send: (to, message) => {
+            const channel = channels.get(to);
+            if (!channel?.authenticated) return false;
+            channel.sendControl(RING_PROTOCOL, message);
+            return true;
+          },
+          connect: (peer) => manager()?.send({ type: 'connect', peer }),
+          openPeers: () => openPeers.value,
+          bootstrapCandidates: (n) => (signaling ? signaling.sample(n) : Promise.resolve([])),
+        },
+      }
+    : undefined;
 
   const managerInput: ConnectionManagerInput = {
     self: identity.peerId,
@@ -86,7 +136,10 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
   };
   const root: Actor<typeof supervisorMachine> = createActor(supervisorMachine, {
     input: {
-      children: [{ id: 'transport', systemId: 'transport', logic: connectionManagerMachine, input: managerInput }],
+      children: [
+        { id: 'transport', systemId: 'transport', logic: connectionManagerMachine, input: managerInput },
+        ...(ringInput ? [{ id: 'ring', systemId: 'ring', logic: ringMachine, input: ringInput }] : []),
+      ],
       policy: options.restartPolicy,
       now: () => clock.now(),
       logger: logger.child({ part: 'supervisor' }),
@@ -198,6 +251,9 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
   async function stop(): Promise<void> {
     if (stopped) return;
     stopped = true;
+    // Graceful leave: the ring hands our neighbours to each other before the links close.
+    const ring = ringActor();
+    if (ring && ring.getSnapshot().status === 'active') ring.send({ type: 'leave' });
     const transportActor = manager();
     if (transportActor && transportActor.getSnapshot().status === 'active') {
       const drained = new Promise<void>((resolve) => {
@@ -236,7 +292,17 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
     inspect$: inspection.events$,
     states$: inspection.snapshots$,
     states: () => inspection.snapshot(),
-    ring: () => undefined,
+    ring: () => {
+      const ring = ringActor();
+      if (!ring) return undefined;
+      const snapshot = ring.getSnapshot() as { value: StateValue; context: { predecessor?: { id: PeerId }; successors: readonly { id: PeerId }[] } };
+      return {
+        self: identity.peerId,
+        state: flattenState(snapshot.value),
+        predecessor: snapshot.context.predecessor?.id,
+        successors: snapshot.context.successors.map((contact) => contact.id),
+      };
+    },
     samplePeers: async (n) => {
       assertRunning();
       if (!signaling) throw new PeerSockError('SIGNALING_UNAVAILABLE', 'this node was started without signaling servers');
@@ -246,3 +312,13 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
   };
 }
 
+
+/** `{ member: { maintenance: 'waiting', merging: 'idle' } }` → `member.maintenance.waiting|merging.idle`-style text. */
+function flattenState(value: StateValue): string {
+  if (typeof value === 'string') return value;
+  const parts = Object.entries(value).map(([key, inner]) => {
+    const rest = inner === undefined ? '' : flattenState(inner);
+    return rest ? `${key}.${rest}` : key;
+  });
+  return parts.join('|');
+}

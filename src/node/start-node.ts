@@ -1,4 +1,5 @@
 import { DEFAULT_CONNECTION_CONFIG, validateConnectionConfig, type ConnectionConfig } from '../actors/transport/connection-config.js';
+import { DEFAULT_RING_CONFIG, type RingConfig } from '../actors/ring/ring-config.js';
 import { createCryptoPort } from '../crypto/crypto-port.js';
 import { generateIdentity, type Identity } from '../identity/identity.js';
 import { loadOrCreateIdentity } from '../identity/key-store.js';
@@ -28,6 +29,12 @@ export interface StartNodeOptions {
   connection?: Partial<ConnectionConfig>;
   /** How the supervisor restarts failed subsystems. */
   restartPolicy?: Partial<RestartPolicy>;
+  /**
+   * Join the ID-ordered ring (predecessor + successor list, healed automatically): `true` for
+   * the defaults, or a partial RingConfig. Off by default for now: with it, the node opens
+   * connections on its own (to its ring neighbours).
+   */
+  ring?: boolean | Partial<RingConfig>;
   /** Upper bound on `connect()` when the caller gives none. Default 60 s. */
   connectTimeoutMs?: number;
   /** ICE: local address to gather candidates on (e.g. 127.0.0.1) and STUN/TURN servers. */
@@ -85,6 +92,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<PeerSoc
     maxPendingInbound: options.maxPendingInbound ?? 16,
     restartPolicy: { ...DEFAULT_RESTART_POLICY, ...options.restartPolicy },
     connectTimeoutMs: options.connectTimeoutMs ?? 60_000,
+    ...(options.ring ? { ring: { ...DEFAULT_RING_CONFIG, ...(options.ring === true ? {} : options.ring) } } : {}),
     release: async () => {
       await Promise.allSettled([signaling?.close(), transport.close(), crypto.close()]);
     },

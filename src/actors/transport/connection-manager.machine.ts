@@ -2,7 +2,7 @@ import { assign, enqueueActions, setup, type ActorRefFrom } from 'xstate';
 import { PeerSockError, type ErrorCode } from '../../errors.js';
 import type { PeerId } from '../../identity/peer-id.js';
 import type { ConnectionConfig } from './connection-config.js';
-import { PeerChannel, type InboundMessage } from './peer-channel.js';
+import { PeerChannel, type InboundMessage, type InternalProtocols } from './peer-channel.js';
 import { peerConnectionMachine, type PeerConnectionOutput, type PeerPorts } from './peer-connection.machine.js';
 import { isOffer, parseSignalEnvelope, type SignalEnvelope } from './signal-envelope.js';
 
@@ -23,6 +23,7 @@ export interface TransportPorts extends PeerPorts {
   notify(notice: TransportNotice): void;
   deliver(message: InboundMessage): void;
   reportViolation(remote: PeerId, error: PeerSockError): void;
+  internal?: InternalProtocols;
 }
 
 export interface ConnectionManagerInput {
@@ -255,6 +256,7 @@ function preparePeer(context: Context, peer: PeerId, role: 'dialer' | 'listener'
     violationThreshold: context.config.violationThreshold,
     deliver: context.ports.deliver,
     reportViolation: context.ports.reportViolation,
+    ...(context.ports.internal ? { internal: context.ports.internal } : {}),
   });
   context.channels.set(peer, channel);
   context.ports.notify({ type: 'peer.connecting', peer, role });

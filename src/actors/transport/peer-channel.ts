@@ -57,6 +57,13 @@ export interface PeerChannelOptions {
   violationThreshold: number;
   deliver(message: InboundMessage): void;
   reportViolation(remote: PeerId, error: PeerSockError): void;
+  /** PeerSock's own subsystems (e.g. `ps/ring`): their frames go here once authenticated. */
+  internal?: InternalProtocols;
+}
+
+export interface InternalProtocols {
+  readonly protocols: ReadonlySet<string>;
+  deliver(from: PeerId, protocol: string, body: unknown): void;
 }
 
 export class PeerChannel {
@@ -268,6 +275,10 @@ export class PeerChannel {
       case PONG_PROTOCOL:
         return;
       default:
+        if (this.authenticated && this.options.internal?.protocols.has(protocol)) {
+          this.options.internal.deliver(this.remote, protocol, body);
+          return;
+        }
         this.violation(
           this.authenticated
             ? new PeerSockError('FRAME_UNKNOWN_PROTOCOL', `unknown internal protocol ${JSON.stringify(protocol)}`)

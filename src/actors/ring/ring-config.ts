@@ -1,0 +1,29 @@
+/** Timing and size of ring maintenance. Every wait has a timeout. */
+export interface RingConfig {
+  /** Successor-list length r: the ring survives r - 1 simultaneous adjacent failures. */
+  successorListLength: number;
+  /** Mean period of stabilization; each round is jittered ±50% so nodes never synchronise. */
+  stabilizeIntervalMs: number;
+  /** A neighbour that does not answer a stabilize request within this is suspected. */
+  requestTimeoutMs: number;
+  /** A lookup (find) that gets no answer within this has failed. */
+  lookupTimeoutMs: number;
+  /** Opening the link to a bootstrap peer or to the found successor. */
+  linkTimeoutMs: number;
+  /** Re-bootstrap backoff: base × 2^attempt, capped, jittered. */
+  rebootstrapBaseMs: number;
+  rebootstrapMaxMs: number;
+  /** Mean period of the partition-merge probe (look up our own position via an outside peer). */
+  mergeIntervalMs: number;
+}
+
+export const DEFAULT_RING_CONFIG: RingConfig = {
+  successorListLength: 8,
+  stabilizeIntervalMs: 2_000,
+  requestTimeoutMs: 3_000,
+  lookupTimeoutMs: 5_000,
+  linkTimeoutMs: 20_000,
+  rebootstrapBaseMs: 500,
+  rebootstrapMaxMs: 30_000,
+  mergeIntervalMs: 60_000,
+};

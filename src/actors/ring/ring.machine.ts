@@ -1,0 +1,426 @@
+import { assign, enqueueActions, fromPromise, setup } from 'xstate';
+import type { PeerId } from '../../identity/peer-id.js';
+import type { Clock } from '../../ports/clock.js';
+import type { Logger } from '../../ports/logger.js';
+import type { Random } from '../../ports/random.js';
+import { contactOf, type Contact } from './contact.js';
+import { between, type Position } from './id-space.js';
+import { closerPredecessor } from './predecessor.js';
+import type { RingConfig } from './ring-config.js';
+import { MAX_PATH, type RingMessage } from './ring-messages.js';
+import { isResponsible, nextHop } from './routing.js';
+import { adoptSuccessorsPredecessor, mergeCandidates, promoteNextSuccessor, reconcileSuccessors } from './successor-list.js';
+
+/**
+ * Ring maintenance for one node (Chord with successor lists):
+ *
+ *   joining.{sampling → linkingBootstrap → locating → linkingSuccessor} → member
+ *   member = maintenance.{waiting ⇄ stabilizing → suspecting} ∥ merging.{idle → sampling → probing}
+ *   rebootstrapping (backoff) → joining;   leaving (final)
+ *
+ * The pure rules (successor-list reconciliation, predecessor choice, greedy routing) live in
+ * the sibling modules; this machine orchestrates them with a timeout on every wait. Links
+ * come from the transport: `link.up` / `link.down` events, `connect` and `send` ports.
+ */
+export interface RingPorts {
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+  /** Sends over an open, authenticated link; false when there is none. */
+  send(to: PeerId, message: RingMessage): boolean;
+  /** Asks the transport for a link (idempotent); `link.up` follows if it opens. */
+  connect(peer: PeerId): void;
+  /** Peers with an open link right now (the ring may start after some opened). */
+  openPeers(): readonly PeerId[];
+  /** Peers to join or merge through: the signaling server's sample today, the DHT later. */
+  bootstrapCandidates(n: number): Promise<PeerId[]>;
+}
+
+export interface RingInput {
+  self: PeerId;
+  config: RingConfig;
+  ports: RingPorts;
+}
+
+type LookupPurpose = 'join' | 'merge';
+
+interface Context {
+  self: Contact;
+  config: RingConfig;
+  ports: RingPorts;
+  predecessor: Contact | undefined;
+  successors: readonly Contact[];
+  links: ReadonlySet<PeerId>;
+  /** Join: the bootstrap peer in use. Merge: the outside peer probed. */
+  via: PeerId | undefined;
+  /** The node a lookup found (join: our successor-to-be). */
+  found: PeerId | undefined;
+  lookups: Readonly<Record<number, LookupPurpose>>;
+  nextRid: number;
+  /** Consecutive failed joins, for the re-bootstrap backoff. */
+  failedJoins: number;
+}
+
+type Event =
+  | { type: 'link.up'; peer: PeerId }
+  | { type: 'link.down'; peer: PeerId }
+  | { type: 'ring.message'; from: PeerId; message: RingMessage }
+  | { type: 'leave' }
+  // raised by the message dispatcher
+  | { type: 'lookup.done'; rid: number; node: PeerId }
+  | { type: 'stabilize.reply'; from: PeerId; predecessor: PeerId | undefined; successors: PeerId[] };
+
+const sampleCandidates = fromPromise<PeerId[], { ports: RingPorts; self: PeerId }>(async ({ input }) =>
+  (await input.ports.bootstrapCandidates(8)).filter((peer) => peer !== input.self),
+);
+
+function jittered(random: Random, meanMs: number): number {
+  return Math.round(meanMs * (0.5 + random.float()));
+}
+
+function successor(context: Context): Contact | undefined {
+  return context.successors[0];
+}
+
+/** Contacts we hold links to: where greedy routing can go. */
+function linkedContacts(context: Context): Contact[] {
+  return [...context.links].map(contactOf);
+}
+
+export const ringMachine = setup({
+  types: {
+    context: {} as Context,
+    events: {} as Event,
+    input: {} as RingInput,
+  },
+  actors: { sampleCandidates },
+  delays: {
+    stabilizeDelay: ({ context }) => jittered(context.ports.random, context.config.stabilizeIntervalMs),
+    mergeDelay: ({ context }) => jittered(context.ports.random, context.config.mergeIntervalMs),
+    requestTimeout: ({ context }) => context.config.requestTimeoutMs,
+    lookupTimeout: ({ context }) => context.config.lookupTimeoutMs,
+    linkTimeout: ({ context }) => context.config.linkTimeoutMs,
+    rebootstrapDelay: ({ context }) =>
+      jittered(
+        context.ports.random,
+        Math.min(context.config.rebootstrapMaxMs, context.config.rebootstrapBaseMs * 2 ** Math.min(context.failedJoins, 16)),
+      ),
+  },
+  guards: {
+    viaLinked: ({ context }) => context.via !== undefined && context.links.has(context.via),
+    foundLinked: ({ context }) => context.found !== undefined && context.links.has(context.found),
+    isVia: ({ context, event }) => event.type === 'link.up' && event.peer === context.via,
+    isFound: ({ context, event }) => event.type === 'link.up' && event.peer === context.found,
+    isJoinLookup: ({ context, event }) => event.type === 'lookup.done' && context.lookups[event.rid] === 'join',
+    isMergeLookup: ({ context, event }) => event.type === 'lookup.done' && context.lookups[event.rid] === 'merge',
+    foundIsSelf: ({ context }) => context.found === context.self.id,
+    isSuccessorReply: ({ context, event }) => event.type === 'stabilize.reply' && event.from === successor(context)?.id,
+    hasSuccessor: ({ context }) => context.successors.length > 0,
+    isolated: ({ context }) => context.successors.length === 0 && context.predecessor === undefined && context.links.size === 0,
+    lostLastNeighbour: ({ context, event }) =>
+      event.type === 'link.down' &&
+      context.successors.length === 1 &&
+      context.successors[0]!.id === event.peer &&
+      (context.predecessor === undefined || context.predecessor.id === event.peer),
+  },
+  actions: {
+    loadLinks: assign(({ context }) => ({ links: new Set(context.ports.openPeers()) })),
+    linkUp: assign(({ context, event }) => (event.type === 'link.up' ? { links: new Set([...context.links, event.peer]) } : {})),
+    linkDown: assign(({ context, event }) => {
+      if (event.type !== 'link.down') return {};
+      const links = new Set(context.links);
+      links.delete(event.peer);
+      return {
+        links,
+        successors: promoteNextSuccessor(context.successors, event.peer),
+        predecessor: context.predecessor?.id === event.peer ? undefined : context.predecessor,
+      };
+    }),
+    chooseVia: assign(({ context, event }) => {
+      const candidates = (event as unknown as { output: PeerId[] }).output;
+      const linked = candidates.filter((peer) => context.links.has(peer));
+      const pool = linked.length > 0 ? linked : candidates;
+      return { via: pool[Math.floor(context.ports.random.float() * pool.length)] };
+    }),
+    connectVia: ({ context }) => {
+      if (context.via && !context.links.has(context.via)) context.ports.connect(context.via);
+    },
+    becomeAlone: assign({ successors: [], predecessor: undefined, failedJoins: 0 }),
+    lookupOwnPosition: enqueueActions(({ context, enqueue }, params: { purpose: LookupPurpose }) => {
+      const rid = context.nextRid;
+      enqueue.assign({ nextRid: rid + 1, lookups: { ...context.lookups, [rid]: params.purpose } });
+      if (context.via) {
+        context.ports.send(context.via, { t: 'find', rid, target: context.self.position, path: [context.self.id] });
+      }
+    }),
+    forgetLookups: assign({ lookups: {} }),
+    takeFound: assign(({ event }) => (event.type === 'lookup.done' ? { found: event.node } : {})),
+    connectFound: ({ context }) => {
+      if (context.found && !context.links.has(context.found)) context.ports.connect(context.found);
+    },
+    adoptFound: assign(({ context }) => ({
+      successors: context.found ? mergeCandidates(context.self, [context.successors, [contactOf(context.found)]], context.config.successorListLength) : context.successors,
+      failedJoins: 0,
+    })),
+    countFailedJoin: assign(({ context }) => ({ failedJoins: context.failedJoins + 1, via: undefined, found: undefined })),
+    notifySuccessor: ({ context }) => {
+      const next = successor(context);
+      if (next) context.ports.send(next.id, { t: 'notify' });
+    },
+    requestNeighbours: ({ context }) => {
+      const next = successor(context);
+      if (next) context.ports.send(next.id, { t: 'get' });
+    },
+    /** A node with no successor is its own: it asks itself, i.e. adopts its predecessor (Chord). */
+    stabilizeAlone: assign(({ context }) => ({
+      successors: adoptSuccessorsPredecessor(context.self, context.successors, context.predecessor, context.config.successorListLength),
+    })),
+    reconcile: assign(({ context, event }) => {
+      if (event.type !== 'stabilize.reply') return {};
+      const r = context.config.successorListLength;
+      const from = contactOf(event.from);
+      const merged = reconcileSuccessors(context.self, context.successors, { from, list: event.successors.map(contactOf) }, r);
+      const reported = event.predecessor === undefined ? undefined : contactOf(event.predecessor);
+      return { successors: adoptSuccessorsPredecessor(context.self, merged, reported, r) };
+    }),
+    /** Keep a link to every neighbour, so a failed successor's replacement is ready. */
+    linkNeighbours: ({ context }) => {
+      for (const contact of context.successors) if (!context.links.has(contact.id)) context.ports.connect(contact.id);
+      if (context.predecessor && !context.links.has(context.predecessor.id)) context.ports.connect(context.predecessor.id);
+    },
+    suspectSuccessor: assign(({ context }) => {
+      const failed = successor(context);
+      context.ports.logger.debug('ring successor did not answer; promoting the next', { failed: failed?.id });
+      return { successors: failed ? promoteNextSuccessor(context.successors, failed.id) : context.successors };
+    }),
+    considerMergeResult: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'lookup.done' || event.node === context.self.id) return;
+      const candidate = contactOf(event.node);
+      const next = successor(context);
+      if (next === undefined || between(candidate.position, context.self.position, next.position)) {
+        enqueue.assign({ successors: mergeCandidates(context.self, [context.successors, [candidate]], context.config.successorListLength) });
+        if (!context.links.has(candidate.id)) context.ports.connect(candidate.id);
+      }
+    }),
+    announceLeave: ({ context }) => {
+      const successors = context.successors.map((c) => c.id);
+      const predecessor = context.predecessor?.id;
+      const message: RingMessage = predecessor ? { t: 'leave', predecessor, successors } : { t: 'leave', successors };
+      const told = new Set<PeerId>();
+      for (const target of [predecessor, successors[0]]) {
+        if (target && !told.has(target)) {
+          told.add(target);
+          context.ports.send(target, message);
+        }
+      }
+    },
+    dispatch: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'ring.message') return;
+      const { from, message } = event;
+      switch (message.t) {
+        case 'find':
+          routeFind(context, message);
+          return;
+        case 'found': {
+          // The path leads back to the origin; the last entry is whoever should get this next.
+          if (message.path[message.path.length - 1] !== context.self.id) return;
+          const path = message.path.slice(0, -1);
+          if (path.length === 0) {
+            enqueue.raise({ type: 'lookup.done', rid: message.rid, node: message.node });
+            return;
+          }
+          context.ports.send(path[path.length - 1]!, { ...message, path });
+          return;
+        }
+        case 'get': {
+          const predecessor = context.predecessor?.id;
+          const successors = context.successors.map((c) => c.id);
+          context.ports.send(from, predecessor ? { t: 'neighbours', predecessor, successors } : { t: 'neighbours', successors });
+          return;
+        }
+        case 'neighbours':
+          enqueue.raise({ type: 'stabilize.reply', from, predecessor: message.predecessor, successors: message.successors });
+          return;
+        case 'notify': {
+          const predecessor = closerPredecessor(context.self, context.predecessor, contactOf(from));
+          if (predecessor !== context.predecessor) enqueue.assign({ predecessor });
+          return;
+        }
+        case 'leave': {
+          const r = context.config.successorListLength;
+          const leaver = from;
+          let successors = promoteNextSuccessor(context.successors, leaver);
+          if (successors !== context.successors) {
+            successors = mergeCandidates(context.self, [successors, message.successors.filter((id) => id !== leaver).map(contactOf)], r);
+          }
+          let predecessor = context.predecessor;
+          if (predecessor?.id === leaver) {
+            predecessor = message.predecessor && message.predecessor !== context.self.id ? contactOf(message.predecessor) : undefined;
+          }
+          enqueue.assign({ successors, predecessor });
+          for (const contact of successors) if (!context.links.has(contact.id)) context.ports.connect(contact.id);
+          if (predecessor && !context.links.has(predecessor.id)) context.ports.connect(predecessor.id);
+          return;
+        }
+      }
+    }),
+  },
+}).createMachine({
+  id: 'ring',
+  context: ({ input }) => ({
+    self: contactOf(input.self),
+    config: input.config,
+    ports: input.ports,
+    predecessor: undefined,
+    successors: [],
+    links: new Set<PeerId>(),
+    via: undefined,
+    found: undefined,
+    lookups: {},
+    nextRid: 1,
+    failedJoins: 0,
+  }),
+  entry: 'loadLinks',
+  on: {
+    'link.up': { actions: 'linkUp' },
+    'link.down': { actions: 'linkDown' },
+    'ring.message': { actions: 'dispatch' },
+    leave: '.leaving',
+  },
+  initial: 'joining',
+  states: {
+    joining: {
+      initial: 'sampling',
+      exit: 'forgetLookups',
+      states: {
+        sampling: {
+          invoke: {
+            src: 'sampleCandidates',
+            input: ({ context }) => ({ ports: context.ports, self: context.self.id }),
+            onDone: [
+              // Nobody else is registered: this is the first node; it forms a ring of one.
+              { guard: ({ event }) => event.output.length === 0, target: '#ring.member', actions: 'becomeAlone' },
+              { target: 'linkingBootstrap', actions: 'chooseVia' },
+            ],
+            onError: '#ring.rebootstrapping',
+          },
+          after: { lookupTimeout: '#ring.rebootstrapping' },
+        },
+        linkingBootstrap: {
+          entry: 'connectVia',
+          always: { guard: 'viaLinked', target: 'locating' },
+          on: { 'link.up': { guard: 'isVia', target: 'locating', actions: 'linkUp' } },
+          after: { linkTimeout: '#ring.rebootstrapping' },
+        },
+        locating: {
+          entry: { type: 'lookupOwnPosition', params: { purpose: 'join' } },
+          on: {
+            // The node responsible for our position is our successor-to-be.
+            'lookup.done': { guard: 'isJoinLookup', target: 'linkingSuccessor', actions: 'takeFound' },
+          },
+          after: { lookupTimeout: '#ring.rebootstrapping' },
+        },
+        linkingSuccessor: {
+          entry: 'connectFound',
+          always: [
+            // The ring answered with ourselves: nobody else is in reach; start a ring of one.
+            { guard: 'foundIsSelf', target: '#ring.member', actions: 'becomeAlone' },
+            { guard: 'foundLinked', target: '#ring.member', actions: 'adoptFound' },
+          ],
+          on: { 'link.up': { guard: 'isFound', target: '#ring.member', actions: ['linkUp', 'adoptFound'] } },
+          after: { linkTimeout: '#ring.rebootstrapping' },
+        },
+      },
+    },
+    member: {
+      type: 'parallel',
+      entry: ['notifySuccessor', 'linkNeighbours'],
+      on: {
+        'link.down': [
+          { guard: 'lostLastNeighbour', target: 'rebootstrapping', actions: 'linkDown' },
+          { actions: 'linkDown' },
+        ],
+      },
+      states: {
+        maintenance: {
+          initial: 'waiting',
+          states: {
+            waiting: { after: { stabilizeDelay: 'stabilizing' } },
+            stabilizing: {
+              entry: 'requestNeighbours',
+              always: { guard: ({ context }) => context.successors.length === 0, target: 'waiting', actions: ['stabilizeAlone', 'notifySuccessor', 'linkNeighbours'] },
+              on: {
+                'stabilize.reply': { guard: 'isSuccessorReply', target: 'waiting', actions: ['reconcile', 'linkNeighbours', 'notifySuccessor'] },
+              },
+              after: { requestTimeout: 'suspecting' },
+            },
+            suspecting: {
+              entry: 'suspectSuccessor',
+              always: [
+                { guard: 'hasSuccessor', target: 'waiting', actions: ['notifySuccessor', 'linkNeighbours'] },
+                { guard: 'isolated', target: '#ring.rebootstrapping' },
+                { target: 'waiting' },
+              ],
+            },
+          },
+        },
+        merging: {
+          initial: 'idle',
+          states: {
+            idle: { after: { mergeDelay: 'sampling' } },
+            sampling: {
+              invoke: {
+                src: 'sampleCandidates',
+                input: ({ context }) => ({ ports: context.ports, self: context.self.id }),
+                onDone: [{ guard: ({ event }) => event.output.length === 0, target: 'idle' }, { target: 'linking', actions: 'chooseVia' }],
+                onError: 'idle',
+              },
+              after: { lookupTimeout: 'idle' },
+            },
+            linking: {
+              entry: 'connectVia',
+              always: { guard: 'viaLinked', target: 'probing' },
+              on: { 'link.up': { guard: 'isVia', target: 'probing', actions: 'linkUp' } },
+              after: { linkTimeout: 'idle' },
+            },
+            probing: {
+              entry: { type: 'lookupOwnPosition', params: { purpose: 'merge' } },
+              on: { 'lookup.done': { guard: 'isMergeLookup', target: 'idle', actions: ['considerMergeResult', 'forgetLookups'] } },
+              after: { lookupTimeout: { target: 'idle', actions: 'forgetLookups' } },
+            },
+          },
+        },
+      },
+    },
+    rebootstrapping: {
+      entry: 'countFailedJoin',
+      after: { rebootstrapDelay: 'joining' },
+    },
+    leaving: {
+      entry: 'announceLeave',
+      type: 'final',
+    },
+  },
+});
+
+/** Answer a lookup if we are responsible (or the target's predecessor); else pass it on. */
+function routeFind(context: Context, message: Extract<RingMessage, { t: 'find' }>): void {
+  const { self } = context;
+  const answer = (node: PeerId) => {
+    const back = message.path[message.path.length - 1]!;
+    context.ports.send(back, { t: 'found', rid: message.rid, target: message.target, node, path: message.path });
+  };
+  if (isResponsible(self.position, context.predecessor?.position, message.target)) {
+    answer(self.id);
+    return;
+  }
+  const hop = nextHop(self.position, message.target as Position, linkedContacts(context));
+  if (hop === undefined || message.path.length >= MAX_PATH) {
+    // We are the target's predecessor as far as we know: our successor answers for it.
+    answer(successor(context)?.id ?? self.id);
+    return;
+  }
+  context.ports.send(hop.id, { ...message, path: [...message.path, self.id] });
+}
+
+export type RingMachine = typeof ringMachine;
