@@ -21,6 +21,13 @@ import type { Link, LinkHandlers, LinkOptions, LinkSignal, LinkTransport } from 
  * (bytes stay buffered, like SCTP retransmitting) until healed; a crash silences every
  * link of a node for good, in both directions, without close callbacks: bytes sent
  * toward it stay buffered until the sender closes its link (nothing acknowledges them).
+ *
+ * Loss: a DataChannel is reliable and ordered (SCTP retransmits), so a lost packet is never
+ * seen as a missing message but as a late one, and everything sent behind it on the same
+ * link waits too (head-of-line blocking). The model: with probability `loss` a message is
+ * delayed by one retransmission timeout (`retransmitMs`, default 200 ms, about SCTP's
+ * minimum RTO), and since a link delivers in order, the messages behind it are held until
+ * it arrives. Repeated loss of the same packet (probability loss²) is ignored.
  */
 export interface MemoryNetworkOptions {
   clock: Clock;
@@ -34,6 +41,10 @@ export interface MemoryNetworkOptions {
    * without aborting the delivery loop or the virtual clock.
    */
   onHandlerError?(error: unknown, where: string): void;
+  /** Probability in [0, 1] that a message needs a retransmission (default 0). See above. */
+  loss?: number;
+  /** Extra delay of a retransmitted message (default 200 ms). */
+  retransmitMs?: number;
 }
 
 export interface MemoryNetworkStats {
@@ -54,6 +65,8 @@ export interface MemoryNetworkStats {
   messagesInFlight: number;
   /** Candidates naming a link other than the one described. */
   candidatesIgnored: number;
+  /** Messages delayed by a simulated retransmission (see `loss`). */
+  messagesRetransmitted: number;
   partitionedPairs: number;
   crashedNodes: number;
 }
@@ -65,7 +78,17 @@ export interface MemoryNetwork {
   partition(nodeA: string, nodeB: string): void;
   heal(nodeA: string, nodeB: string): void;
   healAll(): void;
+  /**
+   * Splits the named nodes into groups that cannot reach each other (in addition to any
+   * pairwise partition), replacing a previous split. A node in no group reaches everyone.
+   * healAll() ends it.
+   */
+  partitionGroups(groups: readonly (readonly string[])[]): void;
+  /** Puts one node into a group of the current split (e.g. a node that joined during it). */
+  setGroup(nodeName: string, group: number): void;
   isPartitioned(nodeA: string, nodeB: string): boolean;
+  /** Changes the loss probability for messages sent from now on. */
+  setLoss(probability: number): void;
   /** The node vanishes: its links go silent both ways, nobody gets a close callback. */
   crash(nodeName: string): void;
   isCrashed(nodeName: string): boolean;
@@ -75,6 +98,7 @@ export interface MemoryNetwork {
 /** Same default as the WebRTC transport: 1 MiB of payload plus frame header room. */
 export const MEMORY_MAX_MESSAGE_SIZE = 1024 * 1024 + 2048;
 const DEFAULT_LATENCY_MS = 10;
+const DEFAULT_RETRANSMIT_MS = 200;
 const MAX_HELD_CANDIDATES = 64;
 const SDP_PATTERN = /^memsdp:v1:(m[0-9]{1,15}):(sha-256 (?:[0-9A-F]{2}:){31}[0-9A-F]{2})$/;
 const CANDIDATE_PATTERN = /^memcand:v1:(m[0-9]{1,15})$/;
@@ -109,6 +133,10 @@ class Network implements MemoryNetwork {
   /** Links that applied a description naming the key link: told if it closes before opening. */
   private readonly watchers = new Map<string, Set<MemoryLink>>();
   private readonly partitions = new Set<string>();
+  /** Group of each node while the network is split (partitionGroups). */
+  private readonly groups = new Map<string, number>();
+  loss = 0;
+  readonly retransmitMs: number;
   private readonly crashed = new Set<string>();
   /** Connections whose handshake fell into a partition, resumed on heal. */
   private readonly heldConnects = new Set<MemoryLink>();
@@ -123,6 +151,7 @@ class Network implements MemoryNetwork {
     bytesDelivered: 0,
     messagesDropped: 0,
     candidatesIgnored: 0,
+    messagesRetransmitted: 0,
   };
   private readonly onHandlerError: (error: unknown, where: string) => void;
 
@@ -130,6 +159,9 @@ class Network implements MemoryNetwork {
     this.clock = options.clock;
     this.random = options.random;
     this.maxMessageSize = options.maxMessageSize ?? MEMORY_MAX_MESSAGE_SIZE;
+    this.setLoss(options.loss ?? 0);
+    this.retransmitMs = options.retransmitMs ?? DEFAULT_RETRANSMIT_MS;
+    if (!Number.isFinite(this.retransmitMs) || this.retransmitMs < 0) throw new RangeError(`retransmitMs must be a finite number >= 0, got ${this.retransmitMs}`);
     const latency = options.latencyMs ?? DEFAULT_LATENCY_MS;
     this.latency = (from, to) => {
       const ms = typeof latency === 'number' ? latency : latency(from, to);
@@ -160,13 +192,57 @@ class Network implements MemoryNetwork {
   }
 
   healAll(): void {
-    if (this.partitions.size === 0) return;
+    if (this.partitions.size === 0 && this.groups.size === 0) return;
     this.partitions.clear();
+    this.groups.clear();
     this.resume(() => true);
   }
 
+  partitionGroups(groups: readonly (readonly string[])[]): void {
+    const before = new Map(this.groups);
+    this.groups.clear();
+    groups.forEach((members, group) => {
+      for (const name of members) this.groups.set(name, group);
+    });
+    // Pairs the new split joins again resume; pairs it cuts hold from now on by themselves.
+    if (before.size > 0) {
+      this.resume((link) => {
+        const remote = link.remoteNode();
+        if (remote === undefined) return false;
+        const a = before.get(link.node.name);
+        const b = before.get(remote);
+        return a !== undefined && b !== undefined && a !== b;
+      });
+    }
+  }
+
+  setGroup(nodeName: string, group: number): void {
+    if (this.groups.size === 0) return;
+    this.groups.set(nodeName, group);
+  }
+
   isPartitioned(nodeA: string, nodeB: string): boolean {
+    if (this.groups.size > 0) {
+      const a = this.groups.get(nodeA);
+      const b = this.groups.get(nodeB);
+      if (a !== undefined && b !== undefined && a !== b) return true;
+    }
     return this.partitions.size > 0 && this.partitions.has(pairKey(nodeA, nodeB));
+  }
+
+  setLoss(probability: number): void {
+    if (!Number.isFinite(probability) || probability < 0 || probability > 1) {
+      throw new RangeError(`loss must be a probability in [0, 1], got ${probability}`);
+    }
+    this.loss = probability;
+  }
+
+  /** Extra delay of one message: a retransmission timeout with probability `loss`. */
+  retransmitDelay(): number {
+    // No draw when there is no loss, so lossless runs use the random stream as before.
+    if (this.loss === 0 || this.random.float() >= this.loss) return 0;
+    this.counters.messagesRetransmitted += 1;
+    return this.retransmitMs;
   }
 
   crash(nodeName: string): void {
@@ -547,7 +623,10 @@ class MemoryLink implements Link {
 
   private enqueue(flight: Flight, peer: MemoryLink): void {
     const now = this.network.clock.now();
-    flight.deliverAt = Math.max(now + this.network.latencyBetween(this.node.name, peer.node.name), this.lastDeliverAt);
+    // Later than the previous flight whatever the jitter or loss: the link is ordered, so a
+    // retransmitted message holds back everything behind it.
+    const delay = this.network.latencyBetween(this.node.name, peer.node.name) + this.network.retransmitDelay();
+    flight.deliverAt = Math.max(now + delay, this.lastDeliverAt);
     this.lastDeliverAt = flight.deliverAt;
     this.outbox.push(flight);
     this.armOutbox();

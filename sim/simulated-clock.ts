@@ -9,8 +9,7 @@ import type { Clock, TimerHandle } from '../src/ports/clock.js';
  * SimulatedClock.set(t) fires every timer due by t with `now() === t`, so a timer due
  * earlier would observe a late time and schedule its follow-ups late. advanceTo() steps
  * from deadline to deadline instead, so each timer runs at its own instant. Timers due
- * at the same instant fire in SimulatedClock's order (deterministic, not necessarily
- * FIFO); code that needs FIFO keeps its own queue.
+ * at the same instant fire in the order they were set.
  */
 export interface VirtualClock extends Clock {
   readonly simulated: SimulatedClock;
@@ -25,12 +24,18 @@ export interface VirtualClock extends Clock {
 interface Entry {
   deadline: number;
   id: number;
+  callback: () => void;
 }
 
 export function createSimulatedClock(simulated: SimulatedClock = new SimulatedClock()): VirtualClock {
-  // Min-heap of deadlines with lazy deletion: `live` holds the ids still pending.
+  // The timers live here, in a min-heap by (deadline, id) with lazy deletion (`live` holds
+  // the ids still pending); SimulatedClock holds only one proxy timer for the earliest
+  // deadline. SimulatedClock sorts all its timers on every set(), which made each step
+  // O(timers): quadratic for a large simulation. Equal deadlines fire in creation order.
   const heap: Entry[] = [];
-  const live = new Map<number, number>();
+  const live = new Map<number, Entry>();
+  let nextId = 1;
+  let proxy: { id: number; deadline: number } | undefined;
   // A throw inside SimulatedClock's flush leaves it flagged as flushing forever, which
   // would freeze virtual time; so callbacks are caught and the error rethrown after it.
   let failure: { error: unknown } | undefined;
@@ -70,8 +75,35 @@ export function createSimulatedClock(simulated: SimulatedClock = new SimulatedCl
     }
   };
   const nextDeadline = (): number | undefined => {
-    while (heap.length > 0 && live.get(heap[0]!.id) !== heap[0]!.deadline) pop();
+    while (heap.length > 0 && live.get(heap[0]!.id) !== heap[0]) pop();
     return heap[0]?.deadline;
+  };
+
+  /** Runs every timer due by SimulatedClock's now, in order, then re-arms the proxy. */
+  const fire = () => {
+    proxy = undefined;
+    const now = simulated.now();
+    for (let next = nextDeadline(); next !== undefined && next <= now; next = nextDeadline()) {
+      const entry = heap[0]!;
+      pop();
+      live.delete(entry.id);
+      try {
+        entry.callback();
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    arm();
+  };
+  const arm = () => {
+    const next = nextDeadline();
+    if (next === undefined || (proxy !== undefined && proxy.deadline <= next)) return;
+    if (proxy !== undefined) simulated.clearTimeout(proxy.id);
+    const start = simulated.now();
+    // SimulatedClock fires when `now - start >= timeout`; with fractional delays
+    // `(start + delay) - start` can round below `delay`, so it is handed `next - start`,
+    // which makes the test exact when the clock is set to `next`.
+    proxy = { deadline: next, id: simulated.setTimeout(fire, next - start) };
   };
 
   const clock: VirtualClock = {
@@ -79,23 +111,15 @@ export function createSimulatedClock(simulated: SimulatedClock = new SimulatedCl
     now: () => simulated.now(),
     setTimeout(callback: () => void, ms: number): TimerHandle {
       const delay = Number.isFinite(ms) && ms > 0 ? ms : 0;
-      const deadline = simulated.now() + delay;
-      const id: number = simulated.setTimeout(() => {
-        live.delete(id);
-        try {
-          callback();
-        } catch (error) {
-          failure ??= { error };
-        }
-      }, delay);
-      live.set(id, deadline);
-      push({ deadline, id });
-      return id;
+      const entry: Entry = { deadline: simulated.now() + delay, id: nextId++, callback };
+      live.set(entry.id, entry);
+      push(entry);
+      if (proxy === undefined || entry.deadline < proxy.deadline) arm();
+      return entry.id;
     },
     clearTimeout(handle: TimerHandle) {
-      if (typeof handle !== 'number') return;
-      live.delete(handle);
-      simulated.clearTimeout(handle);
+      // The proxy may stay armed for a cancelled deadline: it then fires, finds nothing due, re-arms.
+      if (typeof handle === 'number') live.delete(handle);
     },
     nextDeadline,
     pendingTimers: () => live.size,

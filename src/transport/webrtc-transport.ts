@@ -95,6 +95,8 @@ class WebRtcLink implements Link {
    */
   private heldLocalCandidates: LinkSignal[] | undefined;
   private closed = false;
+  /** onOpen is reported once: an adopted channel may already be open and still fire its own open. */
+  private opened = false;
 
   constructor(
     private readonly options: LinkOptions,
@@ -128,7 +130,7 @@ class WebRtcLink implements Link {
           return;
         }
         this.adopt(dc);
-        if (dc.isOpen()) handlers.onOpen();
+        if (dc.isOpen()) this.reportOpen();
       }));
     }
   }
@@ -137,9 +139,7 @@ class WebRtcLink implements Link {
     const { handlers } = this.options;
     this.channel = dc;
     dc.setBufferedAmountLowThreshold(this.options.bufferedAmountLowThreshold);
-    dc.onOpen(guarded('onOpen', () => {
-      if (!this.closed) handlers.onOpen();
-    }));
+    dc.onOpen(guarded('onOpen', () => this.reportOpen()));
     dc.onMessage(guarded('onMessage', (message) => {
       if (this.closed) return;
       if (typeof message === 'string') {
@@ -154,6 +154,12 @@ class WebRtcLink implements Link {
     }));
     dc.onClosed(guarded('onClosed', () => this.finish('data channel closed')));
     dc.onError(guarded('onError', (error) => this.finish(`data channel error: ${error}`)));
+  }
+
+  private reportOpen(): void {
+    if (this.closed || this.opened) return;
+    this.opened = true;
+    this.options.handlers.onOpen();
   }
 
   applySignal(signal: LinkSignal): void {

@@ -55,6 +55,26 @@ describe('createSimulatedClock (XState SimulatedClock as the Clock port)', () =>
     expect(() => clock.advanceTo(50)).toThrow(RangeError);
   });
 
+  it('fires timers with fractional delays exactly at their deadline (float rounding must not strand them)', () => {
+    // (start + delay) - start rounds below delay for these: SimulatedClock's own test
+    // (`now - start >= timeout`) would never fire them at their deadline.
+    const start = 696.2343395067313;
+    const delays = [0.03, 0.13, 0.43000000000000005, 0.53];
+    for (const delay of delays) expect(start + delay - start).toBeLessThan(delay);
+    for (const delay of delays) {
+      const clock = createSimulatedClock();
+      clock.advanceTo(start);
+      let fired = false;
+      clock.setTimeout(() => {
+        fired = true;
+      }, delay);
+      expect(clock.nextDeadline()).toBe(start + delay);
+      clock.simulated.set(start + delay);
+      expect(fired).toBe(true);
+      expect(clock.pendingTimers()).toBe(0);
+    }
+  });
+
   it('rethrows a failing timer callback without freezing virtual time', () => {
     const clock = createSimulatedClock();
     const fired: number[] = [];

@@ -1,0 +1,144 @@
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import type { TraceEvent } from '../src/supervisor/inspection.js';
+
+/**
+ * The simulator's event trace: every node's inspection stream (stable actor ids only,
+ * never XState session ids) plus the simulator's own operations, stamped with virtual
+ * time. The hash covers every entry ever recorded, in a canonical serialisation, so two
+ * runs compare with one string however long they were. Memory stays bounded: only the
+ * latest `limit` entries are retained (a file sink can keep all of them), the state
+ * entry times only of live actors, and only the first actor errors.
+ */
+export interface SimTraceEntry {
+  /** Virtual time in ms. */
+  at: number;
+  /** Short id of the node (first hex characters of its PeerId). */
+  node: string;
+  /** Stable actor id, or `sim` for the simulator's own operations. */
+  actor: string;
+  kind: 'actor' | 'event' | 'snapshot' | 'sim';
+  /** Event type, or the simulator operation (kind `sim`). */
+  type?: string;
+  /** Dotted state path, e.g. `attempt.open.alive`; parallel regions as `(a.x|b.y)`. */
+  state?: string;
+  /** Present when not `active`: `done`, `error` or `stopped`. */
+  status?: string;
+}
+
+/** How long one actor has been in its current state: for `checkNoStuckTransients`. */
+export interface ActorStateRecord {
+  node: string;
+  actor: string;
+  state: string;
+  /** Virtual time the actor entered `state`. */
+  since: number;
+}
+
+export interface TraceRecorderOptions {
+  /** Entries retained in memory (default 200,000); older ones are dropped from `entries`. */
+  limit?: number;
+  /** Appends every entry as one JSON line to this file (created or truncated). */
+  file?: string;
+}
+
+export interface TraceRecorder {
+  /** The retained window, oldest first (the same array throughout: it is trimmed in place). */
+  readonly entries: readonly SimTraceEntry[];
+  record(entry: SimTraceEntry): void;
+  /** Converts one inspection event and records it. */
+  recordInspection(at: number, node: string, event: TraceEvent): void;
+  /** SHA-256 (hex) over the canonical serialisation of every entry recorded so far. */
+  hash(): string;
+  /** Entries recorded in total, retained or not. */
+  total(): number;
+  /** Current state and entry time of every live actor of every node. */
+  actorStates(): ActorStateRecord[];
+  /** Forgets a node's live actors (it crashed or left). */
+  forgetNode(node: string): void;
+  /** The first actor errors seen (at most 100). */
+  errors(): readonly SimTraceEntry[];
+  close(): void;
+}
+
+const DEFAULT_LIMIT = 200_000;
+const MAX_ERRORS = 100;
+export const ERROR_EVENT_PREFIX = 'xstate.error.actor';
+
+export function createTraceRecorder(options: TraceRecorderOptions = {}): TraceRecorder {
+  const limit = options.limit ?? DEFAULT_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`trace limit must be a positive integer, got ${limit}`);
+  const entries: SimTraceEntry[] = [];
+  const hash: Hash = createHash('sha256');
+  let total = 0;
+  let fd = options.file !== undefined ? openSync(options.file, 'w') : undefined;
+  const live = new Map<string, ActorStateRecord>();
+  const errors: SimTraceEntry[] = [];
+
+  const record = (entry: SimTraceEntry) => {
+    const line = canonicalLine(entry);
+    hash.update(line);
+    total += 1;
+    if (fd !== undefined) writeSync(fd, line);
+    entries.push(entry);
+    // Trim in batches: amortised O(1) per entry.
+    if (entries.length >= 2 * limit) entries.splice(0, entries.length - limit);
+    if (isActorError(entry) && errors.length < MAX_ERRORS) errors.push(entry);
+    if (entry.kind === 'snapshot') {
+      const key = `${entry.node}/${entry.actor}`;
+      if (entry.status !== undefined) live.delete(key);
+      else if (entry.state !== undefined && live.get(key)?.state !== entry.state) {
+        live.set(key, { node: entry.node, actor: entry.actor, state: entry.state, since: entry.at });
+      }
+    }
+  };
+
+  return {
+    entries,
+    record,
+    recordInspection(at, node, event) {
+      const entry: SimTraceEntry = { at, node, actor: event.actor, kind: event.kind };
+      if (event.type !== undefined) entry.type = event.type;
+      if (event.state !== undefined) entry.state = flattenState(event.state);
+      if (event.status !== undefined && event.status !== 'active') entry.status = event.status;
+      record(entry);
+    },
+    hash: () => hash.copy().digest('hex'),
+    total: () => total,
+    actorStates: () => [...live.values()],
+    forgetNode(node) {
+      for (const [key, value] of live) if (value.node === node) live.delete(key);
+    },
+    errors: () => errors,
+    close() {
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
+    },
+  };
+}
+
+/** One entry as a JSON array with a fixed field order, newline-terminated. */
+export function canonicalLine(entry: SimTraceEntry): string {
+  return `${JSON.stringify([entry.at, entry.node, entry.actor, entry.kind, entry.type ?? null, entry.state ?? null, entry.status ?? null])}\n`;
+}
+
+export function isActorError(entry: SimTraceEntry): boolean {
+  return entry.status === 'error' || (entry.kind === 'event' && entry.type?.startsWith(ERROR_EVENT_PREFIX) === true);
+}
+
+/**
+ * An XState state value as one string: `{ attempt: { open: 'alive' } }` → `attempt.open.alive`.
+ * Several keys are parallel regions: `(a.x|b.y)`.
+ */
+export function flattenState(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value !== 'object' || value === null) return String(value);
+  const keys = Object.keys(value);
+  const part = (key: string): string => {
+    const child = (value as Record<string, unknown>)[key];
+    const isLeaf = child === undefined || (typeof child === 'object' && child !== null && Object.keys(child).length === 0);
+    return isLeaf ? key : `${key}.${flattenState(child)}`;
+  };
+  if (keys.length === 1) return part(keys[0]!);
+  return `(${keys.map(part).join('|')})`;
+}

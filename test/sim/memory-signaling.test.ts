@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import { advance } from '../../sim/drive.js';
+import { createMemorySignalingHub } from '../../sim/memory-signaling.js';
+import { createSeededRandom } from '../../sim/seeded-random.js';
+import { createSimulatedClock } from '../../sim/simulated-clock.js';
+import type { PeerId } from '../../src/identity/peer-id.js';
+
+const id = (n: number) => n.toString(16).padStart(64, '0') as PeerId;
+
+function hub(options: { seed?: number; reachable?: (from: PeerId, to: PeerId) => boolean } = {}) {
+  const clock = createSimulatedClock();
+  const signaling = createMemorySignalingHub({
+    clock,
+    random: createSeededRandom(options.seed ?? 1),
+    latencyMs: 25,
+    ...(options.reachable ? { reachable: options.reachable } : {}),
+  });
+  return { clock, signaling };
+}
+
+/** Settles a promise's outcome into a plain value the test can look at. */
+function track<T>(promise: Promise<T>) {
+  const outcome: { value?: T; error?: unknown; done: boolean } = { done: false };
+  promise.then(
+    (value) => Object.assign(outcome, { value, done: true }),
+    (error: unknown) => Object.assign(outcome, { error, done: true }),
+  );
+  return outcome;
+}
+
+describe('memory signaling hub', () => {
+  it('relays a copy of the data to the target after the latency, in order, and resolves the sender then', async () => {
+    const { clock, signaling } = hub();
+    const a = signaling.port(id(1));
+    const b = signaling.port(id(2));
+    const received: { at: number; from: PeerId; data: unknown }[] = [];
+    b.signals$.subscribe((signal) => received.push({ at: clock.now(), ...signal }));
+    const payload = { type: 'offer', n: 1 };
+    const sent = track(a.signal(id(2), payload));
+    for (let n = 2; n <= 5; n += 1) void a.signal(id(2), { n });
+    payload.n = 99; // the hub took a copy
+    await advance(clock, 24);
+    expect(received).toEqual([]);
+    expect(sent.done).toBe(false);
+    await advance(clock, 1);
+    expect(received.map((r) => [r.at, r.from, (r.data as { n: number }).n])).toEqual([1, 2, 3, 4, 5].map((n) => [25, id(1), n]));
+    expect(sent).toMatchObject({ done: true, value: undefined });
+    expect(received[0]!.data).toEqual({ type: 'offer', n: 1 });
+  });
+
+  it('rejects a signal to an unregistered peer with SIGNAL_UNKNOWN_PEER', async () => {
+    const { clock, signaling } = hub();
+    const a = signaling.port(id(1));
+    const toStranger = track(a.signal(id(9), { x: 1 }));
+    const toSelf = track(a.signal(id(1), { x: 1 }));
+    await advance(clock, 25);
+    expect(toStranger.error).toMatchObject({ code: 'SIGNAL_UNKNOWN_PEER' });
+    expect(toSelf.error).toMatchObject({ code: 'SIGNAL_UNKNOWN_PEER' });
+  });
+
+  it('loses signals to a peer that unregisters before they arrive, and forgets it', async () => {
+    const { clock, signaling } = hub();
+    const a = signaling.port(id(1));
+    const b = signaling.port(id(2));
+    const received: unknown[] = [];
+    b.signals$.subscribe({ next: (signal) => received.push(signal), complete: () => received.push('complete') });
+    void a.signal(id(2), { x: 1 });
+    signaling.unregister(id(2));
+    await advance(clock, 30);
+    expect(received).toEqual(['complete']);
+    expect(signaling.isRegistered(id(2))).toBe(false);
+    const late = track(a.signal(id(2), { x: 2 }));
+    await advance(clock, 30);
+    expect(late.error).toMatchObject({ code: 'SIGNAL_UNKNOWN_PEER' });
+    expect(signaling.stats()).toMatchObject({ signalsLost: 1, signalsRejected: 1 });
+  });
+
+  it('samples up to n other registered peers, deterministically for a seed, never the caller', async () => {
+    const draw = async (seed: number) => {
+      const { clock, signaling } = hub({ seed });
+      for (let n = 1; n <= 20; n += 1) signaling.port(id(n));
+      const sample = track(signaling.port(id(1)).sample(5));
+      const all = track(signaling.port(id(1)).sample(100));
+      await advance(clock, 25);
+      return { sample: sample.value!, all: all.value! };
+    };
+    const first = await draw(1);
+    expect(first.sample).toHaveLength(5);
+    expect(new Set(first.sample).size).toBe(5);
+    expect(first.sample).not.toContain(id(1));
+    expect([...first.all].sort()).toEqual(Array.from({ length: 19 }, (_, i) => id(i + 2)));
+    expect((await draw(1)).sample).toEqual(first.sample);
+    expect((await draw(2)).sample).not.toEqual(first.sample);
+  });
+
+  it('after shutdown every call rejects with SIGNALING_UNAVAILABLE and signals in flight are lost; restore brings it back', async () => {
+    const { clock, signaling } = hub();
+    const a = signaling.port(id(1));
+    const b = signaling.port(id(2));
+    const received: unknown[] = [];
+    b.signals$.subscribe((signal) => received.push(signal.data));
+    void a.signal(id(2), { before: true });
+    signaling.shutdown();
+    expect(signaling.available).toBe(false);
+    await expect(a.signal(id(2), { during: true })).rejects.toMatchObject({ code: 'SIGNALING_UNAVAILABLE' });
+    await expect(a.sample(3)).rejects.toMatchObject({ code: 'SIGNALING_UNAVAILABLE' });
+    await advance(clock, 50);
+    expect(received).toEqual([]);
+    signaling.restore();
+    void a.signal(id(2), { after: true });
+    await advance(clock, 25);
+    expect(received).toEqual([{ after: true }]);
+  });
+
+  it('a partition hides peers on the other side from relay and sample', async () => {
+    const side = (peer: PeerId) => (peer === id(1) || peer === id(2) ? 0 : 1);
+    const { clock, signaling } = hub({ reachable: (from, to) => side(from) === side(to) });
+    for (let n = 1; n <= 4; n += 1) signaling.port(id(n));
+    const across = track(signaling.port(id(1)).signal(id(3), {}));
+    const sample = track(signaling.port(id(1)).sample(10));
+    await advance(clock, 25);
+    expect(across.error).toMatchObject({ code: 'SIGNAL_UNKNOWN_PEER' });
+    expect(sample.value).toEqual([id(2)]);
+  });
+
+  it('a closed port stops receiving and cannot send', async () => {
+    const { clock, signaling } = hub();
+    const a = signaling.port(id(1));
+    const b = signaling.port(id(2));
+    await b.close();
+    expect(signaling.isRegistered(id(2))).toBe(false);
+    const toClosed = track(a.signal(id(2), {}));
+    await advance(clock, 25);
+    expect(toClosed.error).toMatchObject({ code: 'SIGNAL_UNKNOWN_PEER' });
+    await expect(b.signal(id(1), {})).rejects.toMatchObject({ code: 'SIGNAL_NOT_REGISTERED' });
+  });
+});

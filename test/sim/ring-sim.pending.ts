@@ -1,0 +1,126 @@
+/**
+ * Ring properties in the simulator. NOT RUN YET: vitest picks up `*.test.ts` only. When the
+ * ring actor is wired into createNodeRuntime (node.ring() returns a view), rename this file
+ * to `ring-sim.test.ts`, set R and the timing bounds below from the ring's configuration,
+ * and add the ring actor's transient states to RING_TIMEOUTS.
+ */
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { checkNetwork } from '../../sim/check-network.js';
+import { describeViolations, type TransientTimeouts } from '../../sim/invariants.js';
+import { arbitraryScenario, runScenario, scenarioToJson, type Scenario } from '../../sim/scenario.js';
+import { createSimulator, type SimNodeHandle, type Simulator, type SimulatorOptions } from '../../sim/simulator.js';
+
+/** Successor-list length the ring runs with. */
+const R = 8;
+const CONNECTION: SimulatorOptions['connection'] = { heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 3_000 };
+/** Failure detection plus a few stabilization rounds: the healing bound the issue sets. */
+const HEAL_WITHIN_MS = 3_000 + 5 * 2_000;
+/** A graceful leave heals with no timeout: a few message round trips. */
+const LEAVE_HEALS_WITHIN_MS = 1_500;
+const FORM_WITHIN_MS = 30_000;
+/** The ring actor's transient states and their limits, e.g. /^joining/ → join timeout. */
+const RING_TIMEOUTS: TransientTimeouts = () => undefined;
+
+const open: Simulator[] = [];
+function simulator(seed: number, nodes = 0): Simulator {
+  const sim = createSimulator({ seed, nodes, connection: CONNECTION });
+  open.push(sim);
+  return sim;
+}
+afterEach(async () => {
+  for (const sim of open.splice(0)) await sim.close();
+});
+
+const check = (sim: Simulator) => checkNetwork(sim, { ring: { successorListLength: R }, timeouts: RING_TIMEOUTS });
+const ringCorrect = (sim: Simulator) => checkNetwork(sim, { ring: { successorListLength: R }, connected: false }).length === 0;
+
+async function formed(sim: Simulator, withinMs = FORM_WITHIN_MS): Promise<void> {
+  const ok = await sim.runUntil(() => ringCorrect(sim), withinMs);
+  expect(ok, describeViolations(check(sim))).toBe(true);
+}
+
+describe('ring in the simulator', () => {
+  it('every alive node has a ring view', () => {
+    const sim = simulator(1, 3);
+    expect(sim.alive().map((node) => node.ring() !== undefined)).toEqual([true, true, true]);
+  });
+
+  it('nodes joining one at a time form a correct ring', async () => {
+    const sim = simulator(2);
+    for (let i = 0; i < 12; i += 1) {
+      sim.addNode();
+      await sim.advance(500);
+    }
+    await formed(sim);
+    expect(check(sim)).toEqual([]);
+  });
+
+  it('a burst of simultaneous joins forms a correct ring', async () => {
+    const sim = simulator(3, 16);
+    await formed(sim);
+  });
+
+  it('3 of 12 crashing at once heal within detection time plus a few rounds', async () => {
+    const sim = simulator(4, 12);
+    await formed(sim);
+    const victims = sim.alive().filter((_, i) => i % 4 === 1) as SimNodeHandle[];
+    for (const node of victims) sim.crash(node);
+    const start = sim.now();
+    expect(await sim.runUntil(() => ringCorrect(sim), HEAL_WITHIN_MS), describeViolations(check(sim))).toBe(true);
+    expect(sim.now() - start).toBeLessThanOrEqual(HEAL_WITHIN_MS);
+  });
+
+  it('a graceful leave heals without waiting for a timeout', async () => {
+    const sim = simulator(5, 10);
+    await formed(sim);
+    await sim.leave(sim.alive()[3]!);
+    expect(await sim.runUntil(() => ringCorrect(sim), LEAVE_HEALS_WITHIN_MS), describeViolations(check(sim))).toBe(true);
+  });
+
+  it('two rings formed in a partition merge into one after it heals', async () => {
+    const sim = simulator(6, 12);
+    await formed(sim);
+    const nodes = sim.alive();
+    sim.partition([nodes.filter((_, i) => i % 2 === 0), nodes.filter((_, i) => i % 2 === 1)]);
+    await sim.advance(20_000);
+    sim.heal();
+    await formed(sim, 60_000);
+  });
+
+  it('is deterministic with the ring running', async () => {
+    const scenario: Scenario = {
+      seed: 9,
+      nodes: 8,
+      steps: [
+        { at: 5_000, op: 'crash', pick: 2 },
+        { at: 6_000, op: 'joinBurst', count: 3 },
+      ],
+      quietMs: 10_000,
+    };
+    const hashes: string[] = [];
+    for (let i = 0; i < 2; i += 1) {
+      const sim = simulator(scenario.seed);
+      await runScenario(sim, scenario);
+      hashes.push(sim.traceHash());
+    }
+    expect(hashes[1]).toBe(hashes[0]);
+  });
+
+  it('after any churn scenario and a quiet period, every invariant holds', async () => {
+    await fc.assert(
+      fc.asyncProperty(arbitraryScenario({ maxNodes: 10, maxSteps: 6, maxGapMs: 10_000, quietMs: 60_000 }), async (scenario) => {
+        const sim = createSimulator({ seed: scenario.seed, connection: CONNECTION });
+        try {
+          await runScenario(sim, scenario);
+          const violations = check(sim);
+          // On failure: the violations and a replay file for `peersock sim --replay`.
+          expect(violations, `${describeViolations(violations)}\nreplay:\n${scenarioToJson(scenario)}`).toEqual([]);
+        } finally {
+          await sim.close();
+        }
+      }),
+      { numRuns: Number(process.env.PEERSOCK_FUZZ_RUNS ?? 5) },
+    );
+  });
+});
