@@ -102,8 +102,8 @@ export function between(x: Position, a: Position, b: Position, options?: { inclu
   const inclusiveEnd = options?.inclusiveEnd === true;
   if (x === b) return inclusiveEnd;
   if (a < b) return a < x && x < b;
-  // a > b (wrapping) or a == b (whole ring): everything except a itself, up to b.
-  return x !== a && (x > a || x < b || a === b);
+  // a > b wraps past the top; a == b leaves every x except a itself (x == a fails both tests).
+  return x > a || x < b;
 }
 
 /** Same as `between(x, a, b, { inclusiveEnd: true })`, spelt out because it is the responsibility test. */

@@ -1,5 +1,5 @@
 import type { Contact } from './contact.js';
-import { between, compareClockwise } from './id-space.js';
+import { between } from './id-space.js';
 import type { Position } from './id-space.js';
 
 /**
@@ -19,10 +19,20 @@ import type { Position } from './id-space.js';
  * predecessor-side link; check `isResponsible` first to answer for one's own position.
  */
 export function nextHop(self: Position, target: Position, links: readonly Contact[]): Contact | undefined {
+  // `between` and `compareClockwise` inlined: this runs once per link per routed hop.
+  const wraps = target <= self; // target == self: (self, self) is the whole ring minus self
   let best: Contact | undefined;
-  for (const link of links) {
-    if (!between(link.position, self, target)) continue;
-    if (best === undefined || compareClockwise(self, link.position, best.position) > 0) best = link;
+  let bestWrapped = false;
+  for (let i = 0; i < links.length; i += 1) {
+    const link = links[i]!;
+    const p = link.position;
+    const wrapped = p < self;
+    if (wraps ? !(p > self || p < target) : !(p > self && p < target)) continue;
+    // Farthest clockwise from self wins: unwrapped positions come before wrapped ones.
+    if (best === undefined || (wrapped === bestWrapped ? p > best.position : wrapped)) {
+      best = link;
+      bestWrapped = wrapped;
+    }
   }
   return best;
 }
