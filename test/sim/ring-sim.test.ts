@@ -1,8 +1,6 @@
 /**
- * Ring properties in the simulator. NOT RUN YET: vitest picks up `*.test.ts` only. When the
- * ring actor is wired into createNodeRuntime (node.ring() returns a view), rename this file
- * to `ring-sim.test.ts`, set R and the timing bounds below from the ring's configuration,
- * and add the ring actor's transient states to RING_TIMEOUTS.
+ * Ring properties in the simulator: the real actor trees of every node, on a simulated network
+ * and virtual time, checked against the invariants in sim/invariants.ts.
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,21 +8,31 @@ import { checkNetwork } from '../../sim/check-network.js';
 import { describeViolations, type TransientTimeouts } from '../../sim/invariants.js';
 import { arbitraryScenario, runScenario, scenarioToJson, type Scenario } from '../../sim/scenario.js';
 import { createSimulator, type SimNodeHandle, type Simulator, type SimulatorOptions } from '../../sim/simulator.js';
+import { DEFAULT_RING_CONFIG, type RingConfig } from '../../src/actors/ring/ring-config.js';
 
 /** Successor-list length the ring runs with. */
 const R = 8;
+const RING: RingConfig = { ...DEFAULT_RING_CONFIG, successorListLength: R, mergeIntervalMs: 10_000 };
 const CONNECTION: SimulatorOptions['connection'] = { heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 3_000 };
-/** Failure detection plus a few stabilization rounds: the healing bound the issue sets. */
-const HEAL_WITHIN_MS = 3_000 + 5 * 2_000;
+/** Failure detection (timeout + one heartbeat interval) plus 5 of the longest stabilization rounds. */
+const HEAL_WITHIN_MS = 3_000 + 1_000 + 5 * RING.stabilizeIntervalMs * 1.5;
 /** A graceful leave heals with no timeout: a few message round trips. */
 const LEAVE_HEALS_WITHIN_MS = 1_500;
 const FORM_WITHIN_MS = 30_000;
-/** The ring actor's transient states and their limits, e.g. /^joining/ → join timeout. */
-const RING_TIMEOUTS: TransientTimeouts = () => undefined;
+/** The ring actor's transient states and their limits (plus scheduling slack). */
+const SLACK = 1_000;
+const RING_TIMEOUTS: TransientTimeouts = (actor, state) => {
+  if (!/(^|\/)ring$/.test(actor)) return undefined;
+  if (state.startsWith('joining.linking')) return RING.linkTimeoutMs + SLACK;
+  if (state.startsWith('joining')) return RING.lookupTimeoutMs + SLACK;
+  if (state.startsWith('rebootstrapping')) return RING.rebootstrapMaxMs * 1.5 + SLACK;
+  if (state.includes('maintenance.stabilizing')) return RING.requestTimeoutMs + SLACK;
+  return undefined;
+};
 
 const open: Simulator[] = [];
 function simulator(seed: number, nodes = 0): Simulator {
-  const sim = createSimulator({ seed, nodes, connection: CONNECTION });
+  const sim = createSimulator({ seed, nodes, connection: CONNECTION, ring: RING });
   open.push(sim);
   return sim;
 }
@@ -110,7 +118,7 @@ describe('ring in the simulator', () => {
   it('after any churn scenario and a quiet period, every invariant holds', async () => {
     await fc.assert(
       fc.asyncProperty(arbitraryScenario({ maxNodes: 10, maxSteps: 6, maxGapMs: 10_000, quietMs: 60_000 }), async (scenario) => {
-        const sim = createSimulator({ seed: scenario.seed, connection: CONNECTION });
+        const sim = createSimulator({ seed: scenario.seed, connection: CONNECTION, ring: RING });
         try {
           await runScenario(sim, scenario);
           const violations = check(sim);
@@ -120,7 +128,7 @@ describe('ring in the simulator', () => {
           await sim.close();
         }
       }),
-      { numRuns: Number(process.env.PEERSOCK_FUZZ_RUNS ?? 5) },
+      { numRuns: Number(process.env.PEERSOCK_FUZZ_RUNS ?? 20) },
     );
   });
 });

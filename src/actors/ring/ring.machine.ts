@@ -42,7 +42,7 @@ export interface RingInput {
   ports: RingPorts;
 }
 
-type LookupPurpose = 'join' | 'merge';
+type LookupPurpose = 'join' | 'merge' | 'probe';
 
 interface Context {
   self: Contact;
@@ -59,6 +59,8 @@ interface Context {
   nextRid: number;
   /** Consecutive failed joins, for the re-bootstrap backoff. */
   failedJoins: number;
+  /** The successor our pending stabilize request went to: only its answer (or silence) counts. */
+  asked: PeerId | undefined;
 }
 
 type Event =
@@ -70,9 +72,18 @@ type Event =
   | { type: 'lookup.done'; rid: number; node: PeerId }
   | { type: 'stabilize.reply'; from: PeerId; predecessor: PeerId | undefined; successors: PeerId[] };
 
-const sampleCandidates = fromPromise<PeerId[], { ports: RingPorts; self: PeerId }>(async ({ input }) =>
-  (await input.ports.bootstrapCandidates(8)).filter((peer) => peer !== input.self),
-);
+/**
+ * Candidates to join or merge through. An unreachable bootstrap service is an expected
+ * condition (every signaling server may be gone), not an actor failure: it yields nobody.
+ */
+const sampleCandidates = fromPromise<PeerId[], { ports: RingPorts; self: PeerId }>(async ({ input }) => {
+  try {
+    return (await input.ports.bootstrapCandidates(8)).filter((peer) => peer !== input.self);
+  } catch (error) {
+    input.ports.logger.debug('no bootstrap candidates', { error: String(error) });
+    return [];
+  }
+});
 
 function jittered(random: Random, meanMs: number): number {
   return Math.round(meanMs * (0.5 + random.float()));
@@ -113,8 +124,10 @@ export const ringMachine = setup({
     isFound: ({ context, event }) => event.type === 'link.up' && event.peer === context.found,
     isJoinLookup: ({ context, event }) => event.type === 'lookup.done' && context.lookups[event.rid] === 'join',
     isMergeLookup: ({ context, event }) => event.type === 'lookup.done' && context.lookups[event.rid] === 'merge',
+    isProbeLookup: ({ context, event }) => event.type === 'lookup.done' && context.lookups[event.rid] === 'probe',
     foundIsSelf: ({ context }) => context.found === context.self.id,
     isSuccessorReply: ({ context, event }) => event.type === 'stabilize.reply' && event.from === successor(context)?.id,
+    isAnswerToRequest: ({ context, event }) => event.type === 'stabilize.reply' && event.from === context.asked,
     hasSuccessor: ({ context }) => context.successors.length > 0,
     isolated: ({ context }) => context.successors.length === 0 && context.predecessor === undefined && context.links.size === 0,
     lostLastNeighbour: ({ context, event }) =>
@@ -136,10 +149,15 @@ export const ringMachine = setup({
         predecessor: context.predecessor?.id === event.peer ? undefined : context.predecessor,
       };
     }),
-    chooseVia: assign(({ context, event }) => {
+    /**
+     * Join: prefer a peer we already have a link to (no new connection needed). Merge: prefer
+     * one we have NO link to, since a linked peer is in our own ring and cannot tell us
+     * anything about another one.
+     */
+    chooseVia: assign(({ context, event }, params: { prefer: 'linked' | 'unlinked' }) => {
       const candidates = (event as unknown as { output: PeerId[] }).output;
-      const linked = candidates.filter((peer) => context.links.has(peer));
-      const pool = linked.length > 0 ? linked : candidates;
+      const preferred = candidates.filter((peer) => context.links.has(peer) === (params.prefer === 'linked'));
+      const pool = preferred.length > 0 ? preferred : candidates;
       return { via: pool[Math.floor(context.ports.random.float() * pool.length)] };
     }),
     connectVia: ({ context }) => {
@@ -152,6 +170,26 @@ export const ringMachine = setup({
       if (context.via) {
         context.ports.send(context.via, { t: 'find', rid, target: context.self.position, path: [context.self.id] });
       }
+    }),
+    /**
+     * Every round, look up our own position through a random link (one outside our successor
+     * list when we have one). Stabilize/notify alone repairs a ring formed from scattered
+     * knowledge in O(n) rounds; this lookup finds a closer successor in O(log n).
+     */
+    probeOwnPosition: enqueueActions(({ context, enqueue }) => {
+      const listed = new Set(context.successors.map((c) => c.id));
+      const links = [...context.links];
+      const outside = links.filter((peer) => !listed.has(peer));
+      const pool = outside.length > 0 ? outside : links;
+      if (pool.length === 0) return;
+      const via = pool[Math.floor(context.ports.random.float() * pool.length)]!;
+      const rid = context.nextRid;
+      // Only the latest probe is remembered: a lookup table that never shrinks would grow forever.
+      const lookups: Record<number, LookupPurpose> = {};
+      for (const [key, purpose] of Object.entries(context.lookups)) if (purpose !== 'probe') lookups[Number(key)] = purpose;
+      lookups[rid] = 'probe';
+      enqueue.assign({ nextRid: rid + 1, lookups });
+      context.ports.send(via, { t: 'find', rid, target: context.self.position, path: [context.self.id] });
     }),
     forgetLookups: assign({ lookups: {} }),
     takeFound: assign(({ event }) => (event.type === 'lookup.done' ? { found: event.node } : {})),
@@ -167,38 +205,44 @@ export const ringMachine = setup({
       const next = successor(context);
       if (next) context.ports.send(next.id, { t: 'notify' });
     },
-    requestNeighbours: ({ context }) => {
+    requestNeighbours: assign(({ context }) => {
       const next = successor(context);
       if (next) context.ports.send(next.id, { t: 'get' });
-    },
+      return { asked: next?.id };
+    }),
     /** A node with no successor is its own: it asks itself, i.e. adopts its predecessor (Chord). */
     stabilizeAlone: assign(({ context }) => ({
       successors: adoptSuccessorsPredecessor(context.self, context.successors, context.predecessor, context.config.successorListLength),
     })),
-    reconcile: assign(({ context, event }) => {
-      if (event.type !== 'stabilize.reply') return {};
+    reconcile: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'stabilize.reply') return;
       const r = context.config.successorListLength;
       const from = contactOf(event.from);
       const merged = reconcileSuccessors(context.self, context.successors, { from, list: event.successors.map(contactOf) }, r);
       const reported = event.predecessor === undefined ? undefined : contactOf(event.predecessor);
-      return { successors: adoptSuccessorsPredecessor(context.self, merged, reported, r) };
+      const successors = adoptSuccessorsPredecessor(context.self, merged, reported, r);
+      enqueue.assign({ successors });
+      pushIfChanged(context, successors);
     }),
     /** Keep a link to every neighbour, so a failed successor's replacement is ready. */
     linkNeighbours: ({ context }) => {
       for (const contact of context.successors) if (!context.links.has(contact.id)) context.ports.connect(contact.id);
       if (context.predecessor && !context.links.has(context.predecessor.id)) context.ports.connect(context.predecessor.id);
     },
+    /** The successor we asked did not answer in time: drop it (if still listed), the next moves up. */
     suspectSuccessor: assign(({ context }) => {
-      const failed = successor(context);
-      context.ports.logger.debug('ring successor did not answer; promoting the next', { failed: failed?.id });
-      return { successors: failed ? promoteNextSuccessor(context.successors, failed.id) : context.successors };
+      const failed = context.asked;
+      context.ports.logger.debug('ring successor did not answer; promoting the next', { failed });
+      return { successors: failed ? promoteNextSuccessor(context.successors, failed) : context.successors, asked: undefined };
     }),
     considerMergeResult: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'lookup.done' || event.node === context.self.id) return;
       const candidate = contactOf(event.node);
       const next = successor(context);
       if (next === undefined || between(candidate.position, context.self.position, next.position)) {
-        enqueue.assign({ successors: mergeCandidates(context.self, [context.successors, [candidate]], context.config.successorListLength) });
+        const successors = mergeCandidates(context.self, [context.successors, [candidate]], context.config.successorListLength);
+        enqueue.assign({ successors });
+        pushIfChanged(context, successors);
         if (!context.links.has(candidate.id)) context.ports.connect(candidate.id);
       }
     }),
@@ -258,6 +302,7 @@ export const ringMachine = setup({
             predecessor = message.predecessor && message.predecessor !== context.self.id ? contactOf(message.predecessor) : undefined;
           }
           enqueue.assign({ successors, predecessor });
+          pushIfChanged({ ...context, predecessor }, successors);
           for (const contact of successors) if (!context.links.has(contact.id)) context.ports.connect(contact.id);
           if (predecessor && !context.links.has(predecessor.id)) context.ports.connect(predecessor.id);
           return;
@@ -279,6 +324,7 @@ export const ringMachine = setup({
     lookups: {},
     nextRid: 1,
     failedJoins: 0,
+    asked: undefined,
   }),
   entry: 'loadLinks',
   on: {
@@ -300,7 +346,7 @@ export const ringMachine = setup({
             onDone: [
               // Nobody else is registered: this is the first node; it forms a ring of one.
               { guard: ({ event }) => event.output.length === 0, target: '#ring.member', actions: 'becomeAlone' },
-              { target: 'linkingBootstrap', actions: 'chooseVia' },
+              { target: 'linkingBootstrap', actions: { type: 'chooseVia', params: { prefer: 'linked' } } },
             ],
             onError: '#ring.rebootstrapping',
           },
@@ -340,6 +386,9 @@ export const ringMachine = setup({
           { guard: 'lostLastNeighbour', target: 'rebootstrapping', actions: 'linkDown' },
           { actions: 'linkDown' },
         ],
+        // A successor pushes its list when it changes (see pushIfChanged): reconcile at once.
+        'stabilize.reply': { guard: 'isSuccessorReply', actions: ['reconcile', 'linkNeighbours'] },
+        'lookup.done': { guard: 'isProbeLookup', actions: 'considerMergeResult' },
       },
       states: {
         maintenance: {
@@ -347,10 +396,15 @@ export const ringMachine = setup({
           states: {
             waiting: { after: { stabilizeDelay: 'stabilizing' } },
             stabilizing: {
-              entry: 'requestNeighbours',
+              entry: ['requestNeighbours', 'probeOwnPosition'],
               always: { guard: ({ context }) => context.successors.length === 0, target: 'waiting', actions: ['stabilizeAlone', 'notifySuccessor', 'linkNeighbours'] },
               on: {
-                'stabilize.reply': { guard: 'isSuccessorReply', target: 'waiting', actions: ['reconcile', 'linkNeighbours', 'notifySuccessor'] },
+                // The answer from whom we asked ends the round, even if a closer successor was
+                // adopted meanwhile (then it is reconciled only if it is still our successor).
+                'stabilize.reply': [
+                  { guard: 'isSuccessorReply', target: 'waiting', actions: ['reconcile', 'linkNeighbours', 'notifySuccessor'] },
+                  { guard: 'isAnswerToRequest', target: 'waiting', actions: 'notifySuccessor' },
+                ],
               },
               after: { requestTimeout: 'suspecting' },
             },
@@ -372,7 +426,7 @@ export const ringMachine = setup({
               invoke: {
                 src: 'sampleCandidates',
                 input: ({ context }) => ({ ports: context.ports, self: context.self.id }),
-                onDone: [{ guard: ({ event }) => event.output.length === 0, target: 'idle' }, { target: 'linking', actions: 'chooseVia' }],
+                onDone: [{ guard: ({ event }) => event.output.length === 0, target: 'idle' }, { target: 'linking', actions: { type: 'chooseVia', params: { prefer: 'unlinked' } } }],
                 onError: 'idle',
               },
               after: { lookupTimeout: 'idle' },
@@ -402,6 +456,23 @@ export const ringMachine = setup({
     },
   },
 });
+
+/**
+ * Successor lists propagate backwards one node per stabilization round in plain Chord. When
+ * ours changes we push it to our predecessor, whose own list then changes and is pushed on in
+ * turn: a join, leave or failure reaches the r nodes behind it in r message latencies instead
+ * of r rounds. The cascade stops where a list no longer changes.
+ */
+function pushIfChanged(context: Context, successors: readonly Contact[]): void {
+  const predecessor = context.predecessor;
+  if (!predecessor || sameIds(successors, context.successors)) return;
+  const ids = successors.map((c) => c.id);
+  context.ports.send(predecessor.id, { t: 'neighbours', predecessor: predecessor.id, successors: ids });
+}
+
+function sameIds(a: readonly Contact[], b: readonly Contact[]): boolean {
+  return a.length === b.length && a.every((contact, i) => contact.id === b[i]!.id);
+}
 
 /** Answer a lookup if we are responsible (or the target's predecessor); else pass it on. */
 function routeFind(context: Context, message: Extract<RingMessage, { t: 'find' }>): void {
