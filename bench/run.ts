@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const benches = ['throughput.bench.ts', 'verify.bench.ts'];
+const benches = ['throughput.bench.ts', 'verify.bench.ts', 'sim-scale.bench.ts', 'ring-heal.bench.ts', 'maintenance.bench.ts'];
 const only = process.argv.slice(2);
 const here = fileURLToPath(new URL('.', import.meta.url));
 

@@ -2,13 +2,14 @@ import { demoCommand } from './commands/demo.js';
 import { idCommand } from './commands/id.js';
 import { nodeCommand } from './commands/node.js';
 import { signalCommand } from './commands/signal.js';
+import { simCommand } from './commands/sim.js';
 import type { Command } from './command.js';
 import { processIo, type Io } from './output.js';
 import { reportFailure } from './report.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './usage-error.js';
 import { packageVersion } from './version.js';
 
-export const COMMANDS: readonly Command[] = [signalCommand, nodeCommand, idCommand, demoCommand];
+export const COMMANDS: readonly Command[] = [signalCommand, nodeCommand, idCommand, demoCommand, simCommand];
 
 export function topLevelHelp(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));
@@ -27,7 +28,8 @@ Examples:
   peersock demo --nodes 5
   peersock signal --port 7700
   peersock id --data-dir ./alice
-  peersock node --signal ws://127.0.0.1:7700 --data-dir ./alice --connect <bob's PeerId>`;
+  peersock node --signal ws://127.0.0.1:7700 --data-dir ./alice --connect <bob's PeerId>
+  peersock sim --nodes 100 --duration 10m --churn exponential:30m`;
 }
 
 /** Parses the command line, runs the command and returns the process exit code. */

@@ -1,0 +1,214 @@
+/**
+ * Simulator scale: 1,000 and 10,000 nodes (the real actor trees with the ring) for 10
+ * virtual minutes under exponential churn (median session 30 min): wall time, events
+ * (trace entries) per wall second, peak memory per node. Each size runs in its own process
+ * so peaks do not mix. Target (DESIGN §5): 10,000 nodes in ≤ 5 min wall, ≤ 4 GiB.
+ *
+ * A run that cannot make it stops at its wall-time budget and reports how far it got
+ * (virtual seconds done) instead of hanging the bench. Environment:
+ *   PEERSOCK_BENCH_MAX_NODES   largest N run (default 10000)
+ *   PEERSOCK_BENCH_BUDGET_SEC  wall-time budget per size (default 300, the target)
+ *   PEERSOCK_BENCH_SIZES       comma-separated sizes instead of 1000,10000
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DEFAULT_RING_CONFIG } from '../src/actors/ring/ring-config.js';
+import { runChurn } from '../src/cli/sim-run.js';
+
+const SIZES = [1_000, 10_000];
+const DURATION_MS = 10 * 60_000;
+const MEDIAN_SESSION_MS = 30 * 60_000;
+const MiB = 1024 * 1024;
+
+export interface ScaleFigures {
+  nodes: number;
+  wallSec: number;
+  virtualSecDone: number;
+  /** Wall time for the full 600 virtual s at the pace reached (a projection when stopped early). */
+  projectedWallSec: number;
+  completed: boolean;
+  /** Why a run ended before its virtual time, when it was not the wall budget. */
+  failure?: string;
+  events: number;
+  eventsPerSec: number;
+  peakRssMiB: number;
+  peakHeapMiB: number;
+  /** Most nodes alive at once (the per-node figures divide by it). */
+  peakAlive: number;
+  rssKiBPerNode: number;
+  heapKiBPerNode: number;
+  ringCorrectFraction: number | null;
+  formedAtSec: number | null;
+}
+
+/** One size, in this process. */
+export async function runSimScale(nodes: number, budgetSec: number): Promise<ScaleFigures> {
+  let peakRss = 0;
+  let peakHeap = 0;
+  const sampleMemory = () => {
+    const { rss, heapUsed } = process.memoryUsage();
+    peakRss = Math.max(peakRss, rss);
+    peakHeap = Math.max(peakHeap, heapUsed);
+  };
+  const timer = setInterval(sampleMemory, 1_000);
+  const started = performance.now();
+  let lastLog = started;
+  let virtualMs = 0;
+  // Per-node memory is over the nodes actually simulated (a run stopped early may not have joined them all).
+  let peakAlive = 0;
+  try {
+    const result = await runChurn({
+      nodes,
+      durationMs: DURATION_MS,
+      seed: 1,
+      model: { kind: 'exponential', medianMs: MEDIAN_SESSION_MS },
+      ring: DEFAULT_RING_CONFIG,
+      // Checking is not what is measured: the ring only, every 5 virtual seconds.
+      sampleMs: 5_000,
+      fullCheckMaxNodes: 0,
+      quietMs: 0,
+      // Stopping 10,000 nodes is not part of the run: the child process exits instead.
+      close: false,
+      onProgress: (progress) => {
+        sampleMemory();
+        virtualMs = progress.virtualMs;
+        peakAlive = Math.max(peakAlive, progress.alive);
+        const now = performance.now();
+        if (now - lastLog > 15_000) {
+          lastLog = now;
+          console.log(
+            `  n=${nodes}: ${(progress.virtualMs / 1_000).toFixed(0)} virtual s, wall ${((now - started) / 1_000).toFixed(0)} s, ` +
+              `events ${progress.events}, alive ${progress.alive}, rss ${(process.memoryUsage().rss / MiB).toFixed(0)} MiB`,
+          );
+        }
+      },
+      shouldStop: () => performance.now() - started > budgetSec * 1_000,
+    });
+    sampleMemory();
+    const wallSec = (performance.now() - started) / 1_000;
+    virtualMs = result.stoppedEarly ? virtualMs : result.endAt;
+    return {
+      nodes,
+      wallSec: round(wallSec, 1),
+      virtualSecDone: round(virtualMs / 1_000, 1),
+      projectedWallSec: Math.round(virtualMs > 0 ? (wallSec * DURATION_MS) / virtualMs : Infinity),
+      completed: !result.stoppedEarly,
+      events: result.traceTotal,
+      eventsPerSec: Math.round(result.traceTotal / wallSec),
+      peakRssMiB: Math.round(peakRss / MiB),
+      peakHeapMiB: Math.round(peakHeap / MiB),
+      peakAlive,
+      rssKiBPerNode: round(peakRss / 1024 / Math.max(1, peakAlive), 1),
+      heapKiBPerNode: round(peakHeap / 1024 / Math.max(1, peakAlive), 1),
+      ringCorrectFraction: result.summary.correctFraction === undefined ? null : round(result.summary.correctFraction, 3),
+      formedAtSec: result.summary.formedAt === undefined ? null : result.summary.formedAt / 1_000,
+    };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Each size in a child process (heap limit 4 GiB, the target). */
+export async function runSimScaleBench(): Promise<Record<string, unknown>> {
+  const maxNodes = Number(process.env.PEERSOCK_BENCH_MAX_NODES ?? 10_000);
+  const budgetSec = Number(process.env.PEERSOCK_BENCH_BUDGET_SEC ?? 300);
+  const out: Record<string, unknown> = { bench: 'simScale' };
+  // PEERSOCK_BENCH_SIZES (e.g. "10000") runs only those sizes.
+  const sizes = process.env.PEERSOCK_BENCH_SIZES ? process.env.PEERSOCK_BENCH_SIZES.split(',').map(Number) : SIZES;
+  for (const nodes of sizes.filter((n) => n <= maxNodes)) {
+    console.log(`${nodes} nodes, 10 virtual min, exponential churn (median 30 min), budget ${budgetSec} s wall`);
+    const figures = await child(nodes, budgetSec);
+    const key = `sim${nodes / 1_000}k`;
+    console.log(
+      `${nodes} nodes: ${figures.completed ? 'completed' : `STOPPED (${figures.failure ?? 'wall budget'}) after ${figures.virtualSecDone} of 600 virtual s`} in ${figures.wallSec} s wall (full run projected at ${figures.projectedWallSec} s); ` +
+        `${figures.eventsPerSec} events/s; peak rss ${figures.peakRssMiB} MiB (${figures.rssKiBPerNode} KiB/node over ${figures.peakAlive} alive), heap ${figures.peakHeapMiB} MiB; ` +
+        `ring correct ${figures.ringCorrectFraction === null ? '—' : `${(figures.ringCorrectFraction * 100).toFixed(1)}%`} of samples, formed ${figures.formedAtSec === null ? 'never' : `at ${figures.formedAtSec} s`}`,
+    );
+    out[`${key}WallSec`] = figures.wallSec;
+    out[`${key}VirtualSecDone`] = figures.virtualSecDone;
+    out[`${key}Completed`] = figures.completed;
+    if (figures.failure !== undefined) out[`${key}Failure`] = figures.failure;
+    out[`${key}ProjectedWallSec`] = figures.projectedWallSec;
+    out[`${key}EventsPerSec`] = figures.eventsPerSec;
+    out[`${key}PeakMiB`] = figures.peakRssMiB;
+    out[`${key}PeakHeapMiB`] = figures.peakHeapMiB;
+    out[`${key}PeakAlive`] = figures.peakAlive;
+    out[`${key}RssKiBPerNode`] = figures.rssKiBPerNode;
+    out[`${key}HeapKiBPerNode`] = figures.heapKiBPerNode;
+    out[`${key}RingCorrectFraction`] = figures.ringCorrectFraction;
+  }
+  out.targets = { sim10kWallSec: 300, sim10kPeakMiB: 4096 };
+  return out;
+}
+
+/** Runs one size in a child process; a child that dies (out of memory) is reported with how far it got. */
+function child(nodes: number, budgetSec: number): Promise<ScaleFigures> {
+  const self = fileURLToPath(import.meta.url);
+  return new Promise((resolve) => {
+    const started = performance.now();
+    const proc = spawn(process.execPath, ['--max-old-space-size=4096', '--import', 'tsx', self], {
+      env: { ...process.env, SIM_SCALE_CHILD: String(nodes), PEERSOCK_BENCH_BUDGET_SEC: String(budgetSec) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    let errors = '';
+    let last: { virtualSec: number; events: number; alive: number; rssMiB: number } | undefined;
+    proc.stdout.on('data', (chunk: Buffer) => {
+      output += chunk;
+      for (const line of String(chunk).split('\n')) {
+        if (!line.startsWith('  ')) continue;
+        console.log(line);
+        const m = /: (\d+) virtual s, wall \d+ s, events (\d+), alive (\d+), rss (\d+) MiB/.exec(line);
+        if (m) last = { virtualSec: Number(m[1]), events: Number(m[2]), alive: Number(m[3]), rssMiB: Number(m[4]) };
+      }
+    });
+    proc.stderr.on('data', (chunk: Buffer) => {
+      errors = (errors + String(chunk)).slice(-4_000);
+    });
+    proc.on('exit', (code, signal) => {
+      const text = output.trim().split('\n').at(-1) ?? '';
+      try {
+        resolve(JSON.parse(text) as ScaleFigures);
+      } catch {
+        const wallSec = round((performance.now() - started) / 1_000, 1);
+        const oom = /heap out of memory|Allocation failed/i.test(errors);
+        console.log(`  n=${nodes}: the child died (${oom ? 'JavaScript heap out of memory at the 4 GiB limit' : `exit ${code ?? signal}`}) after ${wallSec} s wall`);
+        if (!oom) console.log(errors.split('\n').slice(-8).join('\n'));
+        resolve({
+          nodes,
+          wallSec,
+          virtualSecDone: last?.virtualSec ?? 0,
+          projectedWallSec: last && last.virtualSec > 0 ? Math.round((wallSec * DURATION_MS) / 1_000 / last.virtualSec) : -1,
+          completed: false,
+          failure: oom ? 'out of memory (4 GiB heap)' : `exit ${code ?? signal}`,
+          events: last?.events ?? 0,
+          eventsPerSec: last ? Math.round(last.events / wallSec) : 0,
+          peakRssMiB: last?.rssMiB ?? 0,
+          peakHeapMiB: 4096,
+          peakAlive: last?.alive ?? 0,
+          rssKiBPerNode: last ? round((last.rssMiB * 1024) / Math.max(1, last.alive), 1) : 0,
+          heapKiBPerNode: last ? round((4096 * 1024) / Math.max(1, last.alive), 1) : 0,
+          ringCorrectFraction: null,
+          formedAtSec: null,
+        });
+      }
+    });
+  });
+}
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const childNodes = process.env.SIM_SCALE_CHILD;
+  if (childNodes !== undefined) {
+    const figures = await runSimScale(Number(childNodes), Number(process.env.PEERSOCK_BENCH_BUDGET_SEC ?? 300));
+    console.log(JSON.stringify(figures));
+    // Actor stops left in flight must not keep a finished measurement alive.
+    process.exit(0);
+  } else {
+    console.log(JSON.stringify(await runSimScaleBench()));
+  }
+}

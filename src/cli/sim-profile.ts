@@ -1,0 +1,31 @@
+import type { TransientTimeouts } from '../../sim/invariants.js';
+import type { SimulatorOptions } from '../../sim/simulator.js';
+import { DEFAULT_RING_CONFIG, type RingConfig } from '../actors/ring/ring-config.js';
+
+/**
+ * The simulator configuration the churn property runs with (test/sim/ring-sim.test.ts and
+ * `npm run fuzz`): a replay must use the same one or it replays a different run. Faster
+ * failure detection and merge probing than production, so scenarios stay short.
+ */
+export const PROPERTY_RING_CONFIG: RingConfig = { ...DEFAULT_RING_CONFIG, successorListLength: 8, mergeIntervalMs: 10_000 };
+export const PROPERTY_CONNECTION: NonNullable<SimulatorOptions['connection']> = { heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 3_000 };
+
+/** Scheduling slack on top of each ring timeout. */
+const SLACK_MS = 1_000;
+
+/** The ring actor's transient states and how long each may last. */
+export function ringTransientTimeouts(ring: RingConfig): TransientTimeouts {
+  return (actor, state) => {
+    if (!/(^|\/)ring$/.test(actor)) return undefined;
+    if (state.startsWith('joining.linking')) return ring.linkTimeoutMs + SLACK_MS;
+    if (state.startsWith('joining')) return ring.lookupTimeoutMs + SLACK_MS;
+    if (state.startsWith('rebootstrapping')) return ring.rebootstrapMaxMs * 1.5 + SLACK_MS;
+    if (state.includes('maintenance.stabilizing')) return ring.requestTimeoutMs + SLACK_MS;
+    return undefined;
+  };
+}
+
+/** Failure detection after a silent crash: heartbeat timeout plus one heartbeat interval. */
+export function detectionTimeoutMs(connection: { heartbeatIntervalMs: number; heartbeatTimeoutMs: number }): number {
+  return connection.heartbeatTimeoutMs + connection.heartbeatIntervalMs;
+}
