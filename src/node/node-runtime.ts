@@ -77,7 +77,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
       }
       if (notice.type === 'peer.closed') {
         openPeers.next(openPeers.value.filter((p) => p !== notice.peer));
-        ringActor()?.send({ type: 'link.down', peer: notice.peer });
+        ringActor()?.send({ type: 'link.down', peer: notice.peer, failed: notice.failure !== undefined });
       }
       events.next(notice);
     },
@@ -120,6 +120,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
             return true;
           },
           connect: (peer) => manager()?.send({ type: 'connect', peer }),
+          disconnect: (peer) => manager()?.send({ type: 'disconnect', peer }),
           openPeers: () => openPeers.value,
           bootstrapCandidates: (n) => (signaling ? signaling.sample(n) : Promise.resolve([])),
         },

@@ -30,6 +30,8 @@ export interface RingPorts {
   send(to: PeerId, message: RingMessage): boolean;
   /** Asks the transport for a link (idempotent); `link.up` follows if it opens. */
   connect(peer: PeerId): void;
+  /** Closes a link the ring asked for and no longer needs (graceful; `link.down` follows). */
+  disconnect(peer: PeerId): void;
   /** Peers with an open link right now (the ring may start after some opened). */
   openPeers(): readonly PeerId[];
   /** Peers to join or merge through: the signaling server's sample today, the DHT later. */
@@ -61,11 +63,18 @@ interface Context {
   failedJoins: number;
   /** The successor our pending stabilize request went to: only its answer (or silence) counts. */
   asked: PeerId | undefined;
+  /**
+   * Links this actor asked for. Only these are ever closed by it (an application's or another
+   * subsystem's links are not the ring's business); they are closed once they are neither a
+   * neighbour nor in use for a join or merge, so links stay bounded by ~r + 1 per node.
+   */
+  owned: ReadonlySet<PeerId>;
 }
 
 type Event =
   | { type: 'link.up'; peer: PeerId }
-  | { type: 'link.down'; peer: PeerId }
+  /** `failed`: the link died (heartbeat, error); otherwise it was closed gracefully and the peer lives on. */
+  | { type: 'link.down'; peer: PeerId; failed: boolean }
   | { type: 'ring.message'; from: PeerId; message: RingMessage }
   | { type: 'leave' }
   // raised by the message dispatcher
@@ -132,6 +141,7 @@ export const ringMachine = setup({
     isolated: ({ context }) => context.successors.length === 0 && context.predecessor === undefined && context.links.size === 0,
     lostLastNeighbour: ({ context, event }) =>
       event.type === 'link.down' &&
+      event.failed &&
       context.successors.length === 1 &&
       context.successors[0]!.id === event.peer &&
       (context.predecessor === undefined || context.predecessor.id === event.peer),
@@ -143,6 +153,9 @@ export const ringMachine = setup({
       if (event.type !== 'link.down') return {};
       const links = new Set(context.links);
       links.delete(event.peer);
+      // A graceful close (the peer pruned a link it no longer needs) says nothing about the
+      // peer's liveness: keep it as a neighbour; linkNeighbours reopens the link if we need it.
+      if (!event.failed) return { links };
       return {
         links,
         successors: promoteNextSuccessor(context.successors, event.peer),
@@ -160,9 +173,7 @@ export const ringMachine = setup({
       const pool = preferred.length > 0 ? preferred : candidates;
       return { via: pool[Math.floor(context.ports.random.float() * pool.length)] };
     }),
-    connectVia: ({ context }) => {
-      if (context.via && !context.links.has(context.via)) context.ports.connect(context.via);
-    },
+    connectVia: assign(({ context }) => (context.via ? { owned: link(context, [context.via]) } : {})),
     becomeAlone: assign({ successors: [], predecessor: undefined, failedJoins: 0 }),
     lookupOwnPosition: enqueueActions(({ context, enqueue }, params: { purpose: LookupPurpose }) => {
       const rid = context.nextRid;
@@ -193,9 +204,7 @@ export const ringMachine = setup({
     }),
     forgetLookups: assign({ lookups: {} }),
     takeFound: assign(({ event }) => (event.type === 'lookup.done' ? { found: event.node } : {})),
-    connectFound: ({ context }) => {
-      if (context.found && !context.links.has(context.found)) context.ports.connect(context.found);
-    },
+    connectFound: assign(({ context }) => (context.found ? { owned: link(context, [context.found]) } : {})),
     adoptFound: assign(({ context }) => ({
       successors: context.found ? mergeCandidates(context.self, [context.successors, [contactOf(context.found)]], context.config.successorListLength) : context.successors,
       failedJoins: 0,
@@ -225,10 +234,20 @@ export const ringMachine = setup({
       pushIfChanged(context, successors);
     }),
     /** Keep a link to every neighbour, so a failed successor's replacement is ready. */
-    linkNeighbours: ({ context }) => {
-      for (const contact of context.successors) if (!context.links.has(contact.id)) context.ports.connect(contact.id);
-      if (context.predecessor && !context.links.has(context.predecessor.id)) context.ports.connect(context.predecessor.id);
-    },
+    linkNeighbours: assign(({ context }) => ({ owned: link(context, neighbourIds(context)) })),
+    /** Close owned links that are no longer neighbours (nor the join/merge peer in use). */
+    pruneLinks: assign(({ context }) => {
+      const wanted = new Set(neighbourIds(context));
+      if (context.via) wanted.add(context.via);
+      if (context.found) wanted.add(context.found);
+      const owned = new Set<PeerId>();
+      for (const peer of context.owned) {
+        if (wanted.has(peer)) owned.add(peer);
+        else if (context.links.has(peer)) context.ports.disconnect(peer);
+      }
+      return { owned };
+    }),
+    dropVia: assign({ via: undefined }),
     /** The successor we asked did not answer in time: drop it (if still listed), the next moves up. */
     suspectSuccessor: assign(({ context }) => {
       const failed = context.asked;
@@ -243,7 +262,7 @@ export const ringMachine = setup({
         const successors = mergeCandidates(context.self, [context.successors, [candidate]], context.config.successorListLength);
         enqueue.assign({ successors });
         pushIfChanged(context, successors);
-        if (!context.links.has(candidate.id)) context.ports.connect(candidate.id);
+        enqueue.assign({ owned: link(context, [candidate.id]) });
       }
     }),
     announceLeave: ({ context }) => {
@@ -303,8 +322,7 @@ export const ringMachine = setup({
           }
           enqueue.assign({ successors, predecessor });
           pushIfChanged({ ...context, predecessor }, successors);
-          for (const contact of successors) if (!context.links.has(contact.id)) context.ports.connect(contact.id);
-          if (predecessor && !context.links.has(predecessor.id)) context.ports.connect(predecessor.id);
+          enqueue.assign({ owned: link(context, [...successors.map((c) => c.id), ...(predecessor ? [predecessor.id] : [])]) });
           return;
         }
       }
@@ -325,6 +343,7 @@ export const ringMachine = setup({
     nextRid: 1,
     failedJoins: 0,
     asked: undefined,
+    owned: new Set<PeerId>(),
   }),
   entry: 'loadLinks',
   on: {
@@ -384,7 +403,7 @@ export const ringMachine = setup({
       on: {
         'link.down': [
           { guard: 'lostLastNeighbour', target: 'rebootstrapping', actions: 'linkDown' },
-          { actions: 'linkDown' },
+          { actions: ['linkDown', 'linkNeighbours'] },
         ],
         // A successor pushes its list when it changes (see pushIfChanged): reconcile at once.
         'stabilize.reply': { guard: 'isSuccessorReply', actions: ['reconcile', 'linkNeighbours'] },
@@ -394,7 +413,7 @@ export const ringMachine = setup({
         maintenance: {
           initial: 'waiting',
           states: {
-            waiting: { after: { stabilizeDelay: 'stabilizing' } },
+            waiting: { entry: 'pruneLinks', after: { stabilizeDelay: 'stabilizing' } },
             stabilizing: {
               entry: ['requestNeighbours', 'probeOwnPosition'],
               always: { guard: ({ context }) => context.successors.length === 0, target: 'waiting', actions: ['stabilizeAlone', 'notifySuccessor', 'linkNeighbours'] },
@@ -421,7 +440,7 @@ export const ringMachine = setup({
         merging: {
           initial: 'idle',
           states: {
-            idle: { after: { mergeDelay: 'sampling' } },
+            idle: { entry: 'dropVia', after: { mergeDelay: 'sampling' } },
             sampling: {
               invoke: {
                 src: 'sampleCandidates',
@@ -456,6 +475,23 @@ export const ringMachine = setup({
     },
   },
 });
+
+function neighbourIds(context: Context): PeerId[] {
+  const ids = context.successors.map((c) => c.id);
+  if (context.predecessor) ids.push(context.predecessor.id);
+  return ids;
+}
+
+/** Asks for links to `peers` we lack, and returns the owned set including them. */
+function link(context: Context, peers: readonly PeerId[]): ReadonlySet<PeerId> {
+  let owned: Set<PeerId> | undefined;
+  for (const peer of peers) {
+    if (peer === context.self.id) continue;
+    if (!context.links.has(peer)) context.ports.connect(peer);
+    if (!context.owned.has(peer)) (owned ??= new Set(context.owned)).add(peer);
+  }
+  return owned ?? context.owned;
+}
 
 /**
  * Successor lists propagate backwards one node per stabilization round in plain Chord. When
