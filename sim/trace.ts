@@ -1,3 +1,4 @@
+import { stateText } from '../src/supervisor/state-text.js';
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { TraceEvent } from '../src/supervisor/inspection.js';
@@ -110,7 +111,7 @@ export function createTraceRecorder(options: TraceRecorderOptions = {}): TraceRe
     recordInspection(at, node, event) {
       const entry: SimTraceEntry = { at, node, actor: event.actor, kind: event.kind };
       if (event.type !== undefined) entry.type = event.type;
-      if (event.state !== undefined) entry.state = flattenState(event.state);
+      if (event.state !== undefined) entry.state = stateText(event.state);
       if (event.status !== undefined && event.status !== 'active') entry.status = event.status;
       record(entry);
     },
@@ -141,19 +142,5 @@ export function isActorError(entry: SimTraceEntry): boolean {
   return entry.status === 'error' || (entry.kind === 'event' && entry.type?.startsWith(ERROR_EVENT_PREFIX) === true);
 }
 
-/**
- * An XState state value as one string: `{ attempt: { open: 'alive' } }` → `attempt.open.alive`.
- * Several keys are parallel regions: `(a.x|b.y)`.
- */
-export function flattenState(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (typeof value !== 'object' || value === null) return String(value);
-  const keys = Object.keys(value);
-  const part = (key: string): string => {
-    const child = (value as Record<string, unknown>)[key];
-    const isLeaf = child === undefined || (typeof child === 'object' && child !== null && Object.keys(child).length === 0);
-    return isLeaf ? key : `${key}.${flattenState(child)}`;
-  };
-  if (keys.length === 1) return part(keys[0]!);
-  return `(${keys.map(part).join('|')})`;
-}
+/** Kept under its old name for the simulator's callers. */
+export { stateText as flattenState };

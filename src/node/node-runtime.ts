@@ -20,6 +20,7 @@ import type { Logger } from '../ports/logger.js';
 import type { Random } from '../ports/random.js';
 import type { LinkTransport } from '../ports/transport.js';
 import { createInspection } from '../supervisor/inspection.js';
+import { stateText } from '../supervisor/state-text.js';
 import type { RestartPolicy } from '../supervisor/restart-policy.js';
 import { supervisorMachine } from '../supervisor/supervisor.machine.js';
 import type { NodeEvent, PeerSockNode } from './node-api.js';
@@ -299,7 +300,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
       const snapshot = ring.getSnapshot() as { value: StateValue; context: { predecessor?: { id: PeerId }; successors: readonly { id: PeerId }[] } };
       return {
         self: identity.peerId,
-        state: flattenState(snapshot.value),
+        state: stateText(snapshot.value),
         predecessor: snapshot.context.predecessor?.id,
         successors: snapshot.context.successors.map((contact) => contact.id),
       };
@@ -314,12 +315,3 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
 }
 
 
-/** `{ member: { maintenance: 'waiting', merging: 'idle' } }` → `member.maintenance.waiting|merging.idle`-style text. */
-function flattenState(value: StateValue): string {
-  if (typeof value === 'string') return value;
-  const parts = Object.entries(value).map(([key, inner]) => {
-    const rest = inner === undefined ? '' : flattenState(inner);
-    return rest ? `${key}.${rest}` : key;
-  });
-  return parts.join('|');
-}

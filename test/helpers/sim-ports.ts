@@ -1,3 +1,4 @@
+import { stateText } from '../../src/supervisor/state-text.js';
 import { createActor, type Actor, type AnyActorRef, type InspectionEvent, type StateValue } from 'xstate';
 import { createMemoryNetwork, type MemoryNetwork } from '../../sim/memory-network.js';
 import { createSeededRandom, deriveSeed, type SeededRandom } from '../../sim/seeded-random.js';
@@ -279,12 +280,8 @@ export function createSim(options: SimOptions = {}): Sim {
   };
 }
 
-/** `{ attempt: { open: 'alive' } }` → `attempt.open.alive`. */
-export function flatten(value: StateValue): string {
-  if (typeof value === 'string') return value;
-  const [key, child] = Object.entries(value)[0] ?? ['', ''];
-  return child === undefined || (typeof child === 'object' && Object.keys(child).length === 0) ? key : `${key}.${flatten(child as StateValue)}`;
-}
+/** `{ attempt: { open: 'alive' } }` → `attempt.open.alive` (the peer machine has no parallel states). */
+export const flatten = (value: StateValue): string => stateText(value);
 
 /** The second level of a peer-connection state: `attempt.open.alive` → `open`, `failed` → `failed`. */
 export function phaseOf(state: string): string {
