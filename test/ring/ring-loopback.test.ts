@@ -69,10 +69,18 @@ describe('the ring over real WebRTC on loopback', () => {
     expect(healedIn).toBeLessThanOrEqual(detectionMs + 5 * roundMs + 2_000);
 
     // A graceful leave: the leaver hands its neighbours over; no failure detector involved.
+    // Judged by what happened, not by wall time (which a loaded CI machine stretches): nobody
+    // may see the leaver's link fail, so the heal cannot have waited for a heartbeat timeout.
     const leaver = network.nodes[2]!;
+    const failuresSeen: string[] = [];
+    for (const node of network.nodes.filter((n) => n !== leaver && !stoppedIds.has(n.id))) {
+      node.events$.subscribe((event) => {
+        if (event.type === 'peer.closed' && event.peer === leaver.id && event.failure) failuresSeen.push(event.failure.code);
+      });
+    }
     stoppedIds.add(leaver.id);
     await leaver.stop();
-    const leaveHealedIn = await ringCorrectWithin(local, connection.heartbeatTimeoutMs);
-    expect(leaveHealedIn).toBeLessThan(connection.heartbeatTimeoutMs);
+    await ringCorrectWithin(local, 10_000);
+    expect(failuresSeen).toEqual([]);
   }, 60_000);
 });
