@@ -47,6 +47,14 @@ export type ErrorCode =
   | 'SIGNAL_RATE_LIMITED'
   | 'SIGNAL_SERVER_FULL'
   | 'SIGNAL_ALREADY_REGISTERED'
+  // discovery, routing and end-to-end security (DHT, routed messages, position puzzle)
+  | 'UNREACHABLE'
+  | 'TTL_EXPIRED'
+  | 'DECRYPT_FAILED'
+  | 'SIGNATURE_INVALID'
+  | 'REPLAYED'
+  | 'RECORD_EXPIRED'
+  | 'PUZZLE_UNSOLVED'
   // supervision
   | 'SUPERVISOR_ESCALATED'
   | 'INVALID_ARGUMENT';

@@ -287,3 +287,22 @@ describe('determinism', () => {
     expect(parsed.notices.filter((n) => n.notice.type === 'peer.open').length).toBe(4);
   });
 });
+
+describe('connection manager: memory', () => {
+  it('keeps no actor for a connection that has closed, however many came and went', async () => {
+    const sim = start(3);
+    const a = sim.addNode('a');
+    const b = sim.addNode('b');
+    for (let round = 0; round < 5; round += 1) {
+      await connected(sim, a, b);
+      a.disconnect('b');
+      await sim.advance(10 * L + config.closeTimeoutMs!);
+      expect(a.peerState('b')).toBeUndefined();
+    }
+    // XState keeps a spawned child that finished until it is stopped: before the manager
+    // stopped them, each closed connection stayed in `children` (and in memory) for good.
+    expect(Object.keys(a.actor.getSnapshot().children)).toEqual([]);
+    expect(Object.keys(b.actor.getSnapshot().children)).toEqual([]);
+    expect(sim.notices.filter((n) => n.node === 'a' && n.notice.type === 'peer.closed')).toHaveLength(5);
+  });
+});

@@ -4,7 +4,7 @@ import type { Clock } from '../../ports/clock.js';
 import type { Logger } from '../../ports/logger.js';
 import type { Random } from '../../ports/random.js';
 import { contactOf, type Contact } from './contact.js';
-import { between, type Position } from './id-space.js';
+import { between, ringAdd, type Position } from './id-space.js';
 import { closerPredecessor } from './predecessor.js';
 import type { RingConfig } from './ring-config.js';
 import { MAX_PATH, type RingMessage } from './ring-messages.js';
@@ -137,6 +137,11 @@ export const ringMachine = setup({
     foundIsSelf: ({ context }) => context.found === context.self.id,
     isSuccessorReply: ({ context, event }) => event.type === 'stabilize.reply' && event.from === successor(context)?.id,
     isAnswerToRequest: ({ context, event }) => event.type === 'stabilize.reply' && event.from === context.asked,
+    /** A linked successor we have not asked yet (just adopted, or promoted after a failure). */
+    successorUnasked: ({ context }) => {
+      const next = successor(context);
+      return next !== undefined && next.id !== context.asked && context.links.has(next.id);
+    },
     hasSuccessor: ({ context }) => context.successors.length > 0,
     isolated: ({ context }) => context.successors.length === 0 && context.predecessor === undefined && context.links.size === 0,
     lostLastNeighbour: ({ context, event }) =>
@@ -200,7 +205,9 @@ export const ringMachine = setup({
       for (const [key, purpose] of Object.entries(context.lookups)) if (purpose !== 'probe') lookups[Number(key)] = purpose;
       lookups[rid] = 'probe';
       enqueue.assign({ nextRid: rid + 1, lookups });
-      context.ports.send(via, { t: 'find', rid, target: context.self.position, path: [context.self.id] });
+      // The point just past our own: whoever answers for it is our true successor. (Our own
+      // position would be answered by ourselves as soon as we know a predecessor.)
+      context.ports.send(via, { t: 'find', rid, target: ringAdd(context.self.position, 1n), path: [context.self.id] });
     }),
     forgetLookups: assign({ lookups: {} }),
     takeFound: assign(({ event }) => (event.type === 'lookup.done' ? { found: event.node } : {})),
@@ -241,11 +248,17 @@ export const ringMachine = setup({
       if (context.via) wanted.add(context.via);
       if (context.found) wanted.add(context.found);
       const owned = new Set<PeerId>();
+      let links: Set<PeerId> | undefined;
       for (const peer of context.owned) {
         if (wanted.has(peer)) owned.add(peer);
-        else if (context.links.has(peer)) context.ports.disconnect(peer);
+        else if (context.links.has(peer)) {
+          context.ports.disconnect(peer);
+          // Closed by us: not a link from now on, though its link.down comes later. A peer
+          // re-adopted in between must be re-linked, not sent to over a closing channel.
+          (links ??= new Set(context.links)).delete(peer);
+        }
       }
-      return { owned };
+      return links ? { owned, links } : { owned };
     }),
     dropVia: assign({ via: undefined }),
     /** The successor we asked did not answer in time: drop it (if still listed), the next moves up. */
@@ -305,8 +318,16 @@ export const ringMachine = setup({
           enqueue.raise({ type: 'stabilize.reply', from, predecessor: message.predecessor, successors: message.successors });
           return;
         case 'notify': {
-          const predecessor = closerPredecessor(context.self, context.predecessor, contactOf(from));
-          if (predecessor !== context.predecessor) enqueue.assign({ predecessor });
+          const previous = context.predecessor;
+          const predecessor = closerPredecessor(context.self, previous, contactOf(from));
+          if (predecessor === previous || predecessor === undefined) return;
+          enqueue.assign({ predecessor });
+          // The displaced predecessor has a closer successor now (the newcomer): tell it at once
+          // instead of at its next round — during a burst of joins this halves the walk.
+          if (previous !== undefined && previous.id !== predecessor.id && context.links.has(previous.id)) {
+            const successors = context.successors.map((c) => c.id);
+            context.ports.send(previous.id, { t: 'neighbours', predecessor: predecessor.id, successors });
+          }
           return;
         }
         case 'leave': {
@@ -413,7 +434,16 @@ export const ringMachine = setup({
         maintenance: {
           initial: 'waiting',
           states: {
-            waiting: { entry: 'pruneLinks', after: { stabilizeDelay: 'stabilizing' } },
+            waiting: {
+              entry: 'pruneLinks',
+              after: { stabilizeDelay: 'stabilizing' },
+              // A successor we just adopted is asked as soon as its link is up rather than at the
+              // next round: while a burst of joins is sorted out, a node walks back towards its
+              // true successor one adopted predecessor per step, and a step then costs one link
+              // setup and one round trip instead of a whole period. Each such step moves to a
+              // strictly closer successor (or past a failed one), so the chain is finite.
+              always: { guard: 'successorUnasked', target: 'stabilizing' },
+            },
             stabilizing: {
               entry: ['requestNeighbours', 'probeOwnPosition'],
               always: { guard: ({ context }) => context.successors.length === 0, target: 'waiting', actions: ['stabilizeAlone', 'notifySuccessor', 'linkNeighbours'] },
@@ -521,7 +551,10 @@ function routeFind(context: Context, message: Extract<RingMessage, { t: 'find' }
     answer(self.id);
     return;
   }
-  const hop = nextHop(self.position, message.target as Position, linkedContacts(context));
+  // Nodes on the path have seen this lookup: sending it back (to the origin of a probe for
+  // the point just past it, say) only earns their own stale answer.
+  const onPath = new Set(message.path);
+  const hop = nextHop(self.position, message.target as Position, linkedContacts(context).filter((c) => !onPath.has(c.id)));
   if (hop === undefined || message.path.length >= MAX_PATH) {
     // We are the target's predecessor as far as we know: our successor answers for it.
     answer(successor(context)?.id ?? self.id);

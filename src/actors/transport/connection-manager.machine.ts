@@ -1,4 +1,4 @@
-import { assign, enqueueActions, setup, type ActorRefFrom } from 'xstate';
+import { assign, enqueueActions, setup, stopChild, type ActorRefFrom } from 'xstate';
 import { PeerSockError, type ErrorCode } from '../../errors.js';
 import type { PeerId } from '../../identity/peer-id.js';
 import type { ConnectionConfig } from './connection-config.js';
@@ -162,8 +162,12 @@ export const connectionManagerMachine = setup({
     announceOpen: ({ context, event }) => {
       if (event.type === 'peer.opened') context.ports.notify({ type: 'peer.open', peer: event.remote });
     },
+    // XState keeps a spawned child that finished in `children` until it is stopped: without
+    // this, every connection a long-lived node ever had stays in memory (seen: ~75 dead
+    // connection actors per node after two simulated minutes).
+    releaseFinished: stopChild(({ event }) => finishedChildId(event.type)),
     forgetFinished: assign(({ context, event }) => {
-      const childId = event.type.replace(/^xstate\.(done|error)\.actor\./, '');
+      const childId = finishedChildId(event.type);
       const entry = Object.entries(context.peers).find(([, value]) => value.childId === childId);
       if (!entry) return {};
       const [peer] = entry as [PeerId, PeerEntry];
@@ -200,8 +204,8 @@ export const connectionManagerMachine = setup({
         disconnect: { actions: 'closePeer' },
         'signal.in': { actions: 'routeSignal' },
         'peer.opened': { actions: 'announceOpen' },
-        'xstate.done.actor.*': { actions: 'forgetFinished' },
-        'xstate.error.actor.*': { actions: 'forgetFinished' },
+        'xstate.done.actor.*': { actions: ['forgetFinished', 'releaseFinished'] },
+        'xstate.error.actor.*': { actions: ['forgetFinished', 'releaseFinished'] },
         shutdown: 'draining',
       },
     },
@@ -209,14 +213,18 @@ export const connectionManagerMachine = setup({
       entry: 'closeAll',
       always: { guard: 'noPeersLeft', target: 'stopped' },
       on: {
-        'xstate.done.actor.*': { actions: 'forgetFinished' },
-        'xstate.error.actor.*': { actions: 'forgetFinished' },
+        'xstate.done.actor.*': { actions: ['forgetFinished', 'releaseFinished'] },
+        'xstate.error.actor.*': { actions: ['forgetFinished', 'releaseFinished'] },
       },
       after: { drainTimeout: 'stopped' },
     },
     stopped: { type: 'final' },
   },
 });
+
+function finishedChildId(eventType: string): string {
+  return eventType.replace(/^xstate\.(done|error)\.actor\./, '');
+}
 
 function pendingInbound(context: Context, children: Record<string, unknown>): number {
   let pending = 0;

@@ -16,12 +16,17 @@ import { SendQueue } from './send-queue.js';
 export const PING_PROTOCOL = 'ps/ping';
 export const PONG_PROTOCOL = 'ps/pong';
 export const BYE_PROTOCOL = 'ps/bye';
+/** Handled during the handshake itself; everything else waits for it (see `early`). */
+const HANDSHAKE_PHASE_PROTOCOLS: ReadonlySet<string> = new Set([AUTH_PROTOCOL, BYE_PROTOCOL, PING_PROTOCOL, PONG_PROTOCOL]);
 
 /** Application frames up to this size are corked into batches; larger ones go alone. */
 const CORK_MAX_FRAME_BYTES = 2048;
 /** Well under the send budget's low-water gap, so a corked batch can never stall a waiting send. */
 const CORK_MAX_BATCH_BYTES = 64 * 1024;
 const CORK_MAX_BATCH_FRAMES = 512;
+/** Frames held while our side of the handshake finishes (see `early`): a few round trips' worth. */
+const EARLY_MAX_FRAMES = 64;
+const EARLY_MAX_BYTES = 256 * 1024;
 
 const resolved = Promise.resolve();
 
@@ -79,8 +84,18 @@ export class PeerChannel {
   private maxMessageBytes = 0;
   /** The last protocol tag that passed validation: senders mostly reuse one tag. */
   private lastValidProtocol = '';
-  /** Set by the machine once the handshake succeeded; application frames flow only then. */
+  /** Set (through `markAuthenticated`) once the handshake succeeded; application frames flow only then. */
   authenticated = false;
+  /**
+   * Frames that arrived before our side finished the handshake. The remote opens as soon as it
+   * has checked our proof and may send at once, while our check of its proof is still running
+   * on a worker thread: its first frames then overtake our own `open`. They are held (bounded)
+   * and delivered once we are authenticated, or dropped with the link if we never are.
+   */
+  private early: Uint8Array[] = [];
+  private earlyBytes = 0;
+  /** Whether this link was ever authenticated: once closing, nothing is held any more. */
+  private opened = false;
 
   constructor(readonly options: PeerChannelOptions) {}
 
@@ -92,6 +107,8 @@ export class PeerChannel {
     this.link = link;
     this.control = control;
     this.authenticated = false;
+    this.opened = false;
+    this.dropEarly();
     this.maxMessageBytes = 0;
     const cork = (this.cork = new FrameCork(link, {
       maxFrameBytes: CORK_MAX_FRAME_BYTES,
@@ -119,11 +136,39 @@ export class PeerChannel {
   /** The link is gone: reject waiting sends and stop delivering. */
   detach(reason: PeerSockError): void {
     this.authenticated = false;
+    this.dropEarly();
     this.queue?.failAll(reason);
     this.queue = undefined;
     this.cork = undefined;
     this.link = undefined;
     this.control = undefined;
+  }
+
+  /** The handshake succeeded: open the data path and deliver what arrived ahead of it. */
+  markAuthenticated(): void {
+    this.authenticated = true;
+    this.opened = true;
+    const early = this.early;
+    this.dropEarly();
+    for (const bytes of early) this.receive(bytes);
+  }
+
+  private dropEarly(): void {
+    this.early = [];
+    this.earlyBytes = 0;
+  }
+
+  /** True if the frame was held for after the handshake (or refused as too much). */
+  private holdEarly(bytes: Uint8Array, protocol: string): boolean {
+    if (this.authenticated || this.opened || HANDSHAKE_PHASE_PROTOCOLS.has(protocol)) return false;
+    if (this.early.length >= EARLY_MAX_FRAMES || this.earlyBytes + bytes.byteLength > EARLY_MAX_BYTES) {
+      this.violation(new PeerSockError('AUTH_FAILED', `more than ${EARLY_MAX_FRAMES} frames or ${EARLY_MAX_BYTES} bytes before the handshake completed`));
+      return true;
+    }
+    // `bytes` may be a view into a buffer the link reuses: keep a copy.
+    this.early.push(Uint8Array.from(bytes));
+    this.earlyBytes += bytes.byteLength;
+    return true;
   }
 
   fingerprints(): { local: string | undefined; remote: string | undefined } {
@@ -214,6 +259,7 @@ export class PeerChannel {
     this.lastReceivedAt = this.options.clock.now();
     const frame = this.decode(bytes);
     if (!frame) return;
+    if (this.holdEarly(bytes, frame.protocol)) return;
     if (frame.protocol === BATCH_PROTOCOL && this.authenticated) {
       this.receiveBatch(frame.body);
       return;

@@ -276,7 +276,7 @@ export const peerConnectionMachine = setup({
     },
     sendDone: ({ context }) => context.channel.sendControl(AUTH_PROTOCOL, { t: 'done' }),
     markOpen: assign(({ context }) => {
-      context.channel.authenticated = true;
+      context.channel.markAuthenticated();
       return { wasOpen: true, lastHeardAt: context.ports.clock.now() };
     }),
     notifyOpen: sendParent(({ context }) => ({ type: 'peer.opened', remote: context.remote })),
