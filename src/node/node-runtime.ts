@@ -1,7 +1,7 @@
 import { BehaviorSubject, Subject, filter, firstValueFrom, timeout } from 'rxjs';
 import { createActor, type Actor, type AnyActorRef, type StateValue } from 'xstate';
 import type { RingConfig } from '../actors/ring/ring-config.js';
-import { RING_PROTOCOL, parseRingMessage, type RingMessage } from '../actors/ring/ring-messages.js';
+import { RING_PROTOCOL, parseRingMessage, ringMessageToWire, type RingMessage } from '../actors/ring/ring-messages.js';
 import { ringMachine, type RingInput } from '../actors/ring/ring.machine.js';
 import type { ConnectionConfig } from '../actors/transport/connection-config.js';
 import {
@@ -117,7 +117,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
           send: (to, message) => {
             const channel = channels.get(to);
             if (!channel?.authenticated) return false;
-            channel.sendControl(RING_PROTOCOL, message);
+            channel.sendControl(RING_PROTOCOL, ringMessageToWire(message));
             return true;
           },
           connect: (peer) => manager()?.send({ type: 'connect', peer }),

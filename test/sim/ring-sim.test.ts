@@ -115,6 +115,25 @@ describe('ring in the simulator', () => {
     expect(hashes[1]).toBe(hashes[0]);
   });
 
+  it('a crashed node is not gossiped back into the lists of a small ring (fuzzed counterexample)', async () => {
+    // Every list names every node in a ring this small: the crashed id kept coming back
+    // from lists still in flight, every 170 ms, until peers remembered whom they saw fail.
+    const scenario: Scenario = {
+      seed: 22,
+      nodes: 4,
+      steps: [
+        { at: 3_955, op: 'loss', probability: 0 },
+        { at: 3_961, op: 'crash', pick: 15 },
+        { at: 8_998, op: 'join' },
+        { at: 18_980, op: 'massCrash', fraction: 0.01, pick: 3 },
+      ],
+      quietMs: 60_000,
+    };
+    const sim = simulator(scenario.seed);
+    await runScenario(sim, scenario);
+    expect(check(sim), describeViolations(check(sim))).toEqual([]);
+  });
+
   it('after any churn scenario and a quiet period, every invariant holds', async () => {
     await fc.assert(
       fc.asyncProperty(arbitraryScenario({ maxNodes: 10, maxSteps: 6, maxGapMs: 10_000, quietMs: 60_000 }), async (scenario) => {

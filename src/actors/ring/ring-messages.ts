@@ -1,6 +1,6 @@
 import { PeerSockError } from '../../errors.js';
-import { isPeerId, type PeerId } from '../../identity/peer-id.js';
-import { isPosition, type Position } from './id-space.js';
+import type { PeerId } from '../../identity/peer-id.js';
+import type { Position } from './id-space.js';
 
 /**
  * The ring protocol (`ps/ring` frames between authenticated neighbours). Contacts travel as
@@ -13,6 +13,10 @@ import { isPosition, type Position } from './id-space.js';
  *   neighbours {t, predecessor?, successors} the answer to `get`
  *   notify     {t}                           "I think I am your predecessor"
  *   leave      {t, predecessor?, successors} graceful departure: adopt my neighbours
+ *
+ * On the wire every PeerId and position is its 32 raw bytes (a CBOR byte string), not the
+ * 64-character hex the engine uses inside: ids are most of a ring message, and hex doubled
+ * the maintenance traffic. `ringMessageToWire` and `parseRingMessage` convert at the edge.
  */
 export const RING_PROTOCOL = 'ps/ring';
 
@@ -33,20 +37,56 @@ function fail(message: string): never {
   throw new PeerSockError('FRAME_SCHEMA', `ring message: ${message}`);
 }
 
+const ID_BYTES = 32;
+
+/** A 32-byte id from the wire as the engine's hex, or undefined if it is not one. */
+function hexId(value: unknown): string | undefined {
+  if (!(value instanceof Uint8Array) || value.length !== ID_BYTES) return undefined;
+  return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex');
+}
+
+function wireId(hex: string): Uint8Array {
+  return Buffer.from(hex, 'hex');
+}
+
+function peerId(value: unknown, field: string): PeerId {
+  const id = hexId(value);
+  if (id === undefined) fail(`${field} must be a 32-byte PeerId`);
+  return id as PeerId;
+}
+
 function peerIds(value: unknown, max: number, field: string): PeerId[] {
-  if (!Array.isArray(value) || value.length > max || !value.every(isPeerId)) fail(`${field} must be at most ${max} PeerIds`);
-  return value as PeerId[];
+  if (!Array.isArray(value) || value.length > max) fail(`${field} must be at most ${max} PeerIds`);
+  return value.map((item) => peerId(item, field));
 }
 
 function optionalPeerId(value: unknown, field: string): PeerId | undefined {
   if (value === undefined || value === null) return undefined;
-  if (!isPeerId(value)) fail(`${field} must be a PeerId`);
-  return value;
+  return peerId(value, field);
 }
 
 function rid(value: unknown): number {
   if (!Number.isSafeInteger(value) || (value as number) < 0) fail('rid must be a non-negative integer');
   return value as number;
+}
+
+/** The wire form of a message: ids and positions as raw bytes. */
+export function ringMessageToWire(message: RingMessage): Record<string, unknown> {
+  switch (message.t) {
+    case 'find':
+      return { t: 'find', rid: message.rid, target: wireId(message.target), path: message.path.map(wireId) };
+    case 'found':
+      return { t: 'found', rid: message.rid, target: wireId(message.target), node: wireId(message.node), path: message.path.map(wireId) };
+    case 'get':
+    case 'notify':
+      return { t: message.t };
+    case 'neighbours':
+    case 'leave': {
+      const out: Record<string, unknown> = { t: message.t, successors: message.successors.map(wireId) };
+      if (message.predecessor !== undefined) out.predecessor = wireId(message.predecessor);
+      return out;
+    }
+  }
 }
 
 /** Validates a decoded `ps/ring` body. Throws PeerSockError FRAME_SCHEMA. */
@@ -56,12 +96,12 @@ export function parseRingMessage(body: unknown): RingMessage {
   switch (m.t) {
     case 'find':
     case 'found': {
-      if (!isPosition(m.target)) fail('target must be a 64-hex position');
+      const target = hexId(m.target) as Position | undefined;
+      if (target === undefined) fail('target must be a 32-byte position');
       const path = peerIds(m.path, MAX_PATH, 'path');
       if (path.length === 0) fail('path must name the origin');
-      if (m.t === 'find') return { t: 'find', rid: rid(m.rid), target: m.target, path };
-      if (!isPeerId(m.node)) fail('node must be a PeerId');
-      return { t: 'found', rid: rid(m.rid), target: m.target, node: m.node, path };
+      if (m.t === 'find') return { t: 'find', rid: rid(m.rid), target, path };
+      return { t: 'found', rid: rid(m.rid), target, node: peerId(m.node, 'node'), path };
     }
     case 'get':
       return { t: 'get' };

@@ -6,6 +6,7 @@ import type { Random } from '../../ports/random.js';
 import { contactOf, type Contact } from './contact.js';
 import { between, ringAdd, type Position } from './id-space.js';
 import { closerPredecessor } from './predecessor.js';
+import { forgetFailed, NO_FAILED_PEERS, recentlyFailed, rememberFailed, type FailedPeers } from './failed-peers.js';
 import type { RingConfig } from './ring-config.js';
 import { MAX_PATH, type RingMessage } from './ring-messages.js';
 import { isResponsible, nextHop } from './routing.js';
@@ -69,6 +70,16 @@ interface Context {
    * neighbour nor in use for a join or merge, so links stay bounded by ~r + 1 per node.
    */
   owned: ReadonlySet<PeerId>;
+  /** Probe back-off (see RingConfig.probeMaxIntervalRounds): rounds between probes, rounds left, and the successor they confirmed. */
+  probe: ProbeSchedule;
+  /** Peers seen failing lately: not re-adopted from others' reports (see failed-peers.ts). */
+  failed: FailedPeers;
+}
+
+interface ProbeSchedule {
+  every: number;
+  wait: number;
+  confirmed: PeerId | undefined;
 }
 
 type Event =
@@ -100,6 +111,12 @@ function jittered(random: Random, meanMs: number): number {
 
 function successor(context: Context): Contact | undefined {
   return context.successors[0];
+}
+
+function aliveCheck(context: Context): (id: PeerId) => boolean {
+  if (context.failed.size === 0) return () => true;
+  const now = context.ports.clock.now();
+  return (id) => !recentlyFailed(context.failed, id, now);
 }
 
 /** Contacts we hold links to: where greedy routing can go. */
@@ -163,6 +180,7 @@ export const ringMachine = setup({
       if (!event.failed) return { links };
       return {
         links,
+        failed: rememberFailed(context.failed, event.peer, context.ports.clock.now(), context.config.failedMemoryMs),
         successors: promoteNextSuccessor(context.successors, event.peer),
         predecessor: context.predecessor?.id === event.peer ? undefined : context.predecessor,
       };
@@ -193,6 +211,15 @@ export const ringMachine = setup({
      * knowledge in O(n) rounds; this lookup finds a closer successor in O(log n).
      */
     probeOwnPosition: enqueueActions(({ context, enqueue }) => {
+      const next = successor(context);
+      // A new successor (or none) means the neighbourhood moved: probe every round again.
+      let probe = next?.id === context.probe.confirmed ? context.probe : { every: 1, wait: 0, confirmed: undefined };
+      if (probe.wait > 0) {
+        enqueue.assign({ probe: { ...probe, wait: probe.wait - 1 } });
+        return;
+      }
+      probe = { ...probe, wait: probe.every - 1 };
+      enqueue.assign({ probe });
       const listed = new Set(context.successors.map((c) => c.id));
       const links = [...context.links];
       const outside = links.filter((peer) => !listed.has(peer));
@@ -234,9 +261,10 @@ export const ringMachine = setup({
       if (event.type !== 'stabilize.reply') return;
       const r = context.config.successorListLength;
       const from = contactOf(event.from);
-      const merged = reconcileSuccessors(context.self, context.successors, { from, list: event.successors.map(contactOf) }, r);
+      const isAlive = aliveCheck(context);
+      const merged = reconcileSuccessors(context.self, context.successors, { from, list: event.successors.map(contactOf) }, r, isAlive);
       const reported = event.predecessor === undefined ? undefined : contactOf(event.predecessor);
-      const successors = adoptSuccessorsPredecessor(context.self, merged, reported, r);
+      const successors = adoptSuccessorsPredecessor(context.self, merged, reported, r, isAlive);
       enqueue.assign({ successors });
       pushIfChanged(context, successors);
     }),
@@ -265,14 +293,25 @@ export const ringMachine = setup({
     suspectSuccessor: assign(({ context }) => {
       const failed = context.asked;
       context.ports.logger.debug('ring successor did not answer; promoting the next', { failed });
-      return { successors: failed ? promoteNextSuccessor(context.successors, failed) : context.successors, asked: undefined };
+      if (!failed) return { asked: undefined };
+      return {
+        successors: promoteNextSuccessor(context.successors, failed),
+        failed: rememberFailed(context.failed, failed, context.ports.clock.now(), context.config.failedMemoryMs),
+        asked: undefined,
+      };
     }),
     considerMergeResult: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'lookup.done' || event.node === context.self.id) return;
       const candidate = contactOf(event.node);
       const next = successor(context);
+      if (next !== undefined && candidate.id === next.id) {
+        // Confirmed: probe half as often, down to every probeMaxIntervalRounds rounds.
+        const every = Math.min(context.config.probeMaxIntervalRounds, context.probe.every * 2);
+        enqueue.assign({ probe: { every, wait: every - 1, confirmed: next.id } });
+        return;
+      }
       if (next === undefined || between(candidate.position, context.self.position, next.position)) {
-        const successors = mergeCandidates(context.self, [context.successors, [candidate]], context.config.successorListLength);
+        const successors = mergeCandidates(context.self, [context.successors, [candidate]], context.config.successorListLength, aliveCheck(context));
         enqueue.assign({ successors });
         pushIfChanged(context, successors);
         enqueue.assign({ owned: link(context, [candidate.id]) });
@@ -293,6 +332,8 @@ export const ringMachine = setup({
     dispatch: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'ring.message') return;
       const { from, message } = event;
+      // Whoever speaks is alive, whatever we concluded before.
+      if (context.failed.has(from)) enqueue.assign({ failed: forgetFailed(context.failed, from) });
       switch (message.t) {
         case 'find':
           routeFind(context, message);
@@ -335,7 +376,7 @@ export const ringMachine = setup({
           const leaver = from;
           let successors = promoteNextSuccessor(context.successors, leaver);
           if (successors !== context.successors) {
-            successors = mergeCandidates(context.self, [successors, message.successors.filter((id) => id !== leaver).map(contactOf)], r);
+            successors = mergeCandidates(context.self, [successors, message.successors.filter((id) => id !== leaver).map(contactOf)], r, aliveCheck(context));
           }
           let predecessor = context.predecessor;
           if (predecessor?.id === leaver) {
@@ -365,6 +406,8 @@ export const ringMachine = setup({
     failedJoins: 0,
     asked: undefined,
     owned: new Set<PeerId>(),
+    probe: { every: 1, wait: 0, confirmed: undefined },
+    failed: NO_FAILED_PEERS,
   }),
   entry: 'loadLinks',
   on: {
@@ -556,11 +599,21 @@ function routeFind(context: Context, message: Extract<RingMessage, { t: 'find' }
   const onPath = new Set(message.path);
   const hop = nextHop(self.position, message.target as Position, linkedContacts(context).filter((c) => !onPath.has(c.id)));
   if (hop === undefined || message.path.length >= MAX_PATH) {
-    // We are the target's predecessor as far as we know: our successor answers for it.
-    answer(successor(context)?.id ?? self.id);
+    // We are the target's predecessor as far as we know: the first of our successors at or
+    // past the target answers for it. (Not simply our successor: for a probe of the point
+    // just past the origin, the origin's predecessor must name the origin's successor.)
+    answer(firstSuccessorFrom(context, message.target)?.id ?? self.id);
     return;
   }
   context.ports.send(hop.id, { ...message, path: [...message.path, self.id] });
+}
+
+/** The first successor s with target ∈ (self, s]; our successor when the list ends before the target. */
+function firstSuccessorFrom(context: Context, target: Position): Contact | undefined {
+  for (const candidate of context.successors) {
+    if (between(target, context.self.position, candidate.position, { inclusiveEnd: true })) return candidate;
+  }
+  return successor(context);
 }
 
 export type RingMachine = typeof ringMachine;
