@@ -1,0 +1,124 @@
+import { PeerSockError } from '../../errors.js';
+import { isPeerId, type PeerId } from '../../identity/peer-id.js';
+import { isRecord, isUint } from '../../wire/validate.js';
+import { isPosition, type Position } from '../ring/id-space.js';
+import { parseProviderRecord, serviceKey, type ProviderRecord } from './provider-record.js';
+
+/**
+ * The DHT protocol (`ps/dht` frames between authenticated peers). Peers travel as PeerIds only:
+ * the receiver derives positions itself, so nobody can claim a place in the ID space.
+ *
+ *   lookup         {t, rid, target, count, ttl, path}    route greedily (XOR) toward `target`;
+ *                                                        `path` = hops so far, origin first
+ *   closest        {t, rid, target, peers, path}         the `count` closest peers the local
+ *                                                        minimum knows, routed back along `path`
+ *   announce       {t, record}                           store this signed provider record
+ *   find-providers {t, rid, key, count, ttl, path}       route greedily toward `key`
+ *   providers      {t, rid, key, records, peers, path}   records found there (and closest peers
+ *                                                        when it has none), routed back
+ *   ping / pong    {t, nonce}                            liveness of a contact (k-bucket checks)
+ *
+ * Every list is bounded; `ttl` counts the hops a request may still take, so a request lives
+ * for at most MAX_TTL hops whatever the routing does.
+ */
+export const DHT_PROTOCOL = 'ps/dht';
+
+/** Greedy XOR routing needs O(log n) hops (~14 for 10,000 nodes, ~4 with 32 well-spread links). */
+export const MAX_PATH = 48;
+export const MAX_TTL = MAX_PATH;
+/** k is 20; a little room for a larger configuration. */
+export const MAX_PEERS = 32;
+export const MAX_RECORDS = 20;
+
+export type DhtMessage =
+  | { t: 'lookup'; rid: number; target: Position; count: number; ttl: number; path: PeerId[] }
+  | { t: 'closest'; rid: number; target: Position; peers: PeerId[]; path: PeerId[] }
+  | { t: 'announce'; record: ProviderRecord }
+  | { t: 'find-providers'; rid: number; key: Position; count: number; ttl: number; path: PeerId[] }
+  | { t: 'providers'; rid: number; key: Position; records: ProviderRecord[]; peers: PeerId[]; path: PeerId[] }
+  | { t: 'ping'; nonce: number }
+  | { t: 'pong'; nonce: number };
+
+function fail(message: string): never {
+  throw new PeerSockError('FRAME_SCHEMA', `dht message: ${message}`);
+}
+
+function rid(value: unknown): number {
+  if (!isUint(value)) fail('rid must be a non-negative integer');
+  return value;
+}
+
+function position(value: unknown, field: string): Position {
+  if (!isPosition(value)) fail(`${field} must be a 64-hex position`);
+  return value;
+}
+
+function count(value: unknown): number {
+  if (!isUint(value, MAX_PEERS) || value === 0) fail(`count must be 1..${MAX_PEERS}`);
+  return value;
+}
+
+function ttl(value: unknown): number {
+  if (!isUint(value, MAX_TTL)) fail(`ttl must be 0..${MAX_TTL}`);
+  return value;
+}
+
+function peerIds(value: unknown, max: number, field: string): PeerId[] {
+  if (!Array.isArray(value) || value.length > max || !value.every(isPeerId)) fail(`${field} must be at most ${max} PeerIds`);
+  return value as PeerId[];
+}
+
+/** A route: the origin first, then each hop once. A repeated hop means a loop. */
+function path(value: unknown): PeerId[] {
+  const hops = peerIds(value, MAX_PATH, 'path');
+  if (hops.length === 0) fail('path must name the origin');
+  if (new Set(hops).size !== hops.length) fail('path must not repeat a hop');
+  return hops;
+}
+
+/** Records answering a query for `key`: each must be for a service whose key that is. */
+function records(value: unknown, key: Position): ProviderRecord[] {
+  if (!Array.isArray(value) || value.length > MAX_RECORDS) fail(`records must be at most ${MAX_RECORDS} provider records`);
+  return value.map((r, i) => {
+    const record = parseProviderRecord(r, `dht message: records[${i}]`);
+    if (serviceKey(record.service) !== key) fail(`records[${i}] is for another key`);
+    return record;
+  });
+}
+
+function nonce(value: unknown): number {
+  if (!isUint(value)) fail('nonce must be a non-negative integer');
+  return value;
+}
+
+/** Validates a decoded `ps/dht` body. Throws PeerSockError FRAME_SCHEMA. */
+export function parseDhtMessage(body: unknown): DhtMessage {
+  if (!isRecord(body)) fail('must be a map');
+  const m = body;
+  switch (m.t) {
+    case 'lookup':
+      return { t: 'lookup', rid: rid(m.rid), target: position(m.target, 'target'), count: count(m.count), ttl: ttl(m.ttl), path: path(m.path) };
+    case 'closest':
+      return { t: 'closest', rid: rid(m.rid), target: position(m.target, 'target'), peers: peerIds(m.peers, MAX_PEERS, 'peers'), path: path(m.path) };
+    case 'announce':
+      return { t: 'announce', record: parseProviderRecord(m.record, 'dht message: record') };
+    case 'find-providers':
+      return { t: 'find-providers', rid: rid(m.rid), key: position(m.key, 'key'), count: count(m.count), ttl: ttl(m.ttl), path: path(m.path) };
+    case 'providers': {
+      const key = position(m.key, 'key');
+      return {
+        t: 'providers',
+        rid: rid(m.rid),
+        key,
+        records: records(m.records, key),
+        peers: peerIds(m.peers, MAX_PEERS, 'peers'),
+        path: path(m.path),
+      };
+    }
+    case 'ping':
+    case 'pong':
+      return { t: m.t, nonce: nonce(m.nonce) };
+    default:
+      fail('unknown type');
+  }
+}

@@ -1,0 +1,130 @@
+import { PeerSockError } from '../../errors.js';
+import type { PeerId } from '../../identity/peer-id.js';
+import { positionHex, type Position } from '../ring/id-space.js';
+import type { RoutingTable, TableContact } from './routing-table.js';
+import { BUCKET_COUNT, commonPrefixLength } from './xor-distance.js';
+
+/**
+ * Which routing-table contacts deserve one of the node's few links (~32, ring neighbours
+ * included). Lookups route greedily over links only (`nextHop`), so the links decide the hop
+ * count: a hop from a node that shares c bits with the target lands in its bucket c, and gains
+ * more bits the better that bucket's links cover the bits that follow.
+ *
+ * So, Pastry-like:
+ *   - links go round-robin over the non-empty buckets, lowest index first (bucket 0 covers half
+ *     the ID space, bucket 1 a quarter…; when slots run out mid-round the wider buckets win);
+ *     a ring neighbour counts as a link in its bucket, so the deep buckets the successor list
+ *     already covers get no more;
+ *   - within a bucket each new link is the contact that diverges earliest from the bucket's
+ *     links so far (smallest longest common prefix with them): two links cover both values of
+ *     the next bit, four both of the next two, and so on;
+ *   - ties go to fewer failures, then to the contact known longest (peers that have stayed long
+ *     tend to stay: Kademlia's observation), then to the smaller id, so the plan is deterministic.
+ *
+ * The plan depends on the table, the ring neighbours and the budget only, never on which links
+ * exist now: applying it and planning again gives no change (idempotent), and links move only
+ * when the table changes. Ranking by age keeps them stable: a newcomer displaces a linked
+ * contact only by covering bits the bucket's links do not yet cover, or when one fails.
+ */
+
+export const DEFAULT_LINK_BUDGET = 32;
+
+export interface LinkPlanInput {
+  table: Pick<RoutingTable, 'self' | 'nonEmptyBuckets' | 'bucket' | 'get'>;
+  /** Links this planner opened earlier (the only ones it may close). */
+  links: readonly PeerId[];
+  /** Maintained by the ring: counted against the budget, never opened or closed here. */
+  ringNeighbours: readonly PeerId[];
+  /** Total links for the node, ring neighbours included. */
+  budget?: number;
+  /** Links other subsystems hold (shortcuts, applications), also counted against the budget. */
+  reserved?: number;
+}
+
+export interface LinkPlan {
+  open: PeerId[];
+  close: PeerId[];
+}
+
+/** The DHT links the node should hold: see the module comment. */
+export function chooseDhtLinks(input: Omit<LinkPlanInput, 'links'>): PeerId[] {
+  const { table } = input;
+  const budget = input.budget ?? DEFAULT_LINK_BUDGET;
+  const reserved = input.reserved ?? 0;
+  for (const [name, value] of [['budget', budget], ['reserved', reserved]] as const) {
+    if (!Number.isSafeInteger(value) || value < 0) throw new PeerSockError('INVALID_ARGUMENT', `link ${name} must be a non-negative integer, got ${value}`);
+  }
+  const ring = new Set(input.ringNeighbours);
+  let slots = budget - reserved - ring.size;
+  if (slots <= 0) return [];
+
+  // Positions of the links each bucket holds so far, ring neighbours first.
+  const held = new Map<number, Position[]>();
+  const holdIn = (index: number, position: Position) => {
+    const list = held.get(index);
+    if (list === undefined) held.set(index, [position]);
+    else list.push(position);
+  };
+  for (const id of ring) {
+    const position = table.get(id)?.position ?? positionHex(id);
+    const index = commonPrefixLength(table.self, position);
+    if (index < BUCKET_COUNT) holdIn(index, position);
+  }
+
+  const candidates = new Map<number, TableContact[]>();
+  for (const index of table.nonEmptyBuckets()) {
+    const list = table.bucket(index).filter((c) => !ring.has(c.id));
+    if (list.length > 0) candidates.set(index, list.sort(byQuality));
+  }
+
+  const chosen: PeerId[] = [];
+  for (let round = 0; slots > 0 && candidates.size > 0; round += 1) {
+    for (const [index, list] of candidates) {
+      if (slots === 0) break;
+      const links = held.get(index) ?? [];
+      if (links.length > round) continue;
+      const pick = mostDivergent(list, links);
+      const contact = list.splice(pick, 1)[0]!;
+      if (list.length === 0) candidates.delete(index);
+      holdIn(index, contact.position);
+      chosen.push(contact.id);
+      slots -= 1;
+    }
+  }
+  return chosen;
+}
+
+/** What to open and close so the DHT holds exactly `chooseDhtLinks`; ring neighbours are never closed. */
+export function planLinks(input: LinkPlanInput): LinkPlan {
+  const wanted = chooseDhtLinks(input);
+  const wantedSet = new Set(wanted);
+  const current = new Set(input.links);
+  const ring = new Set(input.ringNeighbours);
+  return {
+    open: wanted.filter((id) => !current.has(id)),
+    close: [...current].filter((id) => !wantedSet.has(id) && !ring.has(id)),
+  };
+}
+
+/**
+ * Index in `list` (sorted by quality) of the contact whose longest common prefix with any held
+ * link is shortest; the first such, so quality breaks ties.
+ */
+function mostDivergent(list: readonly TableContact[], links: readonly Position[]): number {
+  if (links.length === 0) return 0;
+  let best = 0;
+  let bestShared = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < list.length; i += 1) {
+    let shared = 0;
+    for (const link of links) shared = Math.max(shared, commonPrefixLength(list[i]!.position, link));
+    if (shared < bestShared) {
+      best = i;
+      bestShared = shared;
+    }
+  }
+  return best;
+}
+
+function byQuality(a: TableContact, b: TableContact): number {
+  return a.failures - b.failures || a.addedAt - b.addedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
