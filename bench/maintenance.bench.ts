@@ -11,6 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { childNodeArgs } from './node-args.js';
 import { checkRing } from '../sim/invariants.js';
 import { createSimulator } from '../sim/simulator.js';
 import { DEFAULT_RING_CONFIG } from '../src/actors/ring/ring-config.js';
@@ -122,7 +123,7 @@ function child(nodes: number, budgetSec: number): Promise<MaintenanceFigures> {
   const self = fileURLToPath(import.meta.url);
   return new Promise((resolve) => {
     const started = performance.now();
-    const proc = spawn(process.execPath, ['--max-old-space-size=4096', '--import', 'tsx', self], {
+    const proc = spawn(process.execPath, ['--max-old-space-size=4096', ...childNodeArgs(import.meta.url), self], {
       env: { ...process.env, MAINT_CHILD: String(nodes), PEERSOCK_BENCH_BUDGET_SEC: String(budgetSec) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

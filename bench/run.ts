@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { benchFile, childNodeArgs } from './node-args.js';
 
 const benches = ['throughput.bench.ts', 'verify.bench.ts', 'sim-scale.bench.ts', 'ring-heal.bench.ts', 'maintenance.bench.ts'];
 const only = process.argv.slice(2);
@@ -12,7 +13,7 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 
 function run(file: string): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', `${here}${file}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...childNodeArgs(import.meta.url), `${here}${benchFile(file, import.meta.url)}`], { stdio: ['ignore', 'pipe', 'inherit'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk;

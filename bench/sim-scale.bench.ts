@@ -12,6 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { childNodeArgs } from './node-args.js';
 import { DEFAULT_RING_CONFIG } from '../src/actors/ring/ring-config.js';
 import { runChurn } from '../src/cli/sim-run.js';
 
@@ -146,7 +147,7 @@ function child(nodes: number, budgetSec: number): Promise<ScaleFigures> {
   const self = fileURLToPath(import.meta.url);
   return new Promise((resolve) => {
     const started = performance.now();
-    const proc = spawn(process.execPath, ['--max-old-space-size=4096', '--import', 'tsx', self], {
+    const proc = spawn(process.execPath, ['--max-old-space-size=4096', ...childNodeArgs(import.meta.url), self], {
       env: { ...process.env, SIM_SCALE_CHILD: String(nodes), PEERSOCK_BENCH_BUDGET_SEC: String(budgetSec) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

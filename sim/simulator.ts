@@ -2,6 +2,7 @@ import type { Subscription } from 'rxjs';
 import { DEFAULT_CONNECTION_CONFIG, validateConnectionConfig, type ConnectionConfig } from '../src/actors/transport/connection-config.js';
 import type { RingView } from '../src/actors/ring/ring-view.js';
 import { createCryptoPort } from '../src/crypto/crypto-port.js';
+import { NativeKeyCache } from '../src/crypto/native-key-cache.js';
 import { generateIdentity, type Identity } from '../src/identity/identity.js';
 import type { PeerId } from '../src/identity/peer-id.js';
 import type { PeerSockNode } from '../src/node/node-api.js';
@@ -115,6 +116,8 @@ export interface Simulator {
 }
 
 const SHORT_ID_LENGTH = 10;
+/** Enough for every key of a 10,000-node run with churn. */
+const SHARED_KEY_CACHE_CAPACITY = 65_536;
 /** Stream numbers of the seeded PRNGs; a node's is NODE_STREAM + its index. */
 const NETWORK_STREAM = 1;
 const SIGNALING_STREAM = 2;
@@ -132,6 +135,8 @@ export function createSimulator(options: SimulatorOptions): Simulator {
   const { seed } = options;
   if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
   const clock = createSimulatedClock();
+  // One parsed-key cache for every simulated node: they all verify the same few thousand keys.
+  const keyCache = new NativeKeyCache(SHARED_KEY_CACHE_CAPACITY);
   const latency = createLatencyModel({ seed, clock, ...options.latency });
   const network = createMemoryNetwork({
     clock,
@@ -166,7 +171,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     const id = identity.peerId;
     const shortId = id.slice(0, SHORT_ID_LENGTH);
     const transport = network.transport(id);
-    const crypto = createCryptoPort({ identity });
+    const crypto = createCryptoPort({ identity, keyCache });
     const port = signaling.port(id);
     if (groupCount > 0) network.setGroup(id, Math.floor(random.float() * groupCount));
     const runtimeOptions: NodeRuntimeOptions = {

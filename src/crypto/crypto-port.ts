@@ -16,6 +16,12 @@ export interface CryptoPortOptions {
   ownsPool?: boolean;
   /** Create a pool for this port alone; close() closes it. Ignored when `pool` is given. */
   poolOptions?: VerifyPoolOptions;
+  /**
+   * Parsed public keys for inline verification, possibly shared by several ports in one
+   * process (the simulator's thousands of nodes verify the same few thousand keys: parsing
+   * them once per node was ~8% of a large run). Default: one cache per port.
+   */
+  keyCache?: NativeKeyCache;
 }
 
 /** Production crypto: native ed25519 (RFC 8032-identical to noble, see test/crypto/rfc8032.test.ts). */
@@ -25,7 +31,7 @@ export function createCryptoPort(options: CryptoPortOptions): CryptoPort {
   const privateKey = nativePrivateKey(identity.secretKey);
   const pool = options.pool ?? (options.poolOptions !== undefined ? createVerifyPool(options.poolOptions) : undefined);
   const ownsPool = options.pool === undefined ? pool !== undefined : (options.ownsPool ?? false);
-  const keyCache = pool === undefined ? new NativeKeyCache() : undefined;
+  const keyCache = pool === undefined ? (options.keyCache ?? new NativeKeyCache()) : undefined;
   const publicKey = Uint8Array.from(identity.publicKey);
 
   return {
