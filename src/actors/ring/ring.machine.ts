@@ -4,7 +4,7 @@ import type { Clock } from '../../ports/clock.js';
 import type { Logger } from '../../ports/logger.js';
 import type { Random } from '../../ports/random.js';
 import { contactOf, type Contact } from './contact.js';
-import { between, ringAdd, type Position } from './id-space.js';
+import { between, compareClockwise, ringAdd, type Position } from './id-space.js';
 import { closerPredecessor } from './predecessor.js';
 import { forgetFailed, NO_FAILED_PEERS, recentlyFailed, rememberFailed, type FailedPeers } from './failed-peers.js';
 import type { RingConfig } from './ring-config.js';
@@ -96,9 +96,12 @@ type Event =
  * Candidates to join or merge through. An unreachable bootstrap service is an expected
  * condition (every signaling server may be gone), not an actor failure: it yields nobody.
  */
+/** Peers asked of the signaling server per join or merge probe (its default cap is 32). */
+const BOOTSTRAP_SAMPLE = 32;
+
 const sampleCandidates = fromPromise<PeerId[], { ports: RingPorts; self: PeerId }>(async ({ input }) => {
   try {
-    return (await input.ports.bootstrapCandidates(8)).filter((peer) => peer !== input.self);
+    return (await input.ports.bootstrapCandidates(BOOTSTRAP_SAMPLE)).filter((peer) => peer !== input.self);
   } catch (error) {
     input.ports.logger.debug('no bootstrap candidates', { error: String(error) });
     return [];
@@ -194,7 +197,20 @@ export const ringMachine = setup({
       const candidates = (event as unknown as { output: PeerId[] }).output;
       const preferred = candidates.filter((peer) => context.links.has(peer) === (params.prefer === 'linked'));
       const pool = preferred.length > 0 ? preferred : candidates;
-      return { via: pool[Math.floor(context.ports.random.float() * pool.length)] };
+      // The sampled peer closest before our position: a lookup from there needs few hops even
+      // over ring links alone. From a random peer it crossed the ring one successor list per hop,
+      // ran out of path at 1,000 nodes and returned a far-off "successor" that stabilization
+      // then walked back from one node per step.
+      let via: PeerId | undefined;
+      let viaPosition: Position | undefined;
+      for (const peer of pool) {
+        const position = contactOf(peer).position;
+        if (viaPosition === undefined || compareClockwise(context.self.position, position, viaPosition) > 0) {
+          via = peer;
+          viaPosition = position;
+        }
+      }
+      return { via };
     }),
     connectVia: assign(({ context }) => (context.via ? { owned: link(context, [context.via]) } : {})),
     becomeAlone: assign({ successors: [], predecessor: undefined, failedJoins: 0 }),
