@@ -39,6 +39,8 @@ export interface ScaleFigures {
   rssKiBPerNode: number;
   heapKiBPerNode: number;
   ringCorrectFraction: number | null;
+  /** Mean fraction of alive nodes with the right successor, over the samples after the joins. */
+  successorsRightMean: number | null;
   formedAtSec: number | null;
 }
 
@@ -102,6 +104,7 @@ export async function runSimScale(nodes: number, budgetSec: number): Promise<Sca
       rssKiBPerNode: round(peakRss / 1024 / Math.max(1, peakAlive), 1),
       heapKiBPerNode: round(peakHeap / 1024 / Math.max(1, peakAlive), 1),
       ringCorrectFraction: result.summary.correctFraction === undefined ? null : round(result.summary.correctFraction, 3),
+      successorsRightMean: result.summary.meanSuccessorsRight === undefined ? null : round(result.summary.meanSuccessorsRight, 4),
       formedAtSec: result.summary.formedAt === undefined ? null : result.summary.formedAt / 1_000,
     };
   } finally {
@@ -123,7 +126,8 @@ export async function runSimScaleBench(): Promise<Record<string, unknown>> {
     console.log(
       `${nodes} nodes: ${figures.completed ? 'completed' : `STOPPED (${figures.failure ?? 'wall budget'}) after ${figures.virtualSecDone} of 600 virtual s`} in ${figures.wallSec} s wall (full run projected at ${figures.projectedWallSec} s); ` +
         `${figures.eventsPerSec} events/s; peak rss ${figures.peakRssMiB} MiB (${figures.rssKiBPerNode} KiB/node over ${figures.peakAlive} alive), heap ${figures.peakHeapMiB} MiB; ` +
-        `ring correct ${figures.ringCorrectFraction === null ? '—' : `${(figures.ringCorrectFraction * 100).toFixed(1)}%`} of samples, formed ${figures.formedAtSec === null ? 'never' : `at ${figures.formedAtSec} s`}`,
+        `ring correct ${figures.ringCorrectFraction === null ? '—' : `${(figures.ringCorrectFraction * 100).toFixed(1)}%`} of samples, ` +
+        `successors right ${figures.successorsRightMean === null ? '—' : `${(figures.successorsRightMean * 100).toFixed(2)}%`} of nodes on average, formed ${figures.formedAtSec === null ? 'never' : `at ${figures.formedAtSec} s`}`,
     );
     out[`${key}WallSec`] = figures.wallSec;
     out[`${key}VirtualSecDone`] = figures.virtualSecDone;
@@ -137,6 +141,7 @@ export async function runSimScaleBench(): Promise<Record<string, unknown>> {
     out[`${key}RssKiBPerNode`] = figures.rssKiBPerNode;
     out[`${key}HeapKiBPerNode`] = figures.heapKiBPerNode;
     out[`${key}RingCorrectFraction`] = figures.ringCorrectFraction;
+    out[`${key}SuccessorsRightMean`] = figures.successorsRightMean;
   }
   out.targets = { sim10kWallSec: 300, sim10kPeakMiB: 4096 };
   return out;
@@ -190,6 +195,7 @@ function child(nodes: number, budgetSec: number): Promise<ScaleFigures> {
           rssKiBPerNode: last ? round((last.rssMiB * 1024) / Math.max(1, last.alive), 1) : 0,
           heapKiBPerNode: last ? round((4096 * 1024) / Math.max(1, last.alive), 1) : 0,
           ringCorrectFraction: null,
+          successorsRightMean: null,
           formedAtSec: null,
         });
       }

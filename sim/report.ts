@@ -14,6 +14,12 @@ export interface RunSample {
   /** Every invariant held (checkNetwork); absent when only the ring was checked. */
   allOk?: boolean;
   alive: number;
+  /**
+   * Fraction of alive nodes whose successor pointer is right. Under steady churn the whole ring
+   * is rarely correct at one instant (a crash stays undetected for the heartbeat timeout), so
+   * this is the figure that says how close it stays.
+   */
+  successorsRight?: number;
   messagesSent: number;
   bytesSent: number;
 }
@@ -54,6 +60,8 @@ export interface RunSummary {
   correctFraction: number | undefined;
   correctSamples: number;
   samples: number;
+  /** Mean of `successorsRight` over the samples after the initial joins (when sampled). */
+  meanSuccessorsRight: number | undefined;
   /** One character per time bucket: `#` always correct, `+` sometimes, `.` never. */
   timeline: string;
   maintenance: MaintenanceFigures | undefined;
@@ -69,6 +77,10 @@ export interface SummarizeOptions {
   quietMarginMs?: number;
   /** Characters in the timeline (default 50). */
   timelineWidth?: number;
+}
+
+function mean(values: readonly number[]): number | undefined {
+  return values.length === 0 ? undefined : values.reduce((a, b) => a + b, 0) / values.length;
 }
 
 export function summarizeRun(samples: readonly RunSample[], events: readonly RunEvent[], options: SummarizeOptions): RunSummary {
@@ -106,6 +118,7 @@ export function summarizeRun(samples: readonly RunSample[], events: readonly Run
     correctFraction: after.length > 0 ? correctSamples / after.length : undefined,
     correctSamples,
     samples: after.length,
+    meanSuccessorsRight: mean(after.flatMap((sample) => (sample.successorsRight === undefined ? [] : [sample.successorsRight]))),
     timeline: timeline(after, options.timelineWidth ?? 50),
     maintenance: maintenance(samples, events, formedIndex >= 0 ? formedIndex : firstAtOrAfter(samples, options.joinedAt), options.quietMarginMs ?? 10_000),
   };

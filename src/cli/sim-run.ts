@@ -100,9 +100,12 @@ export async function runChurn(options: ChurnRunOptions): Promise<ChurnRunResult
 
   const sample = () => {
     const alive = sim.alive();
-    const ringOk = checkRing(sim.ringViews(), { successorListLength: r, alive: alive.map((node) => node.id) }).length === 0;
+    const violations = checkRing(sim.ringViews(), { successorListLength: r, alive: alive.map((node) => node.id) });
+    const ringOk = violations.length === 0;
+    const wrongSuccessors = violations.filter((v) => v.kind === 'successor' || v.kind === 'missing-view').length;
+    const successorsRight = alive.length === 0 ? 1 : 1 - wrongSuccessors / alive.length;
     const stats = sim.network.stats();
-    const entry: RunSample = { at: sim.now(), ringOk, alive: alive.length, messagesSent: stats.messagesSent, bytesSent: stats.bytesSent };
+    const entry: RunSample = { at: sim.now(), ringOk, alive: alive.length, successorsRight, messagesSent: stats.messagesSent, bytesSent: stats.bytesSent };
     // Only a correct ring can pass every invariant: skip the rest when it is not.
     if (alive.length <= fullMax) entry.allOk = ringOk && checkNetwork(sim, { ring: { successorListLength: r }, timeouts }).length === 0;
     samples.push(entry);

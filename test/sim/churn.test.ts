@@ -186,4 +186,10 @@ describe('run summary (sim/report.ts)', () => {
     const busy: RunEvent[] = Array.from({ length: 10 }, (_, i) => ({ at: i * 1_000 + 500, op: 'join', sampleIndex: i }));
     expect(summarizeRun(samples(10, () => true), busy, { joinedAt: 0 }).maintenance).toMatchObject({ churnIncluded: true, bytesPerNodeSec: 500 });
   });
+
+  it('averages the fraction of right successors over the samples after the joins', () => {
+    const s = samples(4, () => false).map((sample, i) => ({ ...sample, successorsRight: [0.1, 0.9, 0.95, 1][i]! }));
+    expect(summarizeRun(s, [], { joinedAt: 2_000 }).meanSuccessorsRight).toBeCloseTo((0.9 + 0.95 + 1) / 3, 10);
+    expect(summarizeRun(samples(4, () => true), [], { joinedAt: 0 }).meanSuccessorsRight).toBeUndefined();
+  });
 });

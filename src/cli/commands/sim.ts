@@ -166,6 +166,7 @@ export function summaryTable(result: ChurnRunResult, run: { sampleMs: number; wa
     ['heal times', heals.length === 0 ? '—' : `${listed}${heals.length > MAX_HEALS_LISTED ? ` … (${heals.length - MAX_HEALS_LISTED} more)` : ''}`],
     ['heal median / max', `${seconds(s.healMedianMs)} / ${seconds(s.healMaxMs)} (resolution ${formatDuration(run.sampleMs)})`],
     ['ring correct over time', s.correctFraction === undefined ? '—' : `${(s.correctFraction * 100).toFixed(1)}% of ${s.samples} samples (every ${formatDuration(run.sampleMs)})`],
+    ['successors right', s.meanSuccessorsRight === undefined ? '—' : `${(s.meanSuccessorsRight * 100).toFixed(2)}% of alive nodes on average`],
     ['correctness timeline', s.timeline === '' ? '—' : `${s.timeline}  (# correct, + partly, . not)`],
     ['maintenance msgs/node/s', maint ? `${maint.messagesPerNodeSec.toFixed(2)}${maintNote}` : '—'],
     ['maintenance bytes/node/s', maint ? `${Math.round(maint.bytesPerNodeSec)}` : '—'],
