@@ -8,7 +8,7 @@ import { DEFAULT_RING_CONFIG, type RingConfig } from '../actors/ring/ring-config
  * failure detection and merge probing than production, so scenarios stay short.
  */
 export const PROPERTY_RING_CONFIG: RingConfig = { ...DEFAULT_RING_CONFIG, successorListLength: 8, mergeIntervalMs: 10_000 };
-export const PROPERTY_CONNECTION: NonNullable<SimulatorOptions['connection']> = { heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 3_000 };
+export const PROPERTY_CONNECTION = { heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 3_000 } as const satisfies NonNullable<SimulatorOptions['connection']>;
 
 /** Scheduling slack on top of each ring timeout. */
 const SLACK_MS = 1_000;

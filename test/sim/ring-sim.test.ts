@@ -8,27 +8,19 @@ import { checkNetwork } from '../../sim/check-network.js';
 import { describeViolations, type TransientTimeouts } from '../../sim/invariants.js';
 import { arbitraryScenario, runScenario, scenarioToJson, type Scenario } from '../../sim/scenario.js';
 import { createSimulator, type SimNodeHandle, type Simulator, type SimulatorOptions } from '../../sim/simulator.js';
-import { DEFAULT_RING_CONFIG, type RingConfig } from '../../src/actors/ring/ring-config.js';
+import type { RingConfig } from '../../src/actors/ring/ring-config.js';
+import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG, detectionTimeoutMs, ringTransientTimeouts } from '../../src/cli/sim-profile.js';
 
-/** Successor-list length the ring runs with. */
-const R = 8;
-const RING: RingConfig = { ...DEFAULT_RING_CONFIG, successorListLength: R, mergeIntervalMs: 10_000 };
-const CONNECTION: SimulatorOptions['connection'] = { heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 3_000 };
+/** The configuration `peersock sim --replay` uses too (src/cli/sim-profile.ts): replays cannot drift from this test. */
+const RING: RingConfig = PROPERTY_RING_CONFIG;
+const CONNECTION: SimulatorOptions['connection'] = PROPERTY_CONNECTION;
+const R = RING.successorListLength;
 /** Failure detection (timeout + one heartbeat interval) plus 5 of the longest stabilization rounds. */
-const HEAL_WITHIN_MS = 3_000 + 1_000 + 5 * RING.stabilizeIntervalMs * 1.5;
+const HEAL_WITHIN_MS = detectionTimeoutMs(PROPERTY_CONNECTION) + 5 * RING.stabilizeIntervalMs * 1.5;
 /** A graceful leave heals with no timeout: a few message round trips. */
 const LEAVE_HEALS_WITHIN_MS = 1_500;
 const FORM_WITHIN_MS = 30_000;
-/** The ring actor's transient states and their limits (plus scheduling slack). */
-const SLACK = 1_000;
-const RING_TIMEOUTS: TransientTimeouts = (actor, state) => {
-  if (!/(^|\/)ring$/.test(actor)) return undefined;
-  if (state.startsWith('joining.linking')) return RING.linkTimeoutMs + SLACK;
-  if (state.startsWith('joining')) return RING.lookupTimeoutMs + SLACK;
-  if (state.startsWith('rebootstrapping')) return RING.rebootstrapMaxMs * 1.5 + SLACK;
-  if (state.includes('maintenance.stabilizing')) return RING.requestTimeoutMs + SLACK;
-  return undefined;
-};
+const RING_TIMEOUTS: TransientTimeouts = ringTransientTimeouts(RING);
 
 const open: Simulator[] = [];
 function simulator(seed: number, nodes = 0): Simulator {
