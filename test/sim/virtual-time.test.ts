@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, createMachine } from 'xstate';
-import { advance } from '../../sim/drive.js';
+import { advance, stuckGuard } from '../../sim/drive.js';
 import { createSeededRandom, deriveSeed } from '../../sim/seeded-random.js';
 import { createSimulatedClock } from '../../sim/simulated-clock.js';
 
@@ -99,5 +99,18 @@ describe('createSimulatedClock (XState SimulatedClock as the Clock port)', () =>
     actor.start();
     await advance(clock, 10_000);
     expect(seen).toEqual(['waiting@0', 'late@1500', 'done@1750']);
+  });
+});
+
+describe('stuck-time guard', () => {
+  it('throws only when steps pile up at one instant, however many steps move time forward', () => {
+    let now = 0;
+    const guard = stuckGuard({ now: () => now }, 10);
+    for (let i = 0; i < 1_000; i += 1) {
+      now += 1;
+      guard();
+    }
+    for (let i = 0; i < 10; i += 1) guard();
+    expect(() => guard()).toThrow(/stuck at 1000 ms/);
   });
 });
