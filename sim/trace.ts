@@ -109,6 +109,11 @@ export function createTraceRecorder(options: TraceRecorderOptions = {}): TraceRe
     entries,
     record,
     recordInspection(at, node, event) {
+      // An event an actor processed is followed by the snapshot it produced, which carries the
+      // event's type and the resulting state: recording both doubled the trace (and ~12% of a
+      // large run's time went to it) for no information. Error events are kept: they may end
+      // an actor without a snapshot of their own, and checks look for them.
+      if (event.kind === 'event' && event.type?.startsWith(ERROR_EVENT_PREFIX) !== true) return;
       const entry: SimTraceEntry = { at, node, actor: event.actor, kind: event.kind };
       if (event.type !== undefined) entry.type = event.type;
       if (event.state !== undefined) entry.state = stateText(event.state);
