@@ -41,6 +41,8 @@ export interface SimulatorOptions {
   connection?: Partial<ConnectionConfig>;
   /** Passed through to createNodeRuntime for the ring actor. */
   ring?: SimRingOptions;
+  /** Passed through to createNodeRuntime for routed messages (needs `ring`). */
+  routing?: NodeRuntimeOptions['routing'];
   maxConnections?: number;
   maxPendingInbound?: number;
   restartPolicy?: Partial<RestartPolicy>;
@@ -187,11 +189,14 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       maxPendingInbound: options.maxPendingInbound ?? 16,
       restartPolicy,
       connectTimeoutMs: options.connectTimeoutMs ?? 60_000,
+      // Every simulated node reads the same virtual clock: their routed messages' dates compare.
+      wallClock: () => clock.now(),
       release: async () => {
         await Promise.allSettled([port.close(), transport.close(), crypto.close()]);
       },
     };
     if (options.ring !== undefined) Object.assign(runtimeOptions, { ring: options.ring });
+    if (options.routing !== undefined) runtimeOptions.routing = options.routing;
     note(shortId, 'join');
     const node = createNodeRuntime(runtimeOptions);
     const record: NodeRecord = {

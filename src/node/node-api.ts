@@ -19,9 +19,13 @@ export interface PeerSockNode {
   /** Closes the connection gracefully (the remote is told). Resolves when it is gone. */
   disconnect(peer: PeerId | string): Promise<void>;
   /**
-   * Resolves when the frame is handed to the channel; waits while the channel's byte
-   * budget is used up; rejects with NOT_CONNECTED, BACKPRESSURE, SEND_TIMEOUT,
-   * MESSAGE_TOO_LARGE or INVALID_PROTOCOL.
+   * Over a direct connection: resolves when the frame is handed to the channel; waits while
+   * the channel's byte budget is used up; rejects with NOT_CONNECTED, BACKPRESSURE,
+   * SEND_TIMEOUT, MESSAGE_TOO_LARGE or INVALID_PROTOCOL.
+   * Without one, on a ring node: routed hop by hop, sealed for `peer` and signed; resolves when
+   * `peer`'s signed ack comes back; rejects with UNREACHABLE, TTL_EXPIRED, TIMEOUT (fate
+   * unknown: it may have been delivered), BACKPRESSURE (too many awaiting their ack),
+   * MESSAGE_TOO_LARGE, INVALID_PROTOCOL or INVALID_ARGUMENT. Without a ring: NOT_CONNECTED.
    */
   send(peer: PeerId | string, protocol: string, data: Uint8Array): Promise<void>;
   /** Application messages from authenticated peers (hot: nothing is buffered for late subscribers). */

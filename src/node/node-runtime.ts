@@ -1,8 +1,14 @@
 import { BehaviorSubject, Subject, filter, firstValueFrom, timeout } from 'rxjs';
 import { createActor, type Actor, type AnyActorRef, type StateValue } from 'xstate';
 import type { RingConfig } from '../actors/ring/ring-config.js';
+import type { RingView } from '../actors/ring/ring-view.js';
 import { RING_PROTOCOL, parseRingMessage, ringMessageToWire, type RingMessage } from '../actors/ring/ring-messages.js';
 import { ringMachine, type RingInput } from '../actors/ring/ring.machine.js';
+import { PendingSends } from '../actors/routing/pending-sends.js';
+import { createRouteEndpoint } from '../actors/routing/route-endpoint.js';
+import { ROUTE_PROTOCOL, msgKey, parseRouteMessage, routeMessageToWire, type RouteMessage } from '../actors/routing/route-messages.js';
+import { routerConfig, type RouterConfig } from '../actors/routing/router-config.js';
+import { routerMachine, type RouterInput } from '../actors/routing/router.machine.js';
 import type { ConnectionConfig } from '../actors/transport/connection-config.js';
 import {
   connectionManagerMachine,
@@ -11,6 +17,7 @@ import {
   type TransportPorts,
 } from '../actors/transport/connection-manager.machine.js';
 import type { InboundMessage, PeerChannel } from '../actors/transport/peer-channel.js';
+import { envelopeRecipient, type EnvelopeRecipient, type SealedEnvelope } from '../crypto/sealed-envelope.js';
 import { PeerSockError, isPeerSockError } from '../errors.js';
 import type { Identity } from '../identity/identity.js';
 import { parsePeerId, type PeerId } from '../identity/peer-id.js';
@@ -19,6 +26,7 @@ import type { CryptoPort } from '../ports/crypto.js';
 import type { Logger } from '../ports/logger.js';
 import type { Random } from '../ports/random.js';
 import type { LinkTransport } from '../ports/transport.js';
+import { isApplicationProtocol } from '../wire/protocol-tag.js';
 import { createInspection } from '../supervisor/inspection.js';
 import { stateText } from '../supervisor/state-text.js';
 import type { RestartPolicy } from '../supervisor/restart-policy.js';
@@ -48,6 +56,14 @@ export interface NodeRuntimeOptions {
   connectTimeoutMs: number;
   /** Run the ring (predecessor + successor list) with this configuration; absent: no ring. */
   ring?: RingConfig;
+  /** Routed messages (sends to peers without a direct link; they need the ring): limits and timeout. */
+  routing?: Partial<RouterConfig>;
+  /**
+   * Wall clock, ms since the Unix epoch: dates routed messages, whose replay check compares
+   * times across nodes (Clock.now() is monotonic per process and means nothing elsewhere).
+   * Production passes Date.now, the simulator its shared virtual clock. Absent: clock.now().
+   */
+  wallClock?: () => number;
   /** Releases what the caller created for this node (sockets, threads), after the actors stop. */
   release(): Promise<void>;
 }
@@ -61,6 +77,25 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
   const inspection = createInspection();
 
   const ringActor = (): AnyActorRef | undefined => (options.ring ? root.system.get('ring') : undefined);
+  // Routed messages travel over the ring's links: only a ring node routes.
+  const routing = options.ring ? routerConfig(options.routing) : undefined;
+  const routerActor = (): AnyActorRef | undefined => (routing ? root.system.get('router') : undefined);
+  const pendingRouted = new PendingSends(routing?.maxPending ?? 1);
+  const wallClock = options.wallClock ?? (() => clock.now());
+  let recipient: EnvelopeRecipient | undefined;
+  const endpoint = routing
+    ? createRouteEndpoint({
+        // Derived at the first envelope for us: a simulated node that never gets one never pays for it.
+        recipient: () => (recipient ??= envelopeRecipient(identity, crypto)),
+        signer: crypto,
+        random,
+        wallClock,
+        config: routing,
+        logger: logger.child({ part: 'router' }),
+        report: (event) => routerActor()?.send(event),
+      })
+    : undefined;
+  const internalProtocols = new Set([...(options.ring ? [RING_PROTOCOL] : []), ...(routing ? [ROUTE_PROTOCOL] : [])]);
   const ports: TransportPorts = {
     transport,
     crypto,
@@ -87,19 +122,23 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
       logger.debug('protocol violation', { peer, code: error.code, message: error.message });
       events.next({ type: 'peer.violation', peer, code: error.code, message: error.message });
     },
-    ...(options.ring
+    ...(internalProtocols.size > 0
       ? {
           internal: {
-            protocols: new Set([RING_PROTOCOL]),
-            deliver: (from: PeerId, _protocol: string, body: unknown) => {
-              let message: RingMessage;
+            protocols: internalProtocols,
+            deliver: (from: PeerId, protocol: string, body: unknown) => {
+              // Validated before an actor sees it: bad input is the sender's violation, not our crash.
+              let event: { type: 'route.frame'; from: PeerId; message: RouteMessage } | { type: 'ring.message'; from: PeerId; message: RingMessage };
               try {
-                message = parseRingMessage(body);
+                event =
+                  protocol === ROUTE_PROTOCOL
+                    ? { type: 'route.frame', from, message: parseRouteMessage(body) }
+                    : { type: 'ring.message', from, message: parseRingMessage(body) };
               } catch (error) {
                 ports.reportViolation(from, error as PeerSockError);
                 return;
               }
-              ringActor()?.send({ type: 'ring.message', from, message });
+              (event.type === 'route.frame' ? routerActor() : ringActor())?.send(event);
             },
           },
         }
@@ -128,6 +167,33 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
       }
     : undefined;
 
+  const routerInput: RouterInput | undefined =
+    routing && endpoint
+      ? {
+          self: identity.peerId,
+          config: routing,
+          ports: {
+            logger: logger.child({ part: 'router' }),
+            links: () => openPeers.value,
+            // The ring's neighbours: the links it keeps (see choosePreferredHop).
+            preferredLinks: () => {
+              const view = ringView();
+              if (!view) return [];
+              return view.predecessor === undefined ? view.successors : [...view.successors, view.predecessor];
+            },
+            send: (to, message) => {
+              const channel = channels.get(to);
+              if (!channel?.authenticated) return false;
+              channel.sendControl(ROUTE_PROTOCOL, routeMessageToWire(message));
+              return true;
+            },
+            endpoint,
+            deliver: (message) => messages.next(message),
+            pending: pendingRouted,
+          },
+        }
+      : undefined;
+
   const managerInput: ConnectionManagerInput = {
     self: identity.peerId,
     maxConnections: options.maxConnections,
@@ -141,6 +207,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
       children: [
         { id: 'transport', systemId: 'transport', logic: connectionManagerMachine, input: managerInput },
         ...(ringInput ? [{ id: 'ring', systemId: 'ring', logic: ringMachine, input: ringInput }] : []),
+        ...(routerInput ? [{ id: 'router', systemId: 'router', logic: routerMachine, input: routerInput }] : []),
       ],
       policy: options.restartPolicy,
       now: () => clock.now(),
@@ -159,6 +226,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
       failure = new PeerSockError(code, `the node failed: ${message}`, { cause: error });
       logger.error('node failed', { code, message });
       openPeers.next([]);
+      pendingRouted.rejectAll(failure);
       events.next({ type: 'node.failed', code, message });
     },
   });
@@ -246,13 +314,65 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
       }
       channel = channels.get(peer);
     }
-    if (!channel) return Promise.reject(new PeerSockError('NOT_CONNECTED', `no connection to ${peer}; call connect() first`));
-    return channel.send(protocol, data);
+    // A link still opening (or closing) is no direct channel: a ring node routes around it.
+    if (channel && (channel.authenticated || !endpoint)) return channel.send(protocol, data);
+    if (!endpoint) return Promise.reject(new PeerSockError('NOT_CONNECTED', `no connection to ${peer}; call connect() first`));
+    return sendRouted(peer, protocol, data, endpoint);
+  }
+
+  /**
+   * Hop by hop over the ring, sealed for `peer` (the router actor, src/actors/routing/). Resolves
+   * only on the target's signed ack; rejects with UNREACHABLE, TTL_EXPIRED or TIMEOUT, and up
+   * front with INVALID_PROTOCOL, INVALID_ARGUMENT, MESSAGE_TOO_LARGE or BACKPRESSURE.
+   */
+  async function sendRouted(peer: PeerId, protocol: string, data: Uint8Array, routeEndpoint: NonNullable<typeof endpoint>): Promise<void> {
+    const limits = routing!;
+    if (!isApplicationProtocol(protocol)) {
+      throw new PeerSockError('INVALID_PROTOCOL', `protocol tags are 1-64 characters of a-z 0-9 . _ / - and must not start with "ps/"; got ${JSON.stringify(protocol)}`);
+    }
+    if (!(data instanceof Uint8Array)) throw new PeerSockError('INVALID_ARGUMENT', 'payload must be a Uint8Array');
+    if (peer === identity.peerId) throw new PeerSockError('INVALID_ARGUMENT', 'a node cannot send to itself');
+    if (data.length > limits.maxPayloadBytes) {
+      throw new PeerSockError('MESSAGE_TOO_LARGE', `a routed message carries at most ${limits.maxPayloadBytes} bytes, got ${data.length}; connect() to send more`);
+    }
+    if (!pendingRouted.reserve()) {
+      throw new PeerSockError('BACKPRESSURE', `${limits.maxPending} routed messages already await their ack`);
+    }
+    let env: SealedEnvelope;
+    try {
+      env = await routeEndpoint.seal(peer, protocol, data);
+    } catch (error) {
+      pendingRouted.release();
+      throw error;
+    }
+    const stoppedBy = unavailable();
+    if (stoppedBy) {
+      pendingRouted.release();
+      throw stoppedBy;
+    }
+    const key = msgKey(env.msgId);
+    const acked = new Promise<void>((resolve, reject) => pendingRouted.add(key, peer, (error) => (error ? reject(error) : resolve())));
+    routerActor()?.send({ type: 'route.send', key, env });
+    return acked;
+  }
+
+  function ringView(): RingView | undefined {
+    const ring = ringActor();
+    if (!ring) return undefined;
+    const snapshot = ring.getSnapshot() as { value: StateValue; context: { predecessor?: { id: PeerId }; successors: readonly { id: PeerId }[] } };
+    return {
+      self: identity.peerId,
+      state: stateText(snapshot.value),
+      predecessor: snapshot.context.predecessor?.id,
+      successors: snapshot.context.successors.map((contact) => contact.id),
+    };
   }
 
   async function stop(): Promise<void> {
     if (stopped) return;
     stopped = true;
+    // Their acks could only arrive over links that are about to close.
+    pendingRouted.rejectAll(new PeerSockError('NODE_STOPPED', 'the node stopped before the routed message was acknowledged'));
     // Graceful leave: the ring hands our neighbours to each other before the links close.
     const ring = ringActor();
     if (ring && ring.getSnapshot().status === 'active') ring.send({ type: 'leave' });
@@ -294,17 +414,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
     inspect$: inspection.events$,
     states$: inspection.snapshots$,
     states: () => inspection.snapshot(),
-    ring: () => {
-      const ring = ringActor();
-      if (!ring) return undefined;
-      const snapshot = ring.getSnapshot() as { value: StateValue; context: { predecessor?: { id: PeerId }; successors: readonly { id: PeerId }[] } };
-      return {
-        self: identity.peerId,
-        state: stateText(snapshot.value),
-        predecessor: snapshot.context.predecessor?.id,
-        successors: snapshot.context.successors.map((contact) => contact.id),
-      };
-    },
+    ring: ringView,
     samplePeers: async (n) => {
       assertRunning();
       if (!signaling) throw new PeerSockError('SIGNALING_UNAVAILABLE', 'this node was started without signaling servers');

@@ -1,5 +1,6 @@
 import { DEFAULT_CONNECTION_CONFIG, validateConnectionConfig, type ConnectionConfig } from '../actors/transport/connection-config.js';
 import { DEFAULT_RING_CONFIG, type RingConfig } from '../actors/ring/ring-config.js';
+import type { RouterConfig } from '../actors/routing/router-config.js';
 import { createCryptoPort } from '../crypto/crypto-port.js';
 import { generateIdentity, type Identity } from '../identity/identity.js';
 import { loadOrCreateIdentity } from '../identity/key-store.js';
@@ -35,6 +36,11 @@ export interface StartNodeOptions {
    * connections on its own (to its ring neighbours).
    */
   ring?: boolean | Partial<RingConfig>;
+  /**
+   * Routed messages (send() to a peer without a direct link; needs `ring`): ack timeout
+   * (default 10 s), most pending (1024), largest payload (64 KiB), ttl (32 links).
+   */
+  routing?: Partial<RouterConfig>;
   /** Upper bound on `connect()` when the caller gives none. Default 60 s. */
   connectTimeoutMs?: number;
   /** ICE: local address to gather candidates on (e.g. 127.0.0.1) and STUN/TURN servers. */
@@ -48,6 +54,8 @@ export interface StartNodeOptions {
   random?: Random;
   transport?: LinkTransport;
   crypto?: CryptoPort;
+  /** Wall clock (ms since the Unix epoch) dating routed messages; default Date.now. */
+  wallClock?: () => number;
 }
 
 /** Starts a node: identity, worker pool, signaling session and the supervised actor tree. */
@@ -93,6 +101,9 @@ export async function startNode(options: StartNodeOptions = {}): Promise<PeerSoc
     restartPolicy: { ...DEFAULT_RESTART_POLICY, ...options.restartPolicy },
     connectTimeoutMs: options.connectTimeoutMs ?? 60_000,
     ...(options.ring ? { ring: { ...DEFAULT_RING_CONFIG, ...(options.ring === true ? {} : options.ring) } } : {}),
+    ...(options.routing ? { routing: options.routing } : {}),
+    // The production edge: routed messages are dated in real time, comparable across machines.
+    wallClock: options.wallClock ?? Date.now,
     release: async () => {
       await Promise.allSettled([signaling?.close(), transport.close(), crypto.close()]);
     },

@@ -1,0 +1,113 @@
+import { ReplayWindow } from '../../crypto/replay-window.js';
+import { MSG_ID_BYTES } from '../../crypto/sealed-envelope-format.js';
+import {
+  openEnvelope,
+  sealEnvelope,
+  type EnvelopeRecipient,
+  type EnvelopeSigner,
+  type OpenedMessage,
+  type SealedEnvelope,
+} from '../../crypto/sealed-envelope.js';
+import { isPeerSockError } from '../../errors.js';
+import { shortId, type PeerId } from '../../identity/peer-id.js';
+import type { Logger } from '../../ports/logger.js';
+import type { Random } from '../../ports/random.js';
+import { isApplicationProtocol } from '../../wire/protocol-tag.js';
+import { ACK_PROTOCOL, msgKey } from './route-messages.js';
+import type { RouterConfig } from './router-config.js';
+
+/**
+ * The cryptographic ends of routing: sealing our messages and acks, opening what is addressed
+ * to us, and the replay check. Everything here is asynchronous (signatures go through the
+ * CryptoPort, i.e. the worker pool), so it runs beside the router actor, not inside it, and
+ * reports outcomes to it as events — the way the transport reports `link.up` to the ring.
+ *
+ * An envelope that fails any check is dropped with a debug log line: it may be a forgery, a
+ * replay or a hop's tampering, and the hop that handed it over is not necessarily to blame, so
+ * it is not counted as that neighbour's protocol violation. Its origin, if honest, times out.
+ */
+export type EndpointEvent =
+  /** A message for us, authentic, fresh, and seen for the first time. */
+  | { type: 'route.opened'; origin: PeerId; protocol: string; data: Uint8Array; msgId: Uint8Array }
+  /** An authentic ack from `from` for our message `key`. */
+  | { type: 'route.acked'; from: PeerId; key: string }
+  /** Our ack, sealed, to be routed back to the message's origin. */
+  | { type: 'route.ack.sealed'; env: SealedEnvelope };
+
+export interface RouteEndpointOptions {
+  /** Our opening key; called at the first envelope for us (deriving it costs a key import). */
+  recipient: () => EnvelopeRecipient;
+  signer: EnvelopeSigner;
+  random: Random;
+  /** Wall clock, ms since the Unix epoch, comparable across nodes (the simulator's virtual clock is shared). */
+  wallClock: () => number;
+  config: Pick<RouterConfig, 'ttl' | 'returnTtl' | 'maxOpening' | 'replayWindowMs' | 'replayMaxEntries'>;
+  logger: Logger;
+  report(event: EndpointEvent): void;
+}
+
+export interface RouteEndpoint {
+  /** Seals an application message from us; rejects as sealEnvelope does. */
+  seal(target: PeerId, protocol: string, payload: Uint8Array): Promise<SealedEnvelope>;
+  /** Opens an envelope addressed to us; `route.opened` or `route.acked` follows if it passes every check. */
+  open(kind: 'msg' | 'ack', env: SealedEnvelope): void;
+  /** Seals the ack for `msgId` from `origin`; `route.ack.sealed` follows. */
+  sealAck(origin: PeerId, msgId: Uint8Array): void;
+}
+
+export function createRouteEndpoint(options: RouteEndpointOptions): RouteEndpoint {
+  const { signer, random, config, logger, report } = options;
+  // Survives router restarts (the endpoint belongs to the node): a restart must not reopen the replay window.
+  const replay = new ReplayWindow({ windowMs: config.replayWindowMs, maxEntries: config.replayMaxEntries });
+  let opening = 0;
+  // Integral ms: sentAt is a uint on the wire, and virtual time may be fractional.
+  const now = () => Math.floor(options.wallClock());
+
+  const drop = (env: SealedEnvelope, why: string, error?: unknown) =>
+    logger.debug('routed envelope dropped', {
+      origin: shortId(env.origin),
+      msgId: msgKey(env.msgId),
+      why,
+      ...(error !== undefined ? { code: isPeerSockError(error) ? error.code : undefined, error: String((error as Error)?.message ?? error) } : {}),
+    });
+
+  const seal = (target: PeerId, protocol: string, payload: Uint8Array, ttl = config.ttl) =>
+    sealEnvelope({ signer, random, recipient: target, protocol, payload, sentAt: now(), ttl });
+
+  async function openChecked(kind: 'msg' | 'ack', env: SealedEnvelope): Promise<void> {
+    const candidate = { origin: env.origin, msgId: env.msgId, sentAt: env.sentAt };
+    // Known replays are refused before paying for the signature check.
+    if (kind === 'msg') replay.check(candidate, now());
+    const opened: OpenedMessage = await openEnvelope(env, options.recipient());
+    if (kind === 'ack') {
+      // Inner protocol and size are sealed by the target: a hop cannot pass a message off as an ack.
+      if (opened.protocol !== ACK_PROTOCOL || opened.payload.length !== MSG_ID_BYTES) return drop(env, 'not an ack inside');
+      report({ type: 'route.acked', from: opened.origin, key: msgKey(opened.payload) });
+      return;
+    }
+    // Nor an ack (or any internal protocol) off as an application message.
+    if (!isApplicationProtocol(opened.protocol)) return drop(env, `internal protocol ${opened.protocol} inside a message`);
+    // Two copies may have passed check() while both were being verified: admit() lets one through.
+    replay.admit(candidate, now());
+    report({ type: 'route.opened', origin: opened.origin, protocol: opened.protocol, data: opened.payload, msgId: opened.msgId });
+  }
+
+  return {
+    seal: (target, protocol, payload) => seal(target, protocol, payload),
+    open(kind, env) {
+      if (opening >= config.maxOpening) return drop(env, `more than ${config.maxOpening} envelopes being opened`);
+      opening += 1;
+      openChecked(kind, env)
+        .catch((error: unknown) => drop(env, 'failed a check', error))
+        .finally(() => {
+          opening -= 1;
+        });
+    },
+    sealAck(origin, msgId) {
+      seal(origin, ACK_PROTOCOL, msgId, config.returnTtl).then(
+        (env) => report({ type: 'route.ack.sealed', env }),
+        (error: unknown) => logger.debug('could not seal an ack', { origin: shortId(origin), error: String((error as Error)?.message ?? error) }),
+      );
+    },
+  };
+}

@@ -1,0 +1,227 @@
+import { enqueueActions, setup } from 'xstate';
+import type { SealedEnvelope } from '../../crypto/sealed-envelope.js';
+import { PeerSockError } from '../../errors.js';
+import { shortId, type PeerId } from '../../identity/peer-id.js';
+import type { Logger } from '../../ports/logger.js';
+import { contactOf, type Contact } from '../ring/contact.js';
+import type { InboundMessage } from '../transport/peer-channel.js';
+import type { PendingSends } from './pending-sends.js';
+import { decideForward } from './route-choice.js';
+import type { EndpointEvent, RouteEndpoint } from './route-endpoint.js';
+import { msgKey, type RouteFailCode, type RouteMessage } from './route-messages.js';
+import type { RouterConfig } from './router-config.js';
+
+/**
+ * Routed messages for one node (DESIGN §3): sends to peers we have no link to travel hop by hop
+ * over the ring, sealed end to end, and are acknowledged end to end.
+ *
+ *   origin:  route.send → first hop, arm `route.timeout` (a delayed event on the node's clock)
+ *            → route.acked (settle: resolved) | fail notice (settle: UNREACHABLE / TTL_EXPIRED)
+ *              | route.timeout (settle: TIMEOUT)
+ *   hop:     route.frame → ttl − 1 → next hop; or a fail notice back toward the origin
+ *   target:  route.frame → endpoint opens (signature, decryption, replay) → route.opened
+ *            → deliver from the origin → endpoint seals the ack → route.ack.sealed → routed back
+ *
+ * The context holds no per-message state: the promise handles of pending sends sit in
+ * `ports.pending` (outside the snapshot), their timers in XState's scheduler (one delayed event
+ * per send, id = msgId), and forwarding keeps nothing at all. Crypto runs in `ports.endpoint`,
+ * which reports back with events. Links are read from the ports when a message moves.
+ *
+ * No retransmission: a message lost with a failing link makes its send reject with TIMEOUT, which
+ * means "fate unknown" (it may have been delivered and its ack lost). The target never delivers
+ * a message twice (replay window), so an application may resend.
+ */
+export interface RouterPorts {
+  logger: Logger;
+  /** Peers with an open, authenticated link now. */
+  links(): readonly PeerId[];
+  /** Links to route over first, because the overlay keeps them (ring neighbours): see choosePreferredHop. */
+  preferredLinks(): readonly PeerId[];
+  /** Sends a `ps/route` message over a direct link; false when there is none. */
+  send(to: PeerId, message: RouteMessage): boolean;
+  endpoint: Pick<RouteEndpoint, 'open' | 'sealAck'>;
+  /** Hands a routed message to the application (the node's messages$). */
+  deliver(message: InboundMessage): void;
+  pending: PendingSends;
+}
+
+export interface RouterInput {
+  self: PeerId;
+  config: RouterConfig;
+  ports: RouterPorts;
+}
+
+interface Context {
+  self: Contact;
+  config: RouterConfig;
+  ports: RouterPorts;
+}
+
+export type RouterEvent =
+  /** Our own message, sealed; `key` (its msgId in hex) is already in ports.pending. */
+  | { type: 'route.send'; key: string; env: SealedEnvelope }
+  /** A parsed `ps/route` frame from a neighbour. */
+  | { type: 'route.frame'; from: PeerId; message: RouteMessage }
+  | EndpointEvent
+  | { type: 'route.timeout'; key: string };
+
+function routeError(code: RouteFailCode | 'TIMEOUT', target: PeerId, detail: string): PeerSockError {
+  return new PeerSockError(code, `routed message to ${shortId(target)}: ${detail}`);
+}
+
+function failCause(code: RouteFailCode, ttl: number): string {
+  return code === 'TTL_EXPIRED' ? `its ttl of ${ttl} links ran out on the way` : 'a hop on the way had no link closer to the target';
+}
+
+/**
+ * Passes on an envelope addressed to someone else. Returns the failure code when it cannot
+ * (no progress possible, ttl used up, or the chosen link closed under us).
+ */
+function forwardEnvelope(context: Context, kind: 'msg' | 'ack', env: SealedEnvelope, previousHop: PeerId | undefined): RouteFailCode | undefined {
+  const { self, ports } = context;
+  const decision = decideForward({
+    self,
+    target: env.target,
+    ttl: env.ttl,
+    links: ports.links(),
+    preferred: ports.preferredLinks(),
+    origin: env.origin,
+    ...(previousHop === undefined ? { originating: true } : { previousHop }),
+  });
+  if (decision.action === 'fail') return decision.code;
+  const next = decision.ttl === env.ttl ? env : { ...env, ttl: decision.ttl };
+  return ports.send(decision.to, { t: kind, env: next }) ? undefined : 'UNREACHABLE';
+}
+
+export const routerMachine = setup({
+  types: {
+    context: {} as Context,
+    events: {} as RouterEvent,
+    input: {} as RouterInput,
+  },
+  delays: {
+    ackTimeout: ({ context }) => context.config.ackTimeoutMs,
+  },
+  actions: {
+    /**
+     * A restarted router inherits pending sends whose timers died with the old instance:
+     * reject them rather than let them wait forever. (Empty on a first start.)
+     */
+    rejectOrphans: ({ context }) =>
+      context.ports.pending.rejectAll(new PeerSockError('TIMEOUT', 'the router restarted while the message awaited its ack; it may or may not have been delivered')),
+
+    originate: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'route.send') return;
+      const { key, env } = event;
+      const { pending } = context.ports;
+      // Rejected while it was being sealed (node stopping, router restarted): nothing to send.
+      if (!pending.has(key)) return;
+      const code = forwardEnvelope(context, 'msg', env, undefined);
+      if (code !== undefined) {
+        pending.settle(key, routeError(code, env.target, code === 'UNREACHABLE' ? 'no link leads closer to it' : failCause(code, env.ttl)));
+        return;
+      }
+      enqueue.raise({ type: 'route.timeout', key }, { id: key, delay: 'ackTimeout' });
+    }),
+
+    onFrame: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'route.frame') return;
+      const { self, ports, config } = context;
+      const { from, message } = event;
+      switch (message.t) {
+        case 'msg': {
+          const { env } = message;
+          if (env.target === self.id) {
+            ports.endpoint.open('msg', env);
+            return;
+          }
+          const code = forwardEnvelope(context, 'msg', env, from);
+          if (code === undefined) return;
+          ports.logger.debug('routed message stuck', { origin: shortId(env.origin), target: shortId(env.target), code });
+          const notice: Extract<RouteMessage, { t: 'fail' }> = { t: 'fail', to: env.target, origin: env.origin, msgId: env.msgId, code, ttl: config.returnTtl };
+          if (env.origin === self.id) {
+            // Our own message came back to us and stuck here.
+            enqueue.raise({ type: 'route.frame', from: self.id, message: notice });
+            return;
+          }
+          const back = decideForward({ self, target: env.origin, ttl: config.returnTtl, links: ports.links(), preferred: ports.preferredLinks(), origin: self.id, originating: true });
+          if (back.action === 'forward') ports.send(back.to, notice);
+          return;
+        }
+        case 'ack': {
+          const { env } = message;
+          if (env.target === self.id) {
+            ports.endpoint.open('ack', env);
+            return;
+          }
+          // A stuck ack gets no notice: its origin (our message's target) has nothing to do about it; the sender times out.
+          const code = forwardEnvelope(context, 'ack', env, from);
+          if (code !== undefined) ports.logger.debug('routed ack dropped', { target: shortId(env.target), code });
+          return;
+        }
+        case 'fail': {
+          if (message.origin === self.id) {
+            const key = msgKey(message.msgId);
+            // Only a notice naming the send's real target counts (a stale or confused one does not).
+            if (ports.pending.targetOf(key) !== message.to) return;
+            enqueue.cancel(key);
+            ports.pending.settle(key, routeError(message.code, message.to, failCause(message.code, config.ttl)));
+            return;
+          }
+          const decision = decideForward({ self, target: message.origin, ttl: message.ttl, links: ports.links(), preferred: ports.preferredLinks(), previousHop: from, origin: self.id });
+          if (decision.action === 'forward') ports.send(decision.to, { ...message, ttl: decision.ttl });
+          return;
+        }
+      }
+    }),
+
+    deliverAndAck: ({ context, event }) => {
+      if (event.type !== 'route.opened') return;
+      context.ports.deliver({ from: event.origin, protocol: event.protocol, data: event.data });
+      context.ports.endpoint.sealAck(event.origin, event.msgId);
+    },
+
+    sendAck: ({ context, event }) => {
+      if (event.type !== 'route.ack.sealed') return;
+      const code = forwardEnvelope(context, 'ack', event.env, undefined);
+      if (code !== undefined) context.ports.logger.debug('could not route an ack', { to: shortId(event.env.target), code });
+    },
+
+    settleAcked: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'route.acked') return;
+      const { pending } = context.ports;
+      // An ack is signed by its sender: it counts only from the peer the message went to.
+      if (pending.targetOf(event.key) !== event.from) return;
+      enqueue.cancel(event.key);
+      pending.settle(event.key);
+    }),
+
+    settleTimedOut: ({ context, event }) => {
+      if (event.type !== 'route.timeout') return;
+      const { pending } = context.ports;
+      const target = pending.targetOf(event.key);
+      if (target === undefined) return;
+      pending.settle(
+        event.key,
+        routeError('TIMEOUT', target, `no ack within ${context.config.ackTimeoutMs} ms (it may or may not have been delivered)`),
+      );
+    },
+  },
+}).createMachine({
+  id: 'router',
+  context: ({ input }) => ({ self: contactOf(input.self), config: input.config, ports: input.ports }),
+  initial: 'running',
+  states: {
+    running: {
+      entry: 'rejectOrphans',
+      on: {
+        'route.send': { actions: 'originate' },
+        'route.frame': { actions: 'onFrame' },
+        'route.opened': { actions: 'deliverAndAck' },
+        'route.ack.sealed': { actions: 'sendAck' },
+        'route.acked': { actions: 'settleAcked' },
+        'route.timeout': { actions: 'settleTimedOut' },
+      },
+    },
+  },
+});
