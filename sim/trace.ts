@@ -110,9 +110,10 @@ export function createTraceRecorder(options: TraceRecorderOptions = {}): TraceRe
     record,
     recordInspection(at, node, event) {
       // An event an actor processed is followed by the snapshot it produced, which carries the
-      // event's type and the resulting state: recording both doubled the trace (and ~12% of a
-      // large run's time went to it) for no information. Error events are kept: they may end
-      // an actor without a snapshot of their own, and checks look for them.
+      // event's type and the resulting state: recording both doubled the trace (its file, its
+      // hash input) for no information. (Measured: half the entries, but only ~2% less wall time
+      // for 1,000 nodes — XState's own work dominates.) Error events are kept: they may end an
+      // actor without a snapshot of their own, and checks look for them.
       if (event.kind === 'event' && event.type?.startsWith(ERROR_EVENT_PREFIX) !== true) return;
       const entry: SimTraceEntry = { at, node, actor: event.actor, kind: event.kind };
       if (event.type !== undefined) entry.type = event.type;
