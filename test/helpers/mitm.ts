@@ -161,13 +161,30 @@ class Session {
     const pc = from === this.dialer ? this.towardDialer : this.towardListener;
     const signal = envelope.signal;
     if (!signal) return;
+    const early = this.earlyCandidates.get(pc) ?? [];
     try {
-      if (signal.type === 'candidate') pc.addRemoteCandidate(signal.candidate, signal.mid);
-      else pc.setRemoteDescription(signal.sdp, signal.type);
+      if (signal.type === 'candidate') {
+        // Before the description a candidate cannot be applied: keep it for afterwards. (Dropping
+        // them hung the attack now and then — about 1 run in 7 — when every candidate was early.)
+        if (!this.described.has(pc)) {
+          early.push({ candidate: signal.candidate, mid: signal.mid });
+          this.earlyCandidates.set(pc, early);
+          return;
+        }
+        pc.addRemoteCandidate(signal.candidate, signal.mid);
+      } else {
+        pc.setRemoteDescription(signal.sdp, signal.type);
+        this.described.add(pc);
+        for (const c of early) pc.addRemoteCandidate(c.candidate, c.mid);
+        this.earlyCandidates.delete(pc);
+      }
     } catch {
-      // A candidate before the description: the other candidates suffice on loopback.
+      // A malformed or late signal: the attack goes on with what it has.
     }
   }
+
+  private readonly described = new Set<PeerConnection>();
+  private readonly earlyCandidates = new Map<PeerConnection, { candidate: string; mid: string }[]>();
 
   close(): void {
     this.towardDialer.close();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PeerChannel, type ChannelControlEvent, type InboundMessage } from '../../src/actors/transport/peer-channel.js';
-import type { PeerSockError } from '../../src/errors.js';
+import { PeerSockError } from '../../src/errors.js';
 import type { PeerId } from '../../src/identity/peer-id.js';
 import type { Link } from '../../src/ports/transport.js';
 import { DEFAULT_WIRE_LIMITS, encodeBatchFrame, encodeDataFrame, encodeFrame } from '../../src/wire/index.js';
@@ -88,12 +88,19 @@ describe('peer channel: frames that arrive before our side of the handshake comp
     expect(delivered.map((m) => m.data[0])).toEqual(Array.from({ length: 64 }, (_, i) => i));
   });
 
-  it('holds nothing once the link has been open (a closing link reports stray frames instead)', () => {
-    const { ch, delivered, violations } = channel();
+  it('half-closes: once closing it sends nothing more but still delivers what the remote sent before our goodbye', async () => {
+    const { ch, delivered, internal, violations } = channel();
     ch.markAuthenticated();
     ch.beginClose();
+    await expect(ch.send('chat', new Uint8Array([1]))).rejects.toMatchObject({ code: 'NOT_CONNECTED' });
     ch.receive(encodeDataFrame('chat', new Uint8Array([9])));
-    expect(delivered).toEqual([]);
-    expect(violations).toHaveLength(1);
+    ch.receive(encodeFrame('ps/ring', { t: 'notify' }));
+    expect(delivered.map((m) => [...m.data])).toEqual([[9]]);
+    expect(internal).toEqual([{ protocol: 'ps/ring', body: { t: 'notify' } }]);
+    expect(violations).toEqual([]);
+    // Detached (the link is gone): nothing is delivered any more.
+    ch.detach(new PeerSockError('LINK_CLOSED', 'gone'));
+    ch.receive(encodeDataFrame('chat', new Uint8Array([10])));
+    expect(delivered).toHaveLength(1);
   });
 });

@@ -96,6 +96,8 @@ export class PeerChannel {
   private earlyBytes = 0;
   /** Whether this link was ever authenticated: once closing, nothing is held any more. */
   private opened = false;
+  /** Closing after having been open: inbound frames are still delivered (see beginClose). */
+  private draining = false;
 
   constructor(readonly options: PeerChannelOptions) {}
 
@@ -108,6 +110,7 @@ export class PeerChannel {
     this.control = control;
     this.authenticated = false;
     this.opened = false;
+    this.draining = false;
     this.dropEarly();
     this.maxMessageBytes = 0;
     const cork = (this.cork = new FrameCork(link, {
@@ -136,6 +139,7 @@ export class PeerChannel {
   /** The link is gone: reject waiting sends and stop delivering. */
   detach(reason: PeerSockError): void {
     this.authenticated = false;
+    this.draining = false;
     this.dropEarly();
     this.queue?.failAll(reason);
     this.queue = undefined;
@@ -151,6 +155,11 @@ export class PeerChannel {
     const early = this.early;
     this.dropEarly();
     for (const bytes of early) this.receive(bytes);
+  }
+
+  /** Inbound data flows: authenticated, or closing after having been open. */
+  private get receiving(): boolean {
+    return this.authenticated || this.draining;
   }
 
   private dropEarly(): void {
@@ -229,6 +238,9 @@ export class PeerChannel {
    * link (they would otherwise go out after the goodbye and be discarded by the remote).
    */
   beginClose(): void {
+    // Half-close: we send nothing more, but what the remote sent before it saw our goodbye is
+    // still delivered (it was dropped and counted against the remote as a violation).
+    this.draining = this.authenticated;
     this.authenticated = false;
     this.queue?.failAll(new PeerSockError('LINK_CLOSED', `the connection to ${this.remote} is closing; the frame was not sent`));
   }
@@ -260,7 +272,7 @@ export class PeerChannel {
     const frame = this.decode(bytes);
     if (!frame) return;
     if (this.holdEarly(bytes, frame.protocol)) return;
-    if (frame.protocol === BATCH_PROTOCOL && this.authenticated) {
+    if (frame.protocol === BATCH_PROTOCOL && this.receiving) {
       this.receiveBatch(frame.body);
       return;
     }
@@ -295,7 +307,7 @@ export class PeerChannel {
   }
 
   private dispatch(protocol: string, body: unknown): void {
-    if (this.authenticated && !protocol.startsWith('ps/')) {
+    if (this.receiving && !protocol.startsWith('ps/')) {
       if (body instanceof Uint8Array) this.options.deliver({ from: this.remote, protocol, data: body });
       else this.violation(new PeerSockError('FRAME_SCHEMA', `application frame for "${protocol}" must carry a byte string`));
       return;
@@ -321,12 +333,12 @@ export class PeerChannel {
       case PONG_PROTOCOL:
         return;
       default:
-        if (this.authenticated && this.options.internal?.protocols.has(protocol)) {
+        if (this.receiving && this.options.internal?.protocols.has(protocol)) {
           this.options.internal.deliver(this.remote, protocol, body);
           return;
         }
         this.violation(
-          this.authenticated
+          this.receiving
             ? new PeerSockError('FRAME_UNKNOWN_PROTOCOL', `unknown internal protocol ${JSON.stringify(protocol)}`)
             : new PeerSockError('AUTH_FAILED', `"${protocol}" frame before the handshake completed`),
         );
