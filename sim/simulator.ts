@@ -43,6 +43,8 @@ export interface SimulatorOptions {
   ring?: SimRingOptions;
   /** Passed through to createNodeRuntime for routed messages (needs `ring`). */
   routing?: NodeRuntimeOptions['routing'];
+  /** Passed through to createNodeRuntime for the DHT actor (needs `ring`). */
+  dht?: NodeRuntimeOptions['dht'];
   maxConnections?: number;
   maxPendingInbound?: number;
   restartPolicy?: Partial<RestartPolicy>;
@@ -197,6 +199,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     };
     if (options.ring !== undefined) Object.assign(runtimeOptions, { ring: options.ring });
     if (options.routing !== undefined) runtimeOptions.routing = options.routing;
+    if (options.dht !== undefined) runtimeOptions.dht = options.dht;
     note(shortId, 'join');
     const node = createNodeRuntime(runtimeOptions);
     const record: NodeRecord = {

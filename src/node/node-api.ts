@@ -10,7 +10,9 @@ import type { ActorStateView, TraceEvent } from '../supervisor/inspection.js';
 export type NodeEvent =
   | TransportNotice
   | { type: 'peer.violation'; peer: PeerId; code: ErrorCode; message: string }
-  | { type: 'node.failed'; code: ErrorCode; message: string };
+  | { type: 'node.failed'; code: ErrorCode; message: string }
+  /** A closestPeers lookup answered: how many links it crossed (0: answered from this node's own knowledge). */
+  | { type: 'dht.lookup'; target: string; hops: number; peers: number };
 
 export interface PeerSockNode {
   readonly id: PeerId;
@@ -42,6 +44,14 @@ export interface PeerSockNode {
   states(): ReadonlyMap<string, ActorStateView>;
   /** This node's view of the ring (predecessor, successors, ring state); undefined before the ring starts. */
   ring(): RingView | undefined;
+  /**
+   * With the DHT: the `count` (default k, at most 32) peers nearest `target` by XOR, nearest
+   * first (this node too when it is among them). `target` is a PeerId (its position is used) or
+   * `{ position }`, 64 hex digits. Routed over existing links, no new connection per hop.
+   * Rejects with TIMEOUT (no answer in time), BACKPRESSURE (too many lookups pending),
+   * NOT_CONNECTED (no DHT, or no peer known yet), INVALID_ARGUMENT, NODE_STOPPED.
+   */
+  closestPeers(target: PeerId | string | { position: string }, count?: number): Promise<PeerId[]>;
   /** Up to n random PeerIds registered at the signaling server (bootstrap). */
   samplePeers(n: number): Promise<PeerId[]>;
   /** Graceful: closes channels (telling peers), the signaling session and worker threads. */

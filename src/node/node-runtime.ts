@@ -1,5 +1,9 @@
 import { BehaviorSubject, Subject, filter, firstValueFrom, timeout } from 'rxjs';
 import { createActor, type Actor, type AnyActorRef, type StateValue } from 'xstate';
+import { dhtConfig, type DhtConfig } from '../actors/dht/dht-config.js';
+import { DHT_PROTOCOL, MAX_PEERS, dhtMessageToWire, parseDhtMessage, type DhtMessage } from '../actors/dht/dht-messages.js';
+import { dhtMachine, type DhtInput, type LookupOutcome } from '../actors/dht/dht.machine.js';
+import { positionHex, parsePosition, type Position } from '../actors/ring/id-space.js';
 import type { RingConfig } from '../actors/ring/ring-config.js';
 import type { RingView } from '../actors/ring/ring-view.js';
 import { RING_PROTOCOL, parseRingMessage, ringMessageToWire, type RingMessage } from '../actors/ring/ring-messages.js';
@@ -21,7 +25,7 @@ import { envelopeRecipient, type EnvelopeRecipient, type SealedEnvelope } from '
 import { PeerSockError, isPeerSockError } from '../errors.js';
 import type { Identity } from '../identity/identity.js';
 import { parsePeerId, type PeerId } from '../identity/peer-id.js';
-import type { Clock } from '../ports/clock.js';
+import { deferOn, type Clock } from '../ports/clock.js';
 import type { CryptoPort } from '../ports/crypto.js';
 import type { Logger } from '../ports/logger.js';
 import type { Random } from '../ports/random.js';
@@ -58,6 +62,8 @@ export interface NodeRuntimeOptions {
   ring?: RingConfig;
   /** Routed messages (sends to peers without a direct link; they need the ring): limits and timeout. */
   routing?: Partial<RouterConfig>;
+  /** Run the DHT (peer discovery over the node's links; needs `ring`: ring links are its first contacts). */
+  dht?: Partial<DhtConfig>;
   /**
    * Wall clock, ms since the Unix epoch: dates routed messages, whose replay check compares
    * times across nodes (Clock.now() is monotonic per process and means nothing elsewhere).
@@ -81,6 +87,12 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
   const routing = options.ring ? routerConfig(options.routing) : undefined;
   const routerActor = (): AnyActorRef | undefined => (routing ? root.system.get('router') : undefined);
   const pendingRouted = new PendingSends(routing?.maxPending ?? 1);
+  if (options.dht && !options.ring) throw new PeerSockError('INVALID_ARGUMENT', 'the DHT needs the ring (its links are the first contacts): pass `ring` too');
+  const dht = options.dht ? dhtConfig(options.dht) : undefined;
+  const dhtActor = (): AnyActorRef | undefined => (dht ? root.system.get('dht') : undefined);
+  /** Lookups awaiting the DHT actor's answer, by rid. */
+  const pendingLookups = new Map<number, (outcome: LookupOutcome) => void>();
+  let nextLookupRid = 0;
   const wallClock = options.wallClock ?? (() => clock.now());
   let recipient: EnvelopeRecipient | undefined;
   const endpoint = routing
@@ -95,7 +107,11 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
         report: (event) => routerActor()?.send(event),
       })
     : undefined;
-  const internalProtocols = new Set([...(options.ring ? [RING_PROTOCOL] : []), ...(routing ? [ROUTE_PROTOCOL] : [])]);
+  const internalProtocols = new Set([
+    ...(options.ring ? [RING_PROTOCOL] : []),
+    ...(routing ? [ROUTE_PROTOCOL] : []),
+    ...(dht ? [DHT_PROTOCOL] : []),
+  ]);
   const ports: TransportPorts = {
     transport,
     crypto,
@@ -110,10 +126,12 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
       if (notice.type === 'peer.open') {
         openPeers.next([...openPeers.value.filter((p) => p !== notice.peer), notice.peer]);
         ringActor()?.send({ type: 'link.up', peer: notice.peer });
+        dhtActor()?.send({ type: 'link.up', peer: notice.peer });
       }
       if (notice.type === 'peer.closed') {
         openPeers.next(openPeers.value.filter((p) => p !== notice.peer));
         ringActor()?.send({ type: 'link.down', peer: notice.peer, failed: notice.failure !== undefined });
+        dhtActor()?.send({ type: 'link.down', peer: notice.peer, failed: notice.failure !== undefined });
       }
       events.next(notice);
     },
@@ -128,17 +146,22 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
             protocols: internalProtocols,
             deliver: (from: PeerId, protocol: string, body: unknown) => {
               // Validated before an actor sees it: bad input is the sender's violation, not our crash.
-              let event: { type: 'route.frame'; from: PeerId; message: RouteMessage } | { type: 'ring.message'; from: PeerId; message: RingMessage };
+              let event:
+                | { type: 'route.frame'; from: PeerId; message: RouteMessage }
+                | { type: 'ring.message'; from: PeerId; message: RingMessage }
+                | { type: 'dht.message'; from: PeerId; message: DhtMessage };
               try {
                 event =
                   protocol === ROUTE_PROTOCOL
                     ? { type: 'route.frame', from, message: parseRouteMessage(body) }
-                    : { type: 'ring.message', from, message: parseRingMessage(body) };
+                    : protocol === DHT_PROTOCOL
+                      ? { type: 'dht.message', from, message: parseDhtMessage(body) }
+                      : { type: 'ring.message', from, message: parseRingMessage(body) };
               } catch (error) {
                 ports.reportViolation(from, error as PeerSockError);
                 return;
               }
-              (event.type === 'route.frame' ? routerActor() : ringActor())?.send(event);
+              (event.type === 'route.frame' ? routerActor() : event.type === 'dht.message' ? dhtActor() : ringActor())?.send(event);
             },
           },
         }
@@ -194,6 +217,40 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
         }
       : undefined;
 
+  const defer = deferOn(clock);
+  const dhtInput: DhtInput | undefined = dht
+    ? {
+        self: identity.peerId,
+        config: dht,
+        ports: {
+          clock,
+          random,
+          logger: logger.child({ part: 'dht' }),
+          send: (to, message) => {
+            const channel = channels.get(to);
+            if (!channel?.authenticated) return false;
+            channel.sendControl(DHT_PROTOCOL, dhtMessageToWire(message));
+            return true;
+          },
+          // Deferred: the DHT asks from inside its actions, and the transport's own actions must
+          // not run nested in them (XState warns, and ordering gets hard to follow).
+          connect: (peer) => defer(() => manager()?.send({ type: 'connect', peer })),
+          disconnect: (peer) => defer(() => manager()?.send({ type: 'disconnect', peer })),
+          openPeers: () => openPeers.value,
+          ringNeighbours: () => {
+            const view = ringView();
+            if (!view) return [];
+            return view.predecessor === undefined ? view.successors : [...view.successors, view.predecessor];
+          },
+          answer: (rid, outcome) => {
+            const settle = pendingLookups.get(rid);
+            pendingLookups.delete(rid);
+            settle?.(outcome);
+          },
+        },
+      }
+    : undefined;
+
   const managerInput: ConnectionManagerInput = {
     self: identity.peerId,
     maxConnections: options.maxConnections,
@@ -208,6 +265,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
         { id: 'transport', systemId: 'transport', logic: connectionManagerMachine, input: managerInput },
         ...(ringInput ? [{ id: 'ring', systemId: 'ring', logic: ringMachine, input: ringInput }] : []),
         ...(routerInput ? [{ id: 'router', systemId: 'router', logic: routerMachine, input: routerInput }] : []),
+        ...(dhtInput ? [{ id: 'dht', systemId: 'dht', logic: dhtMachine, input: dhtInput }] : []),
       ],
       policy: options.restartPolicy,
       now: () => clock.now(),
@@ -227,6 +285,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
       logger.error('node failed', { code, message });
       openPeers.next([]);
       pendingRouted.rejectAll(failure);
+      settleLookups(failure);
       events.next({ type: 'node.failed', code, message });
     },
   });
@@ -356,6 +415,41 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
     return acked;
   }
 
+  function settleLookups(error: PeerSockError): void {
+    const waiting = [...pendingLookups.values()];
+    pendingLookups.clear();
+    for (const settle of waiting) settle({ ok: false, code: error.code as 'TIMEOUT', message: error.message });
+  }
+
+  /**
+   * The `count` peers nearest `target` by XOR (nearest first), this node included when it is
+   * among them, found by a lookup routed over the DHT's links. `target`: a PeerId (its
+   * position is looked up) or `{ position }` (a raw 64-hex point of the ID space).
+   */
+  async function closestPeers(target: PeerId | string | { position: string }, count?: number): Promise<PeerId[]> {
+    assertRunning();
+    if (!dht) throw new PeerSockError('NOT_CONNECTED', 'this node was started without the DHT (pass `dht`)');
+    const wanted = count ?? dht.k;
+    if (!Number.isSafeInteger(wanted) || wanted < 1 || wanted > MAX_PEERS) {
+      throw new PeerSockError('INVALID_ARGUMENT', `count must be an integer in 1..${MAX_PEERS}, got ${String(count)}`);
+    }
+    let position: Position;
+    try {
+      position = typeof target === 'string' ? positionHex(parsePeerId(target)) : parsePosition(target.position);
+    } catch (error) {
+      if (isPeerSockError(error)) throw new PeerSockError('INVALID_ARGUMENT', error.message, { cause: error });
+      throw new PeerSockError('INVALID_ARGUMENT', 'target must be a PeerId or { position: 64 hex digits }');
+    }
+    const rid = nextLookupRid++;
+    const outcome = await new Promise<LookupOutcome>((resolve) => {
+      pendingLookups.set(rid, resolve);
+      dhtActor()?.send({ type: 'lookup', rid, target: position, count: wanted });
+    });
+    if (!outcome.ok) throw new PeerSockError(outcome.code, outcome.message);
+    events.next({ type: 'dht.lookup', target: position, hops: outcome.hops, peers: outcome.peers.length });
+    return outcome.peers;
+  }
+
   function ringView(): RingView | undefined {
     const ring = ringActor();
     if (!ring) return undefined;
@@ -373,6 +467,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
     stopped = true;
     // Their acks could only arrive over links that are about to close.
     pendingRouted.rejectAll(new PeerSockError('NODE_STOPPED', 'the node stopped before the routed message was acknowledged'));
+    settleLookups(new PeerSockError('NODE_STOPPED', 'the node stopped before the lookup was answered'));
     // Graceful leave: the ring hands our neighbours to each other before the links close.
     const ring = ringActor();
     if (ring && ring.getSnapshot().status === 'active') ring.send({ type: 'leave' });
@@ -415,6 +510,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
     states$: inspection.snapshots$,
     states: () => inspection.snapshot(),
     ring: ringView,
+    closestPeers,
     samplePeers: async (n) => {
       assertRunning();
       if (!signaling) throw new PeerSockError('SIGNALING_UNAVAILABLE', 'this node was started without signaling servers');

@@ -1,6 +1,7 @@
 import { DEFAULT_CONNECTION_CONFIG, validateConnectionConfig, type ConnectionConfig } from '../actors/transport/connection-config.js';
 import { DEFAULT_RING_CONFIG, type RingConfig } from '../actors/ring/ring-config.js';
 import type { RouterConfig } from '../actors/routing/router-config.js';
+import type { DhtConfig } from '../actors/dht/dht-config.js';
 import { createCryptoPort } from '../crypto/crypto-port.js';
 import { generateIdentity, type Identity } from '../identity/identity.js';
 import { loadOrCreateIdentity } from '../identity/key-store.js';
@@ -41,6 +42,11 @@ export interface StartNodeOptions {
    * (default 10 s), most pending (1024), largest payload (64 KiB), ttl (32 links).
    */
   routing?: Partial<RouterConfig>;
+  /**
+   * Run the DHT (closestPeers; needs `ring`): `true` for the defaults, or a partial DhtConfig
+   * (k 20, linkBudget 32 links in total, lookupTimeoutMs 5 s, maxPendingLookups 256, planIntervalMs 10 s).
+   */
+  dht?: boolean | Partial<DhtConfig>;
   /** Upper bound on `connect()` when the caller gives none. Default 60 s. */
   connectTimeoutMs?: number;
   /** ICE: local address to gather candidates on (e.g. 127.0.0.1) and STUN/TURN servers. */
@@ -102,6 +108,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<PeerSoc
     connectTimeoutMs: options.connectTimeoutMs ?? 60_000,
     ...(options.ring ? { ring: { ...DEFAULT_RING_CONFIG, ...(options.ring === true ? {} : options.ring) } } : {}),
     ...(options.routing ? { routing: options.routing } : {}),
+    ...(options.dht ? { dht: options.dht === true ? {} : options.dht } : {}),
     // The production edge: routed messages are dated in real time, comparable across machines.
     wallClock: options.wallClock ?? Date.now,
     release: async () => {

@@ -1,6 +1,6 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import fc from 'fast-check';
-import { DHT_PROTOCOL, MAX_PATH, MAX_PEERS, MAX_RECORDS, MAX_TTL, parseDhtMessage, type DhtMessage } from '../../src/actors/dht/dht-messages.js';
+import { DHT_PROTOCOL, MAX_LINK_SET, MAX_PATH, MAX_PEERS, MAX_RECORDS, MAX_TTL, dhtMessageToWire, parseDhtMessage, type DhtMessage } from '../../src/actors/dht/dht-messages.js';
 import { createProviderRecord, serviceKey, type ProviderRecord } from '../../src/actors/dht/provider-record.js';
 import { createCryptoPort } from '../../src/crypto/crypto-port.js';
 import { generateIdentity } from '../../src/identity/identity.js';
@@ -19,9 +19,13 @@ const T0 = 1_700_000_000_000;
 let record: ProviderRecord;
 const recordReady = createProviderRecord(crypto, { service: 'chat/v1', issuedAt: T0, ttlMs: 60_000 }).then((r) => (record = r));
 
-function wire(message: unknown): unknown {
-  return decodeFrame(encodeFrame(DHT_PROTOCOL, message)).body;
+function wire(message: DhtMessage): unknown {
+  return decodeFrame(encodeFrame(DHT_PROTOCOL, dhtMessageToWire(message))).body;
 }
+
+/** Ids as they travel: 32 raw bytes. */
+const bytes = (hex: string) => new Uint8Array(Buffer.from(hex, 'hex'));
+const wireIds = (n: number, from = 1) => ids(n, from).map(bytes);
 
 function schemaError(body: unknown): string {
   try {
@@ -44,37 +48,42 @@ describe('ps/dht messages', () => {
       { t: 'providers', rid: 9, key, records: Array.from({ length: MAX_RECORDS }, () => record), peers: ids(MAX_PEERS), path: ids(MAX_PATH, 100) },
       { t: 'ping', nonce: 77 },
       { t: 'pong', nonce: 77 },
+      { t: 'links', peers: ids(MAX_LINK_SET) },
     ];
     for (const message of messages) expect(parseDhtMessage(wire(message))).toEqual(message);
   });
 
   it('refuses every bound and malformed field with FRAME_SCHEMA naming it', async () => {
     await recordReady;
-    const lookup = { t: 'lookup', rid: 1, target, count: 20, ttl: 10, path: ids(2) };
-    const providers = { t: 'providers', rid: 1, key, records: [record], peers: [], path: ids(1) };
+    const lookup = { t: 'lookup', rid: 1, target: bytes(target), count: 20, ttl: 10, path: wireIds(2) };
+    const providers = { t: 'providers', rid: 1, key: bytes(key), records: [record], peers: [], path: wireIds(1) };
     const cases: [unknown, RegExp][] = [
       [null, /map/],
       [[lookup], /map/],
       [{ ...lookup, t: 'nope' }, /unknown type/],
       [{ ...lookup, rid: -1 }, /rid/],
       [{ ...lookup, rid: '1' }, /rid/],
-      [{ ...lookup, target: target.toUpperCase() }, /target/],
+      [{ ...lookup, target }, /target/],
+      [{ ...lookup, target: bytes(target).subarray(1) }, /target/],
       [{ ...lookup, count: 0 }, /count/],
       [{ ...lookup, count: MAX_PEERS + 1 }, /count/],
       [{ ...lookup, ttl: MAX_TTL + 1 }, /ttl/],
       [{ ...lookup, ttl: -1 }, /ttl/],
       [{ ...lookup, path: [] }, /origin/],
-      [{ ...lookup, path: ids(MAX_PATH + 1) }, /path/],
-      [{ ...lookup, path: [idOf(1), idOf(2), idOf(1)] }, /repeat/],
+      [{ ...lookup, path: wireIds(MAX_PATH + 1) }, /path/],
+      [{ ...lookup, path: ids(2) }, /path/],
+      [{ ...lookup, path: [idOf(1), idOf(2), idOf(1)].map(bytes) }, /repeat/],
       [{ ...lookup, path: ['not a peer'] }, /path/],
-      [{ t: 'closest', rid: 1, target, peers: ids(MAX_PEERS + 1), path: ids(1) }, /peers/],
-      [{ t: 'closest', rid: 1, target, peers: 'x', path: ids(1) }, /peers/],
+      [{ t: 'closest', rid: 1, target: bytes(target), peers: wireIds(MAX_PEERS + 1), path: wireIds(1) }, /peers/],
+      [{ t: 'closest', rid: 1, target: bytes(target), peers: 'x', path: wireIds(1) }, /peers/],
+      [{ t: 'links', peers: wireIds(MAX_LINK_SET + 1) }, /peers/],
+      [{ t: 'links', peers: [new Uint8Array(32), 'x'] }, /peers/],
       [{ t: 'announce' }, /record/],
       [{ t: 'announce', record: { ...record, signature: new Uint8Array(3) } }, /signature/],
       [{ ...providers, records: Array.from({ length: MAX_RECORDS + 1 }, () => record) }, /records/],
-      [{ ...providers, key: serviceKey('other') }, /another key/],
+      [{ ...providers, key: bytes(serviceKey('other')) }, /another key/],
       [{ ...providers, records: [{ ...record, service: '' }] }, /records\[0\]/],
-      [{ t: 'find-providers', rid: 1, key: 'k', count: 1, ttl: 1, path: ids(1) }, /key/],
+      [{ t: 'find-providers', rid: 1, key: 'k', count: 1, ttl: 1, path: wireIds(1) }, /key/],
       [{ t: 'ping' }, /nonce/],
       [{ t: 'pong', nonce: 1.5 }, /nonce/],
     ];
@@ -82,13 +91,13 @@ describe('ps/dht messages', () => {
   });
 
   it('throws nothing but FRAME_SCHEMA on arbitrary input', () => {
-    const fieldArb = fc.oneof(fc.anything(), fc.constant(target), fc.constant(ids(3)), fc.nat());
+    const fieldArb = fc.oneof(fc.anything(), fc.constant(bytes(target)), fc.constant(wireIds(3)), fc.uint8Array({ minLength: 31, maxLength: 33 }), fc.nat());
     fc.assert(
       fc.property(
         fc.oneof(
           fc.anything(),
           fc.record({
-            t: fc.constantFrom('lookup', 'closest', 'announce', 'find-providers', 'providers', 'ping', 'pong', 'x'),
+            t: fc.constantFrom('lookup', 'closest', 'announce', 'find-providers', 'providers', 'ping', 'pong', 'links', 'x'),
             rid: fieldArb,
             target: fieldArb,
             key: fieldArb,

@@ -1,7 +1,8 @@
 import { PeerSockError } from '../../errors.js';
-import { isPeerId, type PeerId } from '../../identity/peer-id.js';
+import { hexIdFromWire, wireIdFromHex } from '../../wire/wire-ids.js';
+import type { PeerId } from '../../identity/peer-id.js';
 import { isRecord, isUint } from '../../wire/validate.js';
-import { isPosition, type Position } from '../ring/id-space.js';
+import type { Position } from '../ring/id-space.js';
 import { parseProviderRecord, serviceKey, type ProviderRecord } from './provider-record.js';
 
 /**
@@ -17,6 +18,12 @@ import { parseProviderRecord, serviceKey, type ProviderRecord } from './provider
  *   providers      {t, rid, key, records, peers, path}   records found there (and closest peers
  *                                                        when it has none), routed back
  *   ping / pong    {t, nonce}                            liveness of a contact (k-bucket checks)
+ *   links          {t, peers}                            the sender's current link set, for
+ *                                                        neighbour-of-neighbour routing
+ *
+ * On the wire every PeerId and position is its 32 raw bytes (a CBOR byte string), as in ps/ring:
+ * `dhtMessageToWire` and `parseDhtMessage` convert at the edge. Provider records keep their own
+ * encoding (see provider-record.ts).
  *
  * Every list is bounded; `ttl` counts the hops a request may still take, so a request lives
  * for at most MAX_TTL hops whatever the routing does.
@@ -29,6 +36,8 @@ export const MAX_TTL = MAX_PATH;
 /** k is 20; a little room for a larger configuration. */
 export const MAX_PEERS = 32;
 export const MAX_RECORDS = 20;
+/** A link set: the 32-link budget twice over, for links others opened to the sender. */
+export const MAX_LINK_SET = 64;
 
 export type DhtMessage =
   | { t: 'lookup'; rid: number; target: Position; count: number; ttl: number; path: PeerId[] }
@@ -37,11 +46,15 @@ export type DhtMessage =
   | { t: 'find-providers'; rid: number; key: Position; count: number; ttl: number; path: PeerId[] }
   | { t: 'providers'; rid: number; key: Position; records: ProviderRecord[]; peers: PeerId[]; path: PeerId[] }
   | { t: 'ping'; nonce: number }
-  | { t: 'pong'; nonce: number };
+  | { t: 'pong'; nonce: number }
+  | { t: 'links'; peers: PeerId[] };
 
 function fail(message: string): never {
   throw new PeerSockError('FRAME_SCHEMA', `dht message: ${message}`);
 }
+
+const hexId = hexIdFromWire;
+const wireId = wireIdFromHex;
 
 function rid(value: unknown): number {
   if (!isUint(value)) fail('rid must be a non-negative integer');
@@ -49,8 +62,9 @@ function rid(value: unknown): number {
 }
 
 function position(value: unknown, field: string): Position {
-  if (!isPosition(value)) fail(`${field} must be a 64-hex position`);
-  return value;
+  const hex = hexId(value);
+  if (hex === undefined) fail(`${field} must be a 32-byte position`);
+  return hex as Position;
 }
 
 function count(value: unknown): number {
@@ -64,8 +78,12 @@ function ttl(value: unknown): number {
 }
 
 function peerIds(value: unknown, max: number, field: string): PeerId[] {
-  if (!Array.isArray(value) || value.length > max || !value.every(isPeerId)) fail(`${field} must be at most ${max} PeerIds`);
-  return value as PeerId[];
+  if (!Array.isArray(value) || value.length > max) fail(`${field} must be at most ${max} 32-byte PeerIds`);
+  return value.map((item) => {
+    const hex = hexId(item);
+    if (hex === undefined) fail(`${field} must be at most ${max} 32-byte PeerIds`);
+    return hex as PeerId;
+  });
 }
 
 /** A route: the origin first, then each hop once. A repeated hop means a loop. */
@@ -89,6 +107,26 @@ function records(value: unknown, key: Position): ProviderRecord[] {
 function nonce(value: unknown): number {
   if (!isUint(value)) fail('nonce must be a non-negative integer');
   return value;
+}
+
+/** The wire form of a message: ids and positions as raw bytes. */
+export function dhtMessageToWire(message: DhtMessage): Record<string, unknown> {
+  switch (message.t) {
+    case 'lookup':
+      return { ...message, target: wireId(message.target), path: message.path.map(wireId) };
+    case 'closest':
+      return { ...message, target: wireId(message.target), peers: message.peers.map(wireId), path: message.path.map(wireId) };
+    case 'find-providers':
+      return { ...message, key: wireId(message.key), path: message.path.map(wireId) };
+    case 'providers':
+      return { ...message, key: wireId(message.key), peers: message.peers.map(wireId), path: message.path.map(wireId) };
+    case 'links':
+      return { t: 'links', peers: message.peers.map(wireId) };
+    case 'announce':
+    case 'ping':
+    case 'pong':
+      return { ...message };
+  }
 }
 
 /** Validates a decoded `ps/dht` body. Throws PeerSockError FRAME_SCHEMA. */
@@ -118,6 +156,8 @@ export function parseDhtMessage(body: unknown): DhtMessage {
     case 'ping':
     case 'pong':
       return { t: m.t, nonce: nonce(m.nonce) };
+    case 'links':
+      return { t: 'links', peers: peerIds(m.peers, MAX_LINK_SET, 'peers') };
     default:
       fail('unknown type');
   }

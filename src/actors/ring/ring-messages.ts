@@ -1,4 +1,5 @@
 import { PeerSockError } from '../../errors.js';
+import { hexIdFromWire, wireIdFromHex } from '../../wire/wire-ids.js';
 import type { PeerId } from '../../identity/peer-id.js';
 import type { Position } from './id-space.js';
 
@@ -37,17 +38,8 @@ function fail(message: string): never {
   throw new PeerSockError('FRAME_SCHEMA', `ring message: ${message}`);
 }
 
-const ID_BYTES = 32;
-
-/** A 32-byte id from the wire as the engine's hex, or undefined if it is not one. */
-function hexId(value: unknown): string | undefined {
-  if (!(value instanceof Uint8Array) || value.length !== ID_BYTES) return undefined;
-  return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex');
-}
-
-function wireId(hex: string): Uint8Array {
-  return Buffer.from(hex, 'hex');
-}
+const hexId = hexIdFromWire;
+const wireId = wireIdFromHex;
 
 function peerId(value: unknown, field: string): PeerId {
   const id = hexId(value);

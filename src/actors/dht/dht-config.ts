@@ -1,0 +1,52 @@
+import { PeerSockError } from '../../errors.js';
+import { MAX_PEERS } from './dht-messages.js';
+import { DEFAULT_LINK_BUDGET } from './link-planner.js';
+import { DEFAULT_K } from './routing-table.js';
+
+/** Size and timing of the DHT actor. Every wait has a timeout. */
+export interface DhtConfig {
+  /** Contacts per bucket, and the default answer size of a lookup. */
+  k: number;
+  /** Links the node holds in total, ring neighbours and links others opened to it included. */
+  linkBudget: number;
+  /** A lookup this node started that gets no `closest` within this fails with TIMEOUT. */
+  lookupTimeoutMs: number;
+  /** Lookups started here and not yet answered; more are refused with BACKPRESSURE. */
+  maxPendingLookups: number;
+  /**
+   * Mean period of link planning (each round jittered ±50% so nodes never synchronise); also
+   * the most often a changed link set is announced to the links, and how long a dial may take
+   * before the contact counts as failed.
+   */
+  planIntervalMs: number;
+  /** A contact asked for liveness that stays silent this long has failed. */
+  pingTimeoutMs: number;
+}
+
+export const DEFAULT_DHT_CONFIG: DhtConfig = Object.freeze({
+  k: DEFAULT_K,
+  linkBudget: DEFAULT_LINK_BUDGET,
+  lookupTimeoutMs: 5_000,
+  maxPendingLookups: 256,
+  planIntervalMs: 10_000,
+  pingTimeoutMs: 3_000,
+});
+
+/** Defaults filled in and every field checked; throws PeerSockError INVALID_ARGUMENT. */
+export function dhtConfig(partial: Partial<DhtConfig> = {}): DhtConfig {
+  const config = { ...DEFAULT_DHT_CONFIG, ...partial };
+  const integer = (name: keyof DhtConfig, min: number, max = Number.MAX_SAFE_INTEGER) => {
+    const value = config[name];
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      throw new PeerSockError('INVALID_ARGUMENT', `dht ${name} must be an integer in ${min}..${max}, got ${String(value)}`);
+    }
+  };
+  // A lookup answer carries at most MAX_PEERS peers on the wire.
+  integer('k', 1, MAX_PEERS);
+  integer('linkBudget', 1, 1_024);
+  integer('lookupTimeoutMs', 1);
+  integer('maxPendingLookups', 1);
+  integer('planIntervalMs', 1);
+  integer('pingTimeoutMs', 1);
+  return config;
+}

@@ -1,0 +1,31 @@
+import type { Candidate } from './candidates.js';
+import { RoutingTable, type TableContact } from './routing-table.js';
+
+/**
+ * The table the link planner chooses from: the verified contacts, then the unverified
+ * candidates. A throwaway copy, so candidates never reach the real table; they are added later
+ * and so rank after every verified contact of equal failures (the planner prefers age), and
+ * each introducer places at most `maxPerIntroducer` of them per bucket (no peer can steer our
+ * links to identities it made up). `exclude`: peers the planner must not pick for now.
+ */
+export function planningTable(
+  table: RoutingTable,
+  candidates: readonly Candidate[],
+  now: number,
+  maxPerIntroducer: number,
+  exclude: ReadonlySet<string> = new Set(),
+): RoutingTable {
+  const plan = new RoutingTable(table.self, now, { k: table.config.k, replacementCacheSize: 0, maxPerIntroducer });
+  const verified = table.contacts().sort((a: TableContact, b: TableContact) => a.addedAt - b.addedAt);
+  for (const contact of verified) {
+    if (exclude.has(contact.id)) continue;
+    plan.observe(contact, contact.addedAt, { verified: true });
+    // Keep its failure count: the planner prefers contacts that fail less.
+    for (let i = 0; i < contact.failures; i += 1) plan.markFailed(contact.id);
+  }
+  for (const candidate of candidates) {
+    if (table.has(candidate.id) || exclude.has(candidate.id)) continue;
+    plan.observe(candidate, now + 1, { verified: true, introducer: candidate.introducer });
+  }
+  return plan;
+}
