@@ -1,4 +1,5 @@
 import { describe, it, expect } from 'vitest';
+import { thrownCode } from '../helpers/error-code.js';
 import fc from 'fast-check';
 import { ReplayWindow, type ReplayCandidate } from '../../src/crypto/replay-window.js';
 import { isPeerSockError, PeerSockError } from '../../src/errors.js';
@@ -15,29 +16,20 @@ function message(id: number, sentAt: number, origin: PeerId = A): ReplayCandidat
   return { origin, msgId, sentAt };
 }
 
-function code(run: () => void): string | undefined {
-  try {
-    run();
-    return undefined;
-  } catch (error) {
-    if (!(error instanceof PeerSockError)) throw error;
-    return error.code;
-  }
-}
 
 describe('ReplayWindow', () => {
   it('admits a message once and refuses it after', () => {
     const window = new ReplayWindow({ windowMs: WINDOW });
     window.admit(message(1, T0), T0);
     expect(() => window.admit(message(1, T0), T0 + 5)).toThrow(expect.objectContaining({ code: 'REPLAYED', message: expect.stringContaining('already received') }));
-    expect(code(() => window.check(message(1, T0), T0 + 5))).toBe('REPLAYED');
+    expect(thrownCode(() => window.check(message(1, T0), T0 + 5))).toBe('REPLAYED');
     expect(window.size).toBe(1);
   });
 
   it('keys on (origin, msgId): another origin may use the same msgId', () => {
     const window = new ReplayWindow({ windowMs: WINDOW });
     window.admit(message(1, T0, A), T0);
-    expect(code(() => window.admit(message(1, T0, B), T0))).toBeUndefined();
+    expect(thrownCode(() => window.admit(message(1, T0, B), T0))).toBeUndefined();
     expect(window.size).toBe(2);
   });
 
@@ -46,15 +38,15 @@ describe('ReplayWindow', () => {
     window.check(message(1, T0), T0);
     window.check(message(1, T0), T0);
     expect(window.size).toBe(0);
-    expect(code(() => window.admit(message(1, T0), T0))).toBeUndefined();
+    expect(thrownCode(() => window.admit(message(1, T0), T0))).toBeUndefined();
   });
 
   it('refuses a sentAt outside now ± window, inclusive bounds admitted', () => {
     const window = new ReplayWindow({ windowMs: WINDOW });
-    expect(code(() => window.admit(message(1, T0 - WINDOW), T0))).toBeUndefined();
-    expect(code(() => window.admit(message(2, T0 + WINDOW), T0))).toBeUndefined();
-    const stale = code(() => window.admit(message(3, T0 - WINDOW - 1), T0));
-    const future = code(() => window.admit(message(4, T0 + WINDOW + 1), T0));
+    expect(thrownCode(() => window.admit(message(1, T0 - WINDOW), T0))).toBeUndefined();
+    expect(thrownCode(() => window.admit(message(2, T0 + WINDOW), T0))).toBeUndefined();
+    const stale = thrownCode(() => window.admit(message(3, T0 - WINDOW - 1), T0));
+    const future = thrownCode(() => window.admit(message(4, T0 + WINDOW + 1), T0));
     expect([stale, future]).toEqual(['REPLAYED', 'REPLAYED']);
     expect(() => window.check(message(5, T0 + 2 * WINDOW), T0)).toThrow(/ahead of the local clock/);
     expect(() => window.check(message(5, T0 - 2 * WINDOW), T0)).toThrow(/ago, outside/);
@@ -67,7 +59,7 @@ describe('ReplayWindow', () => {
     window.admit(message(100, T0 + WINDOW + 5), T0 + WINDOW + 5); // forgets sentAt < T0 + 5
     expect(window.size).toBe(6);
     // The forgotten ones are still refused: by the clock now.
-    expect(code(() => window.admit(message(0, T0), T0 + WINDOW + 5))).toBe('REPLAYED');
+    expect(thrownCode(() => window.admit(message(0, T0), T0 + WINDOW + 5))).toBe('REPLAYED');
   });
 
   it('stays sound when the local clock steps back after forgetting', () => {
@@ -83,10 +75,10 @@ describe('ReplayWindow', () => {
     const window = new ReplayWindow({ windowMs: WINDOW, maxEntries: 4 });
     for (let i = 0; i < 10; i++) window.admit(message(i, T0 + i * 10), T0 + 100);
     expect(window.size).toBe(4);
-    for (let i = 0; i < 10; i++) expect(code(() => window.admit(message(i, T0 + i * 10), T0 + 100)), `replay of ${i}`).toBe('REPLAYED');
+    for (let i = 0; i < 10; i++) expect(thrownCode(() => window.admit(message(i, T0 + i * 10), T0 + 100)), `replay of ${i}`).toBe('REPLAYED');
     // Fresh but older than everything still remembered: refused (floor = T0 + 50).
-    expect(code(() => window.admit(message(50, T0 + 50), T0 + 100))).toBe('REPLAYED');
-    expect(code(() => window.admit(message(51, T0 + 51), T0 + 100))).toBeUndefined();
+    expect(thrownCode(() => window.admit(message(50, T0 + 50), T0 + 100))).toBe('REPLAYED');
+    expect(thrownCode(() => window.admit(message(51, T0 + 51), T0 + 100))).toBeUndefined();
   });
 
   it('forgets the oldest sentAt first, even when it arrives last', () => {
@@ -94,11 +86,11 @@ describe('ReplayWindow', () => {
     for (const [id, sentAt] of [[1, T0 + 30], [2, T0 + 20], [3, T0 + 40]] as const) window.admit(message(id, sentAt), T0 + 50);
     window.admit(message(4, T0 + 10), T0 + 50); // older than all: forgotten at once, raising the floor to T0 + 10
     expect(window.size).toBe(3);
-    expect(code(() => window.admit(message(5, T0 + 25), T0 + 50))).toBeUndefined(); // above the floor; 2 (T0 + 20) goes
-    expect(code(() => window.admit(message(2, T0 + 20), T0 + 50))).toBe('REPLAYED');
-    expect(code(() => window.admit(message(6, T0 + 20), T0 + 50))).toBe('REPLAYED');
-    expect(code(() => window.admit(message(7, T0 + 21), T0 + 50))).toBeUndefined();
-    expect(code(() => window.admit(message(3, T0 + 40), T0 + 50))).toBe('REPLAYED');
+    expect(thrownCode(() => window.admit(message(5, T0 + 25), T0 + 50))).toBeUndefined(); // above the floor; 2 (T0 + 20) goes
+    expect(thrownCode(() => window.admit(message(2, T0 + 20), T0 + 50))).toBe('REPLAYED');
+    expect(thrownCode(() => window.admit(message(6, T0 + 20), T0 + 50))).toBe('REPLAYED');
+    expect(thrownCode(() => window.admit(message(7, T0 + 21), T0 + 50))).toBeUndefined();
+    expect(thrownCode(() => window.admit(message(3, T0 + 40), T0 + 50))).toBe('REPLAYED');
   });
 
   it('never admits the same (origin, msgId) twice, whatever the clock, the order or the cap', () => {
@@ -147,13 +139,13 @@ describe('ReplayWindow', () => {
 
   it('refuses bad options and bad candidates', () => {
     for (const options of [{ windowMs: -1 }, { windowMs: 1.5 }, { maxEntries: 0 }, { maxEntries: Number.POSITIVE_INFINITY }]) {
-      expect(code(() => new ReplayWindow(options))).toBe('INVALID_ARGUMENT');
+      expect(thrownCode(() => new ReplayWindow(options))).toBe('INVALID_ARGUMENT');
     }
     const window = new ReplayWindow();
-    expect(code(() => window.admit({ origin: 'nope' as PeerId, msgId: new Uint8Array(16), sentAt: T0 }, T0))).toBe('INVALID_ARGUMENT');
-    expect(code(() => window.admit({ origin: A, msgId: 'x' as unknown as Uint8Array, sentAt: T0 }, T0))).toBe('INVALID_ARGUMENT');
-    expect(code(() => window.admit(message(1, Number.NaN), T0))).toBe('REPLAYED');
-    expect(code(() => window.admit(message(1, T0), Number.NaN))).toBe('INVALID_ARGUMENT');
+    expect(thrownCode(() => window.admit({ origin: 'nope' as PeerId, msgId: new Uint8Array(16), sentAt: T0 }, T0))).toBe('INVALID_ARGUMENT');
+    expect(thrownCode(() => window.admit({ origin: A, msgId: 'x' as unknown as Uint8Array, sentAt: T0 }, T0))).toBe('INVALID_ARGUMENT');
+    expect(thrownCode(() => window.admit(message(1, Number.NaN), T0))).toBe('REPLAYED');
+    expect(thrownCode(() => window.admit(message(1, T0), Number.NaN))).toBe('INVALID_ARGUMENT');
     expect(window.size).toBe(0);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, it, expect, afterAll } from 'vitest';
+import { createSeededRandom } from '../../sim/seeded-random.js';
 import fc from 'fast-check';
 import { createCryptoPort } from '../../src/crypto/crypto-port.js';
 import { x25519PublicFromEd25519, x25519SecretFromEd25519Seed } from '../../src/crypto/ed25519-to-x25519.js';
@@ -24,7 +25,7 @@ import { isPeerSockError, PeerSockError, type ErrorCode } from '../../src/errors
 import { generateIdentity, identityFromSecretKey, type Identity } from '../../src/identity/identity.js';
 import { peerIdFromPublicKey, type PeerId } from '../../src/identity/peer-id.js';
 import type { CryptoPort } from '../../src/ports/crypto.js';
-import { createSystemRandom, type Random } from '../../src/ports/random.js';
+import { createSystemRandom } from '../../src/ports/random.js';
 import { decodeFrame, encodeFrame } from '../../src/wire/frame.js';
 
 const hex = (data: Uint8Array) => Buffer.from(data).toString('hex');
@@ -33,15 +34,6 @@ const P = (1n << 255n) - 19n;
 // Any real date is past 2^32 ms, so CBOR writes it in 9 bytes: what the size tests assume.
 const NOW = 1_760_000_000_000;
 
-/** Deterministic stand-in for the simulator's seeded Random. */
-function counterRandom(seed: number): Random {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state;
-  };
-  return { bytes: (length) => Uint8Array.from({ length }, () => next() >>> 24), float: () => next() / 0x1_0000_0000 };
-}
 
 interface Party {
   identity: Identity;
@@ -226,9 +218,9 @@ describe('sealEnvelope / openEnvelope', () => {
   });
 
   it('is reproducible from the Random port (the simulator relies on it)', async () => {
-    const a = await seal({ random: counterRandom(1) });
-    const b = await seal({ random: counterRandom(1) });
-    const c = await seal({ random: counterRandom(2) });
+    const a = await seal({ random: createSeededRandom(1) });
+    const b = await seal({ random: createSeededRandom(1) });
+    const c = await seal({ random: createSeededRandom(2) });
     expect(hex(encodeFrame('ps/routed', a))).toBe(hex(encodeFrame('ps/routed', b)));
     expect(hex(c.ct)).not.toBe(hex(a.ct));
   });

@@ -1,25 +1,13 @@
 import { describe, it, expect } from 'vitest';
+import { createSeededRandom } from '../../sim/seeded-random.js';
 import fc from 'fast-check';
 import { generateIdentity, identityFromSecretKey } from '../../src/identity/identity.js';
 import { nativePublicKeyFromSecret } from '../../src/crypto/ed25519-native.js';
 import { isPeerId, publicKeyOf } from '../../src/identity/peer-id.js';
 import { isPeerSockError } from '../../src/errors.js';
-import type { Random } from '../../src/ports/random.js';
 
 const hex = (data: Uint8Array) => Buffer.from(data).toString('hex');
 
-/** Deterministic stand-in for the simulator's seeded Random. */
-function counterRandom(seed: number): Random {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state;
-  };
-  return {
-    bytes: (length) => Uint8Array.from({ length }, () => next() & 0xff),
-    float: () => next() / 0x1_0000_0000,
-  };
-}
 
 describe('identity', () => {
   it('generates a 32-byte seed whose public key and PeerId match', () => {
@@ -32,8 +20,8 @@ describe('identity', () => {
   });
 
   it('is reproducible from the Random port', () => {
-    expect(generateIdentity(counterRandom(7)).peerId).toBe(generateIdentity(counterRandom(7)).peerId);
-    expect(generateIdentity(counterRandom(7)).peerId).not.toBe(generateIdentity(counterRandom(8)).peerId);
+    expect(generateIdentity(createSeededRandom(7)).peerId).toBe(generateIdentity(createSeededRandom(7)).peerId);
+    expect(generateIdentity(createSeededRandom(7)).peerId).not.toBe(generateIdentity(createSeededRandom(8)).peerId);
   });
 
   it('derives the RFC 8032 TEST 1 public key from its secret key', () => {

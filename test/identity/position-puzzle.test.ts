@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { thrownCode } from '../helpers/error-code.js';
+import { createSeededRandom } from '../../sim/seeded-random.js';
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { PeerSockError } from '../../src/errors.js';
@@ -13,19 +15,9 @@ import {
   PUZZLE_PROGRESS_INTERVAL,
   type PuzzleProgress,
 } from '../../src/identity/position-puzzle.js';
-import type { Random } from '../../src/ports/random.js';
 
 const unhex = (text: string) => new Uint8Array(Buffer.from(text, 'hex'));
 
-/** Deterministic stand-in for the simulator's seeded Random. */
-function counterRandom(seed: number): Random {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state;
-  };
-  return { bytes: (length) => Uint8Array.from({ length }, () => next() >>> 24), float: () => next() / 0x1_0000_0000 };
-}
 
 /** Independent reference: the digest as a 256-character bit string. */
 function referenceBits(publicKey: Uint8Array): number {
@@ -35,15 +27,6 @@ function referenceBits(publicKey: Uint8Array): number {
   return firstOne === -1 ? 256 : firstOne;
 }
 
-function code(run: () => void): string | undefined {
-  try {
-    run();
-    return undefined;
-  } catch (error) {
-    if (!(error instanceof PeerSockError)) throw error;
-    return error.code;
-  }
-}
 
 // Found by generateIdentityMeetingPuzzle(14); its digest starts 0000 92..: 16 zero bits.
 const GROUND = {
@@ -100,13 +83,13 @@ describe('position puzzle', () => {
 
   it('refuses bad difficulties and treats a non-key as inadmissible', () => {
     for (const d of [-1, 257, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
-      expect(code(() => meetsPuzzle(publicKeyOf(GROUND.peerId), d)), String(d)).toBe('INVALID_ARGUMENT');
-      expect(code(() => assertPuzzle(GROUND.peerId, d)), String(d)).toBe('INVALID_ARGUMENT');
-      expect(code(() => generateIdentityMeetingPuzzle(d)), String(d)).toBe('INVALID_ARGUMENT');
+      expect(thrownCode(() => meetsPuzzle(publicKeyOf(GROUND.peerId), d)), String(d)).toBe('INVALID_ARGUMENT');
+      expect(thrownCode(() => assertPuzzle(GROUND.peerId, d)), String(d)).toBe('INVALID_ARGUMENT');
+      expect(thrownCode(() => generateIdentityMeetingPuzzle(d)), String(d)).toBe('INVALID_ARGUMENT');
     }
     expect(meetsPuzzle(new Uint8Array(31), 0)).toBe(false);
     expect(meetsPuzzle('key' as unknown as Uint8Array, 1)).toBe(false);
-    expect(code(() => puzzleBits(new Uint8Array(33)))).toBe('INVALID_ARGUMENT');
+    expect(thrownCode(() => puzzleBits(new Uint8Array(33)))).toBe('INVALID_ARGUMENT');
   });
 
   it('assertPuzzle names the difficulty and the bits found', () => {
@@ -116,7 +99,7 @@ describe('position puzzle', () => {
       expect.objectContaining({ code: 'PUZZLE_UNSOLVED', message: expect.stringMatching(/difficulty 17 .*has 16/) }),
     );
     expect(() => assertPuzzle(RFC_TEST_1, DEMO_PUZZLE_BITS)).toThrow(expect.objectContaining({ code: 'PUZZLE_UNSOLVED', message: expect.stringContaining('has 0') }));
-    expect(code(() => assertPuzzle(GROUND.peerId.toUpperCase() as PeerId, 1))).toBe('INVALID_PEER_ID');
+    expect(thrownCode(() => assertPuzzle(GROUND.peerId.toUpperCase() as PeerId, 1))).toBe('INVALID_PEER_ID');
   });
 
   it('generates a consistent identity that meets a small difficulty', () => {
@@ -129,8 +112,8 @@ describe('position puzzle', () => {
   });
 
   it('is reproducible from the Random port', () => {
-    const a = generateIdentityMeetingPuzzle(6, { random: counterRandom(42) });
-    const b = generateIdentityMeetingPuzzle(6, { random: counterRandom(42) });
+    const a = generateIdentityMeetingPuzzle(6, { random: createSeededRandom(42) });
+    const b = generateIdentityMeetingPuzzle(6, { random: createSeededRandom(42) });
     expect(a.peerId).toBe(b.peerId);
     expect(puzzleBits(a.publicKey)).toBeGreaterThanOrEqual(6);
   });
@@ -144,7 +127,7 @@ describe('position puzzle', () => {
     expect(progress.map((p) => p.attempts)).toEqual([PUZZLE_PROGRESS_INTERVAL, 2 * PUZZLE_PROGRESS_INTERVAL]);
     expect(progress[0]?.expectedAttempts).toBe(2 ** 200);
     for (const maxAttempts of [0, -1, 1.5, Number.NaN]) {
-      expect(code(() => generateIdentityMeetingPuzzle(1, { maxAttempts })), String(maxAttempts)).toBe('INVALID_ARGUMENT');
+      expect(thrownCode(() => generateIdentityMeetingPuzzle(1, { maxAttempts })), String(maxAttempts)).toBe('INVALID_ARGUMENT');
     }
   });
 });
