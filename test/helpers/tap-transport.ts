@@ -12,25 +12,35 @@ export interface TappedTransport extends LinkTransport {
   freeze(): void;
 }
 
-export function tapTransport(inner: LinkTransport): TappedTransport {
+export interface TapOptions {
+  /** Sees every message the node's links send or receive, as the wire carries it (inside DTLS). */
+  record?(direction: 'out' | 'in', bytes: Uint8Array): void;
+}
+
+export function tapTransport(inner: LinkTransport, options: TapOptions = {}): TappedTransport {
+  const { record } = options;
   const links = new Map<string, Link>();
   let frozen = false;
   return {
-    createLink(options: LinkOptions): Link {
+    createLink(linkOptions: LinkOptions): Link {
       const link = inner.createLink({
-        ...options,
+        ...linkOptions,
         handlers: {
-          ...options.handlers,
+          ...linkOptions.handlers,
           onMessage: (data) => {
-            if (!frozen) options.handlers.onMessage(data);
+            if (frozen) return;
+            record?.('in', Uint8Array.from(data));
+            linkOptions.handlers.onMessage(data);
           },
         },
       });
-      links.set(options.label, link);
+      links.set(linkOptions.label, link);
       return {
         applySignal: (signal) => link.applySignal(signal),
         send: (data) => {
-          if (!frozen) link.send(data);
+          if (frozen) return;
+          record?.('out', Uint8Array.from(data));
+          link.send(data);
         },
         bufferedAmount: () => link.bufferedAmount(),
         maxMessageSize: () => link.maxMessageSize(),

@@ -2,47 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PeerId } from '../../src/identity/peer-id.js';
-import type { Link, LinkOptions, LinkTransport } from '../../src/ports/transport.js';
 import { createWebRtcTransport } from '../../src/transport/webrtc-transport.js';
 import { decodeFrame } from '../../src/wire/index.js';
 import { startTestNetwork, type TestNetwork } from '../helpers/network.js';
 import { ringProblems } from '../helpers/ring-check.js';
+import { tapTransport } from '../helpers/tap-transport.js';
 
 /** Every message a node's links send or receive, as the wire carries it (inside DTLS). */
 interface Tapped {
   node: number;
   direction: 'out' | 'in';
   bytes: Uint8Array;
-}
-
-function wiretap(inner: LinkTransport, node: number, log: Tapped[]): LinkTransport {
-  return {
-    createLink(options: LinkOptions): Link {
-      const link = inner.createLink({
-        ...options,
-        handlers: {
-          ...options.handlers,
-          onMessage: (data) => {
-            log.push({ node, direction: 'in', bytes: Uint8Array.from(data) });
-            options.handlers.onMessage(data);
-          },
-        },
-      });
-      return {
-        applySignal: (signal) => link.applySignal(signal),
-        send: (data) => {
-          log.push({ node, direction: 'out', bytes: Uint8Array.from(data) });
-          link.send(data);
-        },
-        bufferedAmount: () => link.bufferedAmount(),
-        maxMessageSize: () => link.maxMessageSize(),
-        localFingerprint: () => link.localFingerprint(),
-        remoteFingerprint: () => link.remoteFingerprint(),
-        close: () => link.close(),
-      };
-    },
-    close: () => inner.close(),
-  };
 }
 
 function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
@@ -62,7 +32,7 @@ describe('routed messages over real WebRTC on loopback', () => {
   it('reach a peer without a direct link through other nodes, which carry the frames but never the payload in clear', async () => {
     const log: Tapped[] = [];
     network = await startTestNetwork(0, { node: { ring, connection } });
-    for (let i = 0; i < 10; i += 1) await network.add({ transport: wiretap(createWebRtcTransport({ bindAddress: '127.0.0.1' }), i, log) });
+    for (let i = 0; i < 10; i += 1) await network.add({ transport: tapTransport(createWebRtcTransport({ bindAddress: '127.0.0.1' }), { record: (direction, bytes) => log.push({ node: i, direction, bytes }) }) });
     const nodes = network.nodes;
     const started = performance.now();
     let problems: string[] = ['not checked'];
