@@ -45,6 +45,8 @@ export interface SimulatorOptions {
   routing?: NodeRuntimeOptions['routing'];
   /** Passed through to createNodeRuntime for the DHT actor (needs `ring`). */
   dht?: NodeRuntimeOptions['dht'];
+  /** Passed through to createNodeRuntime (default true: ring members signal through the overlay). */
+  overlaySignaling?: boolean;
   maxConnections?: number;
   maxPendingInbound?: number;
   restartPolicy?: Partial<RestartPolicy>;
@@ -200,6 +202,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     if (options.ring !== undefined) Object.assign(runtimeOptions, { ring: options.ring });
     if (options.routing !== undefined) runtimeOptions.routing = options.routing;
     if (options.dht !== undefined) runtimeOptions.dht = options.dht;
+    if (options.overlaySignaling !== undefined) runtimeOptions.overlaySignaling = options.overlaySignaling;
     note(shortId, 'join');
     const node = createNodeRuntime(runtimeOptions);
     const record: NodeRecord = {

@@ -5,6 +5,7 @@ import type { RingView } from '../actors/ring/ring-view.js';
 import type { ErrorCode } from '../errors.js';
 import type { PeerId } from '../identity/peer-id.js';
 import type { ActorStateView, TraceEvent } from '../supervisor/inspection.js';
+import type { SignalRelayStats } from './signal-relay.js';
 
 /** The handle a host application holds: what `startNode` returns. */
 export type NodeEvent =
@@ -52,6 +53,11 @@ export interface PeerSockNode {
    * NOT_CONNECTED (no DHT, or no peer known yet), INVALID_ARGUMENT, NODE_STOPPED.
    */
   closestPeers(target: PeerId | string | { position: string }, count?: number): Promise<PeerId[]>;
+  /**
+   * How this node's connection signals (offers, answers, candidates) travelled since it
+   * started: through the overlay (routed, sealed) or through a signaling server.
+   */
+  signalPaths(): SignalRelayStats;
   /** Up to n random PeerIds registered at the signaling server (bootstrap). */
   samplePeers(n: number): Promise<PeerId[]>;
   /** Graceful: closes channels (telling peers), the signaling session and worker threads. */

@@ -36,6 +36,7 @@ import { stateText } from '../supervisor/state-text.js';
 import type { RestartPolicy } from '../supervisor/restart-policy.js';
 import { supervisorMachine } from '../supervisor/supervisor.machine.js';
 import type { NodeEvent, PeerSockNode } from './node-api.js';
+import { SIGNAL_PROTOCOL, createSignalRelay, decodeSignal } from './signal-relay.js';
 import type { SignalingPort } from './signaling-port.js';
 
 /**
@@ -50,8 +51,13 @@ export interface NodeRuntimeOptions {
   random: Random;
   transport: LinkTransport;
   crypto: CryptoPort;
-  /** Absent: the node can only accept connections and dial through other means (later: the overlay). */
+  /** Absent: the node signals its connections through the overlay only (it needs the ring, and a link to start from). */
   signaling?: SignalingPort;
+  /**
+   * Signal new connections through the overlay once the ring is formed (default true with a
+   * ring; see signal-relay.ts). False: always through the signaling servers.
+   */
+  overlaySignaling?: boolean;
   logger: Logger;
   config: ConnectionConfig;
   maxConnections: number;
@@ -104,9 +110,22 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
         wallClock,
         config: routing,
         logger: logger.child({ part: 'router' }),
+        ...(options.overlaySignaling !== false ? { internalProtocols: new Set([SIGNAL_PROTOCOL]) } : {}),
         report: (event) => routerActor()?.send(event),
       })
     : undefined;
+  const relay = createSignalRelay({
+    ...(signaling ? { server: signaling } : {}),
+    ...(endpoint && options.overlaySignaling !== false
+      ? { overlay: (to: PeerId, bytes: Uint8Array, after: Promise<unknown>) => dispatchRouted(to, SIGNAL_PROTOCOL, bytes, endpoint, after) }
+      : {}),
+    // Routing reaches us once a predecessor counts us as its successor.
+    overlayReady: () => {
+      const view = ringView();
+      return view !== undefined && view.state.startsWith('member') && view.predecessor !== undefined && view.successors.length > 0;
+    },
+    logger: logger.child({ part: 'signal-relay' }),
+  });
   const internalProtocols = new Set([
     ...(options.ring ? [RING_PROTOCOL] : []),
     ...(routing ? [ROUTE_PROTOCOL] : []),
@@ -118,10 +137,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
     random,
     clock,
     logger: logger.child({ part: 'transport' }),
-    sendSignal: (to, envelope) =>
-      signaling
-        ? signaling.signal(to, envelope)
-        : Promise.reject(new PeerSockError('SIGNALING_UNAVAILABLE', 'this node was started without signaling servers')),
+    sendSignal: (to, envelope) => relay.send(to, envelope),
     notify: (notice) => {
       if (notice.type === 'peer.open') {
         openPeers.next([...openPeers.value.filter((p) => p !== notice.peer), notice.peer]);
@@ -211,7 +227,13 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
               return true;
             },
             endpoint,
-            deliver: (message) => messages.next(message),
+            deliver: (message) => {
+              if (message.protocol !== SIGNAL_PROTOCOL) return messages.next(message);
+              // Signed by its origin and sealed for us: `from` is authenticated, unlike a server's.
+              const data = decodeSignal(message.data);
+              relay.received('overlay', data);
+              manager()?.send({ type: 'signal.in', from: message.from, data });
+            },
             pending: pendingRouted,
           },
         }
@@ -293,6 +315,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
 
   const manager = (): AnyActorRef | undefined => root.system.get('transport');
   const signalSubscription = signaling?.signals$.subscribe(({ from, data }) => {
+    relay.received('server', data);
     manager()?.send({ type: 'signal.in', from, data });
   });
 
@@ -394,12 +417,32 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
     if (data.length > limits.maxPayloadBytes) {
       throw new PeerSockError('MESSAGE_TOO_LARGE', `a routed message carries at most ${limits.maxPayloadBytes} bytes, got ${data.length}; connect() to send more`);
     }
+    const { acked } = await dispatchRouted(peer, protocol, data, routeEndpoint);
+    return acked;
+  }
+
+  /**
+   * Seals and routes one message (application or internal; see sendRouted). Resolves once the
+   * router has it, with `acked`, which settles on its ack. The router gets it only after
+   * `after` settled: a caller chains its sends to keep them in order (sealing is asynchronous,
+   * so two sends made in order could otherwise be sealed, and sent, the other way round).
+   */
+  async function dispatchRouted(
+    peer: PeerId,
+    protocol: string,
+    data: Uint8Array,
+    routeEndpoint: NonNullable<typeof endpoint>,
+    after?: Promise<unknown>,
+  ): Promise<{ acked: Promise<void> }> {
+    const limits = routing!;
+    if (stopped || failure) throw unavailable();
     if (!pendingRouted.reserve()) {
       throw new PeerSockError('BACKPRESSURE', `${limits.maxPending} routed messages already await their ack`);
     }
     let env: SealedEnvelope;
     try {
       env = await routeEndpoint.seal(peer, protocol, data);
+      await after;
     } catch (error) {
       pendingRouted.release();
       throw error;
@@ -412,7 +455,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
     const key = msgKey(env.msgId);
     const acked = new Promise<void>((resolve, reject) => pendingRouted.add(key, peer, (error) => (error ? reject(error) : resolve())));
     routerActor()?.send({ type: 'route.send', key, env });
-    return acked;
+    return { acked };
   }
 
   function settleLookups(error: PeerSockError): void {
@@ -511,6 +554,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
     states: () => inspection.snapshot(),
     ring: ringView,
     closestPeers,
+    signalPaths: () => relay.stats(),
     samplePeers: async (n) => {
       assertRunning();
       if (!signaling) throw new PeerSockError('SIGNALING_UNAVAILABLE', 'this node was started without signaling servers');

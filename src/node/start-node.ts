@@ -47,6 +47,12 @@ export interface StartNodeOptions {
    * (k 20, linkBudget 32 links in total, lookupTimeoutMs 5 s, maxPendingLookups 256, planIntervalMs 10 s).
    */
   dht?: boolean | Partial<DhtConfig>;
+  /**
+   * Once the ring is formed, signal new connections through the overlay (routed, sealed for
+   * the target, signed) instead of a signaling server, so the network keeps opening the links
+   * it needs when every server is gone. Default true; needs `ring`.
+   */
+  overlaySignaling?: boolean;
   /** Upper bound on `connect()` when the caller gives none. Default 60 s. */
   connectTimeoutMs?: number;
   /** ICE: local address to gather candidates on (e.g. 127.0.0.1) and STUN/TURN servers. */
@@ -109,6 +115,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<PeerSoc
     ...(options.ring ? { ring: { ...DEFAULT_RING_CONFIG, ...(options.ring === true ? {} : options.ring) } } : {}),
     ...(options.routing ? { routing: options.routing } : {}),
     ...(options.dht ? { dht: options.dht === true ? {} : options.dht } : {}),
+    ...(options.overlaySignaling !== undefined ? { overlaySignaling: options.overlaySignaling } : {}),
     // The production edge: routed messages are dated in real time, comparable across machines.
     wallClock: options.wallClock ?? Date.now,
     release: async () => {

@@ -7,8 +7,9 @@ import { checkNetwork } from '../../sim/check-network.js';
 import { describeViolations } from '../../sim/invariants.js';
 import { createSimulator, type SimNodeHandle, type Simulator, type SimulatorOptions } from '../../sim/simulator.js';
 import type { RingConfig } from '../../src/actors/ring/ring-config.js';
-import { ROUTE_PROTOCOL } from '../../src/actors/routing/route-messages.js';
+import { ROUTE_PROTOCOL, parseRouteMessage } from '../../src/actors/routing/route-messages.js';
 import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG } from '../../src/cli/sim-profile.js';
+import type { PeerId } from '../../src/identity/peer-id.js';
 import type { InboundMessage } from '../../src/node/node-api.js';
 import { decodeFrame } from '../../src/wire/index.js';
 
@@ -90,10 +91,14 @@ function inbox(node: SimNodeHandle): InboundMessage[] {
   return received;
 }
 
-function routeFrames(frames: readonly TappedFrame[], kind: 'msg' | 'ack' | 'fail'): TappedFrame[] {
+/** Routed frames of one kind; for `msg` and `ack`, only those from `origin` to `target` when given (overlay signals travel routed too). */
+function routeFrames(frames: readonly TappedFrame[], kind: 'msg' | 'ack' | 'fail', ends?: { origin: PeerId; target: PeerId }): TappedFrame[] {
   return frames.filter((frame) => {
     const decoded = decodeFrame(frame.data);
-    return decoded.protocol === ROUTE_PROTOCOL && (decoded.body as { t?: unknown }).t === kind;
+    if (decoded.protocol !== ROUTE_PROTOCOL) return false;
+    const message = parseRouteMessage(decoded.body);
+    if (message.t !== kind) return false;
+    return ends === undefined || (message.t !== 'fail' && message.env.origin === ends.origin && message.env.target === ends.target);
   });
 }
 
@@ -121,10 +126,10 @@ describe('routed messages in the simulator', () => {
     expect(received.map((m) => [m.from, m.protocol, Buffer.from(m.data).toString()])).toEqual([[a.id, 'app/chat', payload.toString()]]);
 
     // Hop by hop: the message left A, passed through at least one other node, and the ack came back.
-    const msgFrames = routeFrames(frames, 'msg');
+    const msgFrames = routeFrames(frames, 'msg', { origin: a.id, target: b.id });
     expect(msgFrames.some((f) => f.from === a.id)).toBe(true);
     expect(msgFrames.some((f) => f.from !== a.id && f.to === b.id)).toBe(true);
-    expect(routeFrames(frames, 'ack').some((f) => f.from === b.id)).toBe(true);
+    expect(routeFrames(frames, 'ack', { origin: b.id, target: a.id }).some((f) => f.from === b.id)).toBe(true);
     // No frame anywhere carried the payload in clear.
     expect(frames.filter((f) => contains(f.data, payload))).toEqual([]);
 
@@ -142,15 +147,15 @@ describe('routed messages in the simulator', () => {
     const [a, b] = unlinkedPair(sim);
     const received = inbox(b);
     expect(await outcome(sim, a.node.send(b.id, 'app/chat', Buffer.from('once')))).toBe('resolved');
-    const lastHop = routeFrames(frames, 'msg').find((f) => f.to === b.id);
+    const lastHop = routeFrames(frames, 'msg', { origin: a.id, target: b.id }).find((f) => f.to === b.id);
     expect(lastHop).toBeDefined();
-    const acksBefore = routeFrames(frames, 'ack').filter((f) => f.from === b.id).length;
+    const acksBefore = routeFrames(frames, 'ack', { origin: b.id, target: a.id }).filter((f) => f.from === b.id).length;
     lastHop!.resend();
     lastHop!.resend();
     await sim.advance(2_000);
     expect(received).toHaveLength(1);
     // A replay is not acknowledged again either (no amplification).
-    expect(routeFrames(frames, 'ack').filter((f) => f.from === b.id).length).toBe(acksBefore);
+    expect(routeFrames(frames, 'ack', { origin: b.id, target: a.id }).filter((f) => f.from === b.id).length).toBe(acksBefore);
   });
 
   it('to a crashed node reject with UNREACHABLE or TIMEOUT, both before and after the crash is detected', async () => {

@@ -43,6 +43,8 @@ export interface RouteEndpointOptions {
   wallClock: () => number;
   config: Pick<RouterConfig, 'ttl' | 'returnTtl' | 'maxOpening' | 'replayWindowMs' | 'replayMaxEntries'>;
   logger: Logger;
+  /** Internal protocols a routed message may carry (e.g. overlay signals); every other `ps/` tag is refused. */
+  internalProtocols?: ReadonlySet<string>;
   report(event: EndpointEvent): void;
 }
 
@@ -85,8 +87,10 @@ export function createRouteEndpoint(options: RouteEndpointOptions): RouteEndpoin
       report({ type: 'route.acked', from: opened.origin, key: msgKey(opened.payload) });
       return;
     }
-    // Nor an ack (or any internal protocol) off as an application message.
-    if (!isApplicationProtocol(opened.protocol)) return drop(env, `internal protocol ${opened.protocol} inside a message`);
+    // Nor an ack (or any internal protocol not meant to be routed) off as an application message.
+    if (!isApplicationProtocol(opened.protocol) && !options.internalProtocols?.has(opened.protocol)) {
+      return drop(env, `internal protocol ${opened.protocol} inside a message`);
+    }
     // Two copies may have passed check() while both were being verified: admit() lets one through.
     replay.admit(candidate, now());
     report({ type: 'route.opened', origin: opened.origin, protocol: opened.protocol, data: opened.payload, msgId: opened.msgId });

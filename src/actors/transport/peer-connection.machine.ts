@@ -252,7 +252,8 @@ export const peerConnectionMachine = setup({
       if (event.type !== 'link.signal') return;
       const cid = context.cid;
       context.ports.sendSignal(context.remote, { cid, signal: event.signal }).catch((error: unknown) => {
-        self.send({ type: 'signal.failed', cid, error });
+        // A routed signal can take seconds to fail; the attempt may be over by then.
+        if (self.getSnapshot().status === 'active') self.send({ type: 'signal.failed', cid, error });
       });
     },
     applyRemoteSignal: sendTo('link', ({ event }) => {

@@ -1,0 +1,144 @@
+import { PeerSockError } from '../errors.js';
+import type { PeerId } from '../identity/peer-id.js';
+import type { Logger } from '../ports/logger.js';
+import type { SignalEnvelope } from '../actors/transport/signal-envelope.js';
+import type { SignalingPort } from './signaling-port.js';
+
+/**
+ * Which way a WebRTC signal goes: through a signaling server, or through the overlay as a
+ * routed message (sealed for the target, signed by us, acknowledged end to end). Servers are
+ * for the first introduction only (DESIGN §1): once a node is in the network, it signals its
+ * new connections through the network itself, and keeps doing so when every server is gone.
+ *
+ * The rule, per signal:
+ *   1. a reply to an attempt the remote signalled through the overlay goes back through the
+ *      overlay (it reached us that way, so it is in the network), and one the remote signalled
+ *      through a server goes back through a server (it may not be reachable by routing yet:
+ *      a joiner is not in anyone's ring until its join completes); with no server left, overlay;
+ *   2. an attempt we start goes through the overlay when `overlayReady()` (our ring is formed,
+ *      so routing reaches us and the answer can find its way back), else through a server;
+ *   3. an overlay send that fails (no route, no ack in time) is retried once through a server
+ *      when there is one; without one the failure reaches the connection, which fails it.
+ * The attempt id (`cid`) ties the signals of one attempt together; the relay remembers the
+ * path of the last `maxRemembered` attempts it heard of (bounded, oldest forgotten first).
+ *
+ * Order: one attempt's signals (offer, then candidates) must arrive in order — the far end
+ * drops a candidate for an attempt it has no offer of. Sealing is asynchronous, so sends to
+ * one peer are dispatched to the router strictly in the order they were made.
+ */
+export type SignalPath = 'overlay' | 'server';
+
+/** The routed protocol of overlay signals (internal: only the node runtime sends and receives it). */
+export const SIGNAL_PROTOCOL = 'ps/signal';
+
+export interface SignalRelayOptions {
+  server?: SignalingPort;
+  /**
+   * Routes `bytes` to `to` as one sealed, acknowledged message, handing it to the router only
+   * after `after` settled; resolves once handed over, with `acked`. Absent: no overlay (no ring).
+   */
+  overlay?: (to: PeerId, bytes: Uint8Array, after: Promise<unknown>) => Promise<{ acked: Promise<void> }>;
+  /** Whether routing reaches this node now (its ring is formed). */
+  overlayReady(): boolean;
+  logger: Logger;
+  /** Attempts whose path is remembered (default 512). */
+  maxRemembered?: number;
+}
+
+export interface SignalRelayStats {
+  overlaySent: number;
+  serverSent: number;
+  overlayReceived: number;
+  serverReceived: number;
+  /** Overlay sends that failed and were retried through a server. */
+  fellBack: number;
+}
+
+export interface SignalRelay {
+  send(to: PeerId, envelope: SignalEnvelope): Promise<void>;
+  /** Notes how a signal arrived: the replies of that attempt go back the same way. */
+  received(path: SignalPath, data: unknown): void;
+  stats(): SignalRelayStats;
+}
+
+const DEFAULT_MAX_REMEMBERED = 512;
+
+export function createSignalRelay(options: SignalRelayOptions): SignalRelay {
+  const { server, overlay, logger } = options;
+  const maxRemembered = options.maxRemembered ?? DEFAULT_MAX_REMEMBERED;
+  const pathOf = new Map<string, SignalPath>();
+  /** Per target: settles once the latest overlay send was handed to the router (or failed to be). */
+  const dispatchTail = new Map<PeerId, Promise<unknown>>();
+  const stats: SignalRelayStats = { overlaySent: 0, serverSent: 0, overlayReceived: 0, serverReceived: 0, fellBack: 0 };
+
+  const remember = (cid: string, path: SignalPath) => {
+    pathOf.delete(cid);
+    pathOf.set(cid, path);
+    if (pathOf.size > maxRemembered) pathOf.delete(pathOf.keys().next().value as string);
+  };
+
+  const viaServer = (to: PeerId, envelope: SignalEnvelope): Promise<void> => {
+    if (!server) return Promise.reject(new PeerSockError('SIGNALING_UNAVAILABLE', 'no route through the overlay and no signaling server'));
+    stats.serverSent += 1;
+    return server.signal(to, envelope);
+  };
+
+  const choose = (envelope: SignalEnvelope): SignalPath => {
+    if (!overlay) return 'server';
+    const heard = pathOf.get(envelope.cid);
+    if (heard === 'overlay' || (heard === undefined && options.overlayReady())) return 'overlay';
+    return server ? 'server' : 'overlay';
+  };
+
+  const viaOverlay = (to: PeerId, envelope: SignalEnvelope, route: NonNullable<typeof overlay>): Promise<void> => {
+    stats.overlaySent += 1;
+    const bytes = encodeSignal(envelope);
+    // Chained per target so the router gets this attempt's signals in the order they were made
+    // (sealing runs concurrently; only the hand-over waits).
+    const dispatched = route(to, bytes, dispatchTail.get(to) ?? Promise.resolve());
+    const tail = dispatched.catch(() => undefined);
+    dispatchTail.set(to, tail);
+    void tail.then(() => {
+      if (dispatchTail.get(to) === tail) dispatchTail.delete(to);
+    });
+    return dispatched.then(({ acked }) => acked).catch((error: unknown) => {
+      if (!server) throw error;
+      stats.fellBack += 1;
+      logger.debug('overlay signal failed; retrying through a server', { cid: envelope.cid, error: String((error as Error)?.message ?? error) });
+      remember(envelope.cid, 'server');
+      return viaServer(to, envelope);
+    });
+  };
+
+  return {
+    send(to, envelope) {
+      const path = choose(envelope);
+      remember(envelope.cid, path);
+      return path === 'overlay' && overlay ? viaOverlay(to, envelope, overlay) : viaServer(to, envelope);
+    },
+    received(path, data) {
+      if (path === 'overlay') stats.overlayReceived += 1;
+      else stats.serverReceived += 1;
+      const cid = (data as { cid?: unknown } | null)?.cid;
+      if (typeof cid === 'string') remember(cid, path);
+    },
+    stats: () => ({ ...stats }),
+  };
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** A signal envelope as a routed payload: JSON text (SDP is text; the envelope is validated on arrival). */
+export function encodeSignal(envelope: SignalEnvelope): Uint8Array {
+  return encoder.encode(JSON.stringify(envelope));
+}
+
+/** The routed payload back to data for parseSignalEnvelope; undefined when it is not JSON text. */
+export function decodeSignal(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(decoder.decode(bytes)) as unknown;
+  } catch {
+    return undefined;
+  }
+}

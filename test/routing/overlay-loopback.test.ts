@@ -1,0 +1,118 @@
+/**
+ * Issue 4 over real WebRTC on loopback: 13 nodes (10 here, 3 in child processes so they can be
+ * killed without a word) with the ring and the DHT. Lookups find the XOR-closest peers; a routed
+ * message reaches a peer without a link (that no hop reads it is shown in routed-loopback.test.ts);
+ * then the signaling server is shut down, the 3 children are killed, and the 10 heal their ring
+ * and open a new connection with signals routed through the overlay.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { filter, firstValueFrom, timeout } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { positionHex, type Position } from '../../src/actors/ring/id-space.js';
+import { closest } from '../../src/actors/dht/xor-distance.js';
+import type { PeerId } from '../../src/identity/peer-id.js';
+import type { PeerSockNode } from '../../src/node/node-api.js';
+import { startTestNetwork, type TestNetwork } from '../helpers/network.js';
+import { ringProblems } from '../helpers/ring-check.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const ring = { stabilizeIntervalMs: 250, requestTimeoutMs: 1_000, mergeIntervalMs: 10_000, successorListLength: 2 };
+const connection = { heartbeatIntervalMs: 250, heartbeatTimeoutMs: 1_000 };
+/** A small budget, so some pairs stay unlinked and the final connect() needs new signaling. */
+const dht = { planIntervalMs: 1_000, lookupTimeoutMs: 3_000, linkBudget: 6 };
+const detectionMs = connection.heartbeatTimeoutMs + connection.heartbeatIntervalMs;
+const roundMs = ring.stabilizeIntervalMs * 1.5;
+const COUNT = 3;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls until `check` returns no problems; returns the last problems (empty on success). */
+async function settle(check: () => string[], ms: number): Promise<string[]> {
+  const started = performance.now();
+  let problems = check();
+  while (problems.length > 0 && performance.now() - started < ms) {
+    await sleep(100);
+    problems = check();
+  }
+  return problems;
+}
+
+/** Lookups from each of `from` for a few random points, compared with the truth over `members`. */
+async function lookupMisses(from: readonly PeerSockNode[], members: readonly PeerId[]): Promise<string[]> {
+  const misses: string[] = [];
+  for (const node of from) {
+    for (let i = 0; i < 3; i += 1) {
+      const position = randomBytes(32).toString('hex');
+      const truth = closest(position as Position, members, COUNT, positionHex);
+      const found = await node.closestPeers({ position }, COUNT).catch((error: { code?: string }) => [`error ${error.code}`]);
+      if (found.join() !== truth.join()) misses.push(`${node.id.slice(0, 8)} → ${position.slice(0, 8)}: ${found.map((p) => p.slice(0, 8)).join(',')} ≠ ${truth.map((p) => p.slice(0, 8)).join(',')}`);
+    }
+  }
+  return misses;
+}
+
+function unlinkedPair(nodes: readonly PeerSockNode[]): [PeerSockNode, PeerSockNode] | undefined {
+  for (const a of nodes) for (const b of nodes) if (a !== b && !a.peers().includes(b.id)) return [a, b];
+  return undefined;
+}
+
+describe('discovery and signaling without servers, over real WebRTC on loopback', () => {
+  let network: TestNetwork | undefined;
+  const children: ChildProcess[] = [];
+  afterEach(async () => {
+    for (const child of children.splice(0)) child.kill('SIGKILL');
+    await network?.close().catch(() => undefined);
+    network = undefined;
+  });
+
+  it('13 nodes: lookups, a routed message, then the server stops, 3 crash, and the rest heal and connect through the overlay', async () => {
+    network = await startTestNetwork(0, { node: { ring, connection, dht } });
+    for (let i = 0; i < 10; i += 1) await network.add();
+    const victims: PeerId[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      const args = ['--import', 'tsx', 'test/fixtures/ring-node.ts', network.server.url, JSON.stringify(ring), JSON.stringify(connection), JSON.stringify(dht)];
+      const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+      children.push(child);
+      victims.push(await new Promise<PeerId>((resolve) => child.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim() as PeerId))));
+    }
+    const local = network.nodes;
+    const everyone = [...local.map((n) => n.id), ...victims];
+    const localViews = () => new Map(local.map((n) => [n.id, n.ring()]));
+    // The children's views cannot be read here; the 10 local ones are checked against all 13.
+    const formed = await settle(() => ringProblems(everyone, localViews(), ring.successorListLength).filter((p) => !victims.some((v) => p.startsWith(v.slice(0, 8)))), 30_000);
+    expect(formed).toEqual([]);
+
+    // Lookups over the links the nodes hold: exactly the XOR-closest peers of all 13.
+    await sleep(3 * dht.planIntervalMs); // link sets exchanged
+    expect(await lookupMisses(local.slice(0, 4), everyone)).toEqual([]);
+
+    // A routed message between two nodes without a link.
+    const [from, to] = unlinkedPair(local) ?? [];
+    expect(to).toBeDefined();
+    const payload = randomBytes(32);
+    const arrived = firstValueFrom(to!.messages$.pipe(filter((m) => m.protocol === 'test/routed' && m.from === from!.id), timeout(10_000)));
+    await from!.send(to!.id, 'test/routed', payload);
+    expect(Buffer.from((await arrived).data).equals(payload)).toBe(true);
+
+    // Every signaling server gone, then 3 nodes killed without a word.
+    await network.server.close();
+    for (const child of children) child.kill('SIGKILL');
+    const survivors = local.map((n) => n.id);
+    const healed = await settle(() => ringProblems(survivors, localViews(), ring.successorListLength), detectionMs + 5 * roundMs + 5_000);
+    expect(healed).toEqual([]);
+
+    // A connection no server can have signaled: offer, answer and candidates go hop by hop.
+    const pair = unlinkedPair(local);
+    expect(pair).toBeDefined();
+    const [a, b] = pair!;
+    const before = a.signalPaths();
+    await a.connect(b.id, { timeoutMs: 15_000 });
+    expect(a.peers()).toContain(b.id);
+    const after = a.signalPaths();
+    expect(after.overlaySent).toBeGreaterThan(before.overlaySent);
+    expect(after.overlayReceived).toBeGreaterThan(before.overlayReceived);
+    expect(after.serverSent).toBe(before.serverSent);
+  }, 90_000);
+});

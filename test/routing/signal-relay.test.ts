@@ -1,0 +1,143 @@
+import { Subject } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import type { SignalEnvelope } from '../../src/actors/transport/signal-envelope.js';
+import { parseSignalEnvelope } from '../../src/actors/transport/signal-envelope.js';
+import { generateIdentity } from '../../src/identity/identity.js';
+import type { PeerId } from '../../src/identity/peer-id.js';
+import { createSignalRelay, decodeSignal, encodeSignal, type SignalRelayOptions } from '../../src/node/signal-relay.js';
+import type { SignalingPort } from '../../src/node/signaling-port.js';
+import { silentLogger } from '../../src/ports/logger.js';
+
+const peer = generateIdentity().peerId;
+const rejectionCode = (promise: Promise<unknown>) => promise.then(() => 'resolved', (error: { code?: string }) => error.code);
+const offer = (cid: string): SignalEnvelope => ({ cid, signal: { type: 'offer', sdp: 'v=0' } });
+const candidate = (cid: string, n: number): SignalEnvelope => ({ cid, signal: { type: 'candidate', candidate: `c${n}`, mid: '0' } });
+
+function fakeServer(fail = false): SignalingPort & { sent: SignalEnvelope[] } {
+  const sent: SignalEnvelope[] = [];
+  return {
+    sent,
+    signal: async (_to, data) => {
+      if (fail) throw Object.assign(new Error('down'), { code: 'SIGNALING_UNAVAILABLE' });
+      sent.push(data as SignalEnvelope);
+    },
+    sample: async () => [],
+    signals$: new Subject<{ from: PeerId; data: unknown }>(),
+    close: async () => undefined,
+  };
+}
+
+/** An overlay whose sends are settled by the test: `dispatch` order is what the router saw. */
+function fakeOverlay() {
+  const dispatched: SignalEnvelope[] = [];
+  const acks: { resolve(): void; reject(error: Error): void }[] = [];
+  const route: NonNullable<SignalRelayOptions['overlay']> = async (_to, bytes, after) => {
+    await after;
+    dispatched.push(decodeSignal(bytes) as SignalEnvelope);
+    const acked = new Promise<void>((resolve, reject) => acks.push({ resolve, reject }));
+    return { acked };
+  };
+  return { route, dispatched, acks };
+}
+
+describe('signal relay: which way a WebRTC signal goes', () => {
+  it('an attempt we start goes through the overlay once the ring is formed, through a server before', async () => {
+    const server = fakeServer();
+    const overlay = fakeOverlay();
+    let ready = false;
+    const relay = createSignalRelay({ server, overlay: overlay.route, overlayReady: () => ready, logger: silentLogger });
+    await relay.send(peer, offer('0000000000000001'));
+    expect(server.sent.map((e) => e.cid)).toEqual(['0000000000000001']);
+    ready = true;
+    const sent = relay.send(peer, offer('0000000000000002'));
+    await new Promise((resolve) => setImmediate(resolve));
+    overlay.acks[0]!.resolve();
+    await sent;
+    expect(overlay.dispatched.map((e) => e.cid)).toEqual(['0000000000000002']);
+    expect(relay.stats()).toMatchObject({ overlaySent: 1, serverSent: 1 });
+  });
+
+  it('a reply goes back the way the attempt reached us, whatever our own state', async () => {
+    const server = fakeServer();
+    const overlay = fakeOverlay();
+    const relay = createSignalRelay({ server, overlay: overlay.route, overlayReady: () => true, logger: silentLogger });
+    relay.received('server', offer('00000000000000aa'));
+    await relay.send(peer, candidate('00000000000000aa', 1));
+    expect(server.sent).toHaveLength(1);
+    expect(overlay.dispatched).toHaveLength(0);
+
+    const notReady = createSignalRelay({ server, overlay: overlay.route, overlayReady: () => false, logger: silentLogger });
+    notReady.received('overlay', offer('00000000000000bb'));
+    void notReady.send(peer, candidate('00000000000000bb', 1));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(overlay.dispatched.map((e) => e.cid)).toEqual(['00000000000000bb']);
+  });
+
+  it('a failed overlay send is retried once through a server; without one the failure reaches the caller', async () => {
+    const server = fakeServer();
+    const overlay = fakeOverlay();
+    const relay = createSignalRelay({ server, overlay: overlay.route, overlayReady: () => true, logger: silentLogger });
+    const sent = relay.send(peer, offer('0000000000000003'));
+    await new Promise((resolve) => setImmediate(resolve));
+    overlay.acks[0]!.reject(Object.assign(new Error('no route'), { code: 'UNREACHABLE' }));
+    await sent;
+    expect(server.sent.map((e) => e.cid)).toEqual(['0000000000000003']);
+    expect(relay.stats().fellBack).toBe(1);
+    // The rest of that attempt follows the server path.
+    await relay.send(peer, candidate('0000000000000003', 1));
+    expect(server.sent).toHaveLength(2);
+
+    const alone = createSignalRelay({ overlay: overlay.route, overlayReady: () => true, logger: silentLogger });
+    const lonely = rejectionCode(alone.send(peer, offer('0000000000000004')));
+    await new Promise((resolve) => setImmediate(resolve));
+    overlay.acks[1]!.reject(Object.assign(new Error('no route'), { code: 'UNREACHABLE' }));
+    expect(await lonely).toBe('UNREACHABLE');
+  });
+
+  it('with neither a server nor an overlay, signals are refused with SIGNALING_UNAVAILABLE', async () => {
+    const relay = createSignalRelay({ overlayReady: () => true, logger: silentLogger });
+    expect(await rejectionCode(relay.send(peer, offer('0000000000000005')))).toBe('SIGNALING_UNAVAILABLE');
+  });
+
+  it('keeps the order of one target\'s signals although their sends run concurrently', async () => {
+    const overlay = fakeOverlay();
+    let releaseFirst!: () => void;
+    const slowFirst: NonNullable<SignalRelayOptions['overlay']> = async (to, bytes, after) => {
+      // The first send's sealing is slow: the second must still reach the router after it.
+      if (overlay.dispatched.length === 0 && releaseFirst === undefined) await new Promise<void>((resolve) => (releaseFirst = resolve));
+      return overlay.route(to, bytes, after);
+    };
+    const relay = createSignalRelay({ overlay: slowFirst, overlayReady: () => true, logger: silentLogger });
+    void relay.send(peer, offer('0000000000000006'));
+    void relay.send(peer, candidate('0000000000000006', 1));
+    void relay.send(peer, candidate('0000000000000006', 2));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(overlay.dispatched).toHaveLength(0);
+    releaseFirst();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(overlay.dispatched.map((e) => ('signal' in e ? e.signal.type : 'reject'))).toEqual(['offer', 'candidate', 'candidate']);
+    expect(overlay.dispatched.map((e) => ('signal' in e && e.signal.type === 'candidate' ? e.signal.candidate : ''))).toEqual(['', 'c1', 'c2']);
+  });
+
+  it('remembers the path of a bounded number of attempts', async () => {
+    const server = fakeServer();
+    const overlay = fakeOverlay();
+    const relay = createSignalRelay({ server, overlay: overlay.route, overlayReady: () => true, logger: silentLogger, maxRemembered: 2 });
+    relay.received('server', offer('0000000000000010'));
+    relay.received('server', offer('0000000000000011'));
+    relay.received('server', offer('0000000000000012'));
+    // The oldest was forgotten: its reply follows the default rule (overlay, the ring is formed).
+    void relay.send(peer, candidate('0000000000000010', 1));
+    await relay.send(peer, candidate('0000000000000012', 1));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(server.sent.map((e) => e.cid)).toEqual(['0000000000000012']);
+    expect(overlay.dispatched.map((e) => e.cid)).toEqual(['0000000000000010']);
+  });
+
+  it('encodes an envelope as routed bytes and back; garbage decodes to nothing a parser accepts', () => {
+    const envelope = candidate('0000000000000020', 7);
+    expect(parseSignalEnvelope(decodeSignal(encodeSignal(envelope)))).toEqual(envelope);
+    expect(decodeSignal(new Uint8Array([0xff, 0xfe, 0x00]))).toBeUndefined();
+    expect(parseSignalEnvelope(decodeSignal(new TextEncoder().encode('{"cid":1}')))).toBeUndefined();
+  });
+});
