@@ -4,6 +4,7 @@ import type { RingView } from '../src/actors/ring/ring-view.js';
 import { createCryptoPort } from '../src/crypto/crypto-port.js';
 import { NativeKeyCache } from '../src/crypto/native-key-cache.js';
 import { generateIdentity, type Identity } from '../src/identity/identity.js';
+import { generateIdentityMeetingPuzzle } from '../src/identity/position-puzzle.js';
 import type { PeerId } from '../src/identity/peer-id.js';
 import type { PeerSockNode } from '../src/node/node-api.js';
 import { createNodeRuntime, type NodeRuntimeOptions } from '../src/node/node-runtime.js';
@@ -49,6 +50,8 @@ export interface SimulatorOptions {
   overlaySignaling?: boolean;
   maxConnections?: number;
   maxPendingInbound?: number;
+  /** Position-puzzle difficulty: identities are ground to solve it (seeded), and peers check it. Default 0. */
+  puzzleBits?: number;
   restartPolicy?: Partial<RestartPolicy>;
   connectTimeoutMs?: number;
   /** Trace entries kept in memory (default 200,000). */
@@ -173,7 +176,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
   function addNode(): SimNodeHandle {
     const index = records.length;
     const nodeRandom = createSeededRandom(deriveSeed(seed, NODE_STREAM + index));
-    const identity = generateIdentity(nodeRandom);
+    const identity = options.puzzleBits ? generateIdentityMeetingPuzzle(options.puzzleBits, { random: nodeRandom }) : generateIdentity(nodeRandom);
     const id = identity.peerId;
     const shortId = id.slice(0, SHORT_ID_LENGTH);
     const transport = network.transport(id);
@@ -191,6 +194,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       config,
       maxConnections: options.maxConnections ?? 64,
       maxPendingInbound: options.maxPendingInbound ?? 16,
+      ...(options.puzzleBits ? { puzzleBits: options.puzzleBits } : {}),
       restartPolicy,
       connectTimeoutMs: options.connectTimeoutMs ?? 60_000,
       // Every simulated node reads the same virtual clock: their routed messages' dates compare.

@@ -60,11 +60,14 @@ export async function saveIdentity(dataDir: string, identity: Identity): Promise
   await writeNewFileAtomically(file, `${JSON.stringify(body, null, 2)}\n`);
 }
 
-/** Loads the node's identity, creating and storing a fresh one on first run. */
-export async function loadOrCreateIdentity(dataDir: string): Promise<Identity> {
+/**
+ * Loads the node's identity, creating and storing a fresh one on first run (made by `create`,
+ * e.g. one that solves the network's position puzzle; default generateIdentity).
+ */
+export async function loadOrCreateIdentity(dataDir: string, create: () => Identity = generateIdentity): Promise<Identity> {
   const existing = await loadIdentity(dataDir);
   if (existing !== undefined) return existing;
-  const created = generateIdentity();
+  const created = create();
   try {
     await saveIdentity(dataDir, created);
     return created;

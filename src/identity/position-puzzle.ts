@@ -1,5 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
-import { PeerSockError } from '../errors.js';
+import { PeerSockError, isPeerSockError } from '../errors.js';
 import { createSystemRandom, type Random } from '../ports/random.js';
 import { identityFromSecretKey, type Identity } from './identity.js';
 import { isPeerId, publicKeyOf, shortId, type PeerId } from './peer-id.js';
@@ -85,6 +85,20 @@ export function assertPuzzle(peerId: PeerId, difficulty: number): void {
     throw new PeerSockError(
       'PUZZLE_UNSOLVED',
       `peer ${shortId(peerId)} does not solve the position puzzle: difficulty ${difficulty} needs ${difficulty} leading zero bits, its key has ${found}`,
+    );
+  }
+}
+
+/** assertPuzzle for the node's own identity, with a message that says what to do about it. */
+export function assertOwnPuzzle(peerId: PeerId, difficulty: number): void {
+  try {
+    assertPuzzle(peerId, difficulty);
+  } catch (error) {
+    if (!isPeerSockError(error, 'PUZZLE_UNSOLVED')) throw error;
+    throw new PeerSockError(
+      'PUZZLE_UNSOLVED',
+      `this node's identity ${shortId(peerId)} does not solve the network's position puzzle (difficulty ${difficulty}): every peer would refuse it; create a new identity (generateIdentityMeetingPuzzle) or use another data directory`,
+      { cause: error },
     );
   }
 }

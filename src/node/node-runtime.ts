@@ -25,6 +25,7 @@ import { envelopeRecipient, type EnvelopeRecipient, type SealedEnvelope } from '
 import { PeerSockError, isPeerSockError } from '../errors.js';
 import type { Identity } from '../identity/identity.js';
 import { parsePeerId, type PeerId } from '../identity/peer-id.js';
+import { assertOwnPuzzle } from '../identity/position-puzzle.js';
 import { deferOn, type Clock } from '../ports/clock.js';
 import type { CryptoPort } from '../ports/crypto.js';
 import type { Logger } from '../ports/logger.js';
@@ -62,6 +63,8 @@ export interface NodeRuntimeOptions {
   config: ConnectionConfig;
   maxConnections: number;
   maxPendingInbound: number;
+  /** Position-puzzle difficulty every peer's key must solve (position-puzzle.ts); 0 or absent: none. */
+  puzzleBits?: number;
   restartPolicy: RestartPolicy;
   connectTimeoutMs: number;
   /** Run the ring (predecessor + successor list) with this configuration; absent: no ring. */
@@ -82,6 +85,7 @@ export interface NodeRuntimeOptions {
 
 export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
   const { identity, clock, random, transport, crypto, signaling, logger, config } = options;
+  if (options.puzzleBits) assertOwnPuzzle(identity.peerId, options.puzzleBits);
   const messages = new Subject<InboundMessage>();
   const events = new Subject<NodeEvent>();
   const openPeers = new BehaviorSubject<readonly PeerId[]>([]);
@@ -277,6 +281,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
     self: identity.peerId,
     maxConnections: options.maxConnections,
     maxPendingInbound: options.maxPendingInbound,
+    ...(options.puzzleBits ? { puzzleBits: options.puzzleBits } : {}),
     config,
     ports,
     channels,

@@ -5,6 +5,7 @@ import type { DhtConfig } from '../actors/dht/dht-config.js';
 import { createCryptoPort } from '../crypto/crypto-port.js';
 import { generateIdentity, type Identity } from '../identity/identity.js';
 import { loadOrCreateIdentity } from '../identity/key-store.js';
+import { assertOwnPuzzle, generateIdentityMeetingPuzzle } from '../identity/position-puzzle.js';
 import { createSystemClock, type Clock } from '../ports/clock.js';
 import type { CryptoPort } from '../ports/crypto.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
@@ -27,6 +28,14 @@ export interface StartNodeOptions {
   maxConnections?: number;
   /** Most inbound connections still being set up (not yet authenticated). Default 16. */
   maxPendingInbound?: number;
+  /**
+   * Position-puzzle difficulty of the network (leading zero bits; src/identity/position-puzzle.ts):
+   * peers whose key does not solve it are neither dialled nor answered, and a fresh identity is
+   * ground until it solves it (2^d keys: d = 12 ~0.1 s, d = 20 ~30 s). Network-wide: every node
+   * must use the same value. Default 0 (no puzzle); 20 is recommended for public networks.
+   * An identity given or loaded from `dataDir` that does not solve it is refused with PUZZLE_UNSOLVED.
+   */
+  puzzleBits?: number;
   /** Timeouts, heartbeat, budgets and wire limits of each connection. */
   connection?: Partial<ConnectionConfig>;
   /** How the supervisor restarts failed subsystems. */
@@ -75,8 +84,11 @@ export async function startNode(options: StartNodeOptions = {}): Promise<PeerSoc
   const logger = options.logger ?? silentLogger;
   const clock = options.clock ?? createSystemClock();
   const random = options.random ?? createSystemRandom();
-  const identity =
-    options.identity ?? (options.dataDir !== undefined ? await loadOrCreateIdentity(options.dataDir) : generateIdentity());
+  const puzzleBits = options.puzzleBits ?? 0;
+  const create = () => (puzzleBits > 0 ? generateIdentityMeetingPuzzle(puzzleBits) : generateIdentity());
+  const identity = options.identity ?? (options.dataDir !== undefined ? await loadOrCreateIdentity(options.dataDir, create) : create());
+  // Before any socket or thread exists: every peer would refuse this identity.
+  assertOwnPuzzle(identity.peerId, puzzleBits);
   const config: ConnectionConfig = validateConnectionConfig({ ...DEFAULT_CONNECTION_CONFIG, ...options.connection });
   const crypto =
     options.crypto ??
@@ -110,6 +122,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<PeerSoc
     config,
     maxConnections: options.maxConnections ?? 64,
     maxPendingInbound: options.maxPendingInbound ?? 16,
+    puzzleBits,
     restartPolicy: { ...DEFAULT_RESTART_POLICY, ...options.restartPolicy },
     connectTimeoutMs: options.connectTimeoutMs ?? 60_000,
     ...(options.ring ? { ring: { ...DEFAULT_RING_CONFIG, ...(options.ring === true ? {} : options.ring) } } : {}),

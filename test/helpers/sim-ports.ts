@@ -43,6 +43,10 @@ export interface SimNodeOptions {
   maxPendingInbound?: number;
   maxConnections?: number;
   config?: Partial<ConnectionConfig>;
+  /** Position-puzzle difficulty this node checks its peers against (default none). */
+  puzzleBits?: number;
+  /** Use this identity instead of a seeded fresh one. */
+  identity?: Identity;
   /** E.g. a filter that makes this node misbehave on the wire. */
   wrapTransport?(transport: LinkTransport): LinkTransport;
 }
@@ -177,7 +181,7 @@ export function createSim(options: SimOptions = {}): Sim {
     if (nodes.has(name)) throw new Error(`node ${name} exists`);
     nodeCount += 1;
     const random: SeededRandom = createSeededRandom(deriveSeed(seed, nodeCount));
-    const identity = generateIdentity(random);
+    const identity = nodeOptions.identity ?? generateIdentity(random);
     const crypto = createCryptoPort({ identity });
     const baseTransport = network.transport(name);
     const transport = nodeOptions.wrapTransport ? nodeOptions.wrapTransport(baseTransport) : baseTransport;
@@ -205,6 +209,7 @@ export function createSim(options: SimOptions = {}): Sim {
         self: identity.peerId,
         maxConnections: nodeOptions.maxConnections ?? options.maxConnections ?? 16,
         maxPendingInbound: nodeOptions.maxPendingInbound ?? 8,
+        ...(nodeOptions.puzzleBits ? { puzzleBits: nodeOptions.puzzleBits } : {}),
         config: { ...DEFAULT_CONNECTION_CONFIG, ...options.config, ...nodeOptions.config },
         ports,
         channels,

@@ -1,6 +1,7 @@
 import { assign, enqueueActions, setup, stopChild, type ActorRefFrom } from 'xstate';
 import { PeerSockError, type ErrorCode } from '../../errors.js';
 import type { PeerId } from '../../identity/peer-id.js';
+import { assertPuzzle } from '../../identity/position-puzzle.js';
 import type { ConnectionConfig } from './connection-config.js';
 import { PeerChannel, type InboundMessage, type InternalProtocols } from './peer-channel.js';
 import { peerConnectionMachine, type PeerConnectionOutput, type PeerPorts } from './peer-connection.machine.js';
@@ -31,6 +32,11 @@ export interface ConnectionManagerInput {
   maxConnections: number;
   /** Inbound attempts not yet authenticated, counted apart from (and within) maxConnections. */
   maxPendingInbound: number;
+  /**
+   * Position-puzzle difficulty of the network (src/identity/position-puzzle.ts): peers whose key
+   * does not solve it are neither dialled nor answered. 0: no puzzle. Absent: 0.
+   */
+  puzzleBits?: number;
   config: ConnectionConfig;
   ports: TransportPorts;
   /** Live channels by peer, shared with the node's data path. */
@@ -93,6 +99,11 @@ export const connectionManagerMachine = setup({
         return;
       }
       if (context.peers[peer]) return;
+      const weak = puzzleProblem(context, peer);
+      if (weak) {
+        context.ports.notify({ type: 'connect.refused', peer, code: 'PUZZLE_UNSOLVED', message: weak });
+        return;
+      }
       if (atLimit(context)) {
         context.ports.notify({
           type: 'connect.refused',
@@ -118,6 +129,13 @@ export const connectionManagerMachine = setup({
       const child = entry ? (self.getSnapshot().children[entry.childId] as PeerActor | undefined) : undefined;
       if (!entry || !child) {
         if (!isOffer(envelope)) return; // a late candidate or answer for an attempt that is gone
+        // Checked on every contact: an identity that skipped the puzzle gets no connection.
+        const weak = puzzleProblem(context, from);
+        if (weak) {
+          context.ports.notify({ type: 'signal.dropped', from, reason: weak });
+          reject(context, from, envelope.cid, 'PUZZLE_UNSOLVED', `this network's position puzzle: ${weak}`);
+          return;
+        }
         if (atLimit(context)) {
           reject(context, from, envelope.cid, 'CONNECTION_LIMIT', 'the remote node is at its connection limit');
           return;
@@ -234,6 +252,17 @@ function pendingInbound(context: Context, children: Record<string, unknown>): nu
     if (child && !child.getSnapshot().matches({ attempt: 'open' })) pending += 1;
   }
   return pending;
+}
+
+/** Why `peer` may not connect under the network's position puzzle, or undefined when it may. */
+function puzzleProblem(context: Context, peer: PeerId): string | undefined {
+  if (!context.puzzleBits) return undefined;
+  try {
+    assertPuzzle(peer, context.puzzleBits);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
 
 function atLimit(context: Context): boolean {
