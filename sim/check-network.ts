@@ -8,6 +8,7 @@ import {
   type TransientTimeouts,
   type Violation,
 } from './invariants.js';
+import type { PeerId } from '../src/identity/peer-id.js';
 import type { Simulator } from './simulator.js';
 
 /**
@@ -21,6 +22,11 @@ export interface NetworkCheckOptions {
   timeouts?: TransientTimeouts;
   /** Also require the overlay to be connected (default true). */
   connected?: boolean;
+}
+
+/** The nodes that crashed (a crashed node's pending promises die with it, as a process's would). */
+export function crashedIds(simulator: Simulator): Set<PeerId> {
+  return new Set(simulator.nodes().filter((node) => node.status() === 'crashed').map((node) => node.id));
 }
 
 export function checkNetwork(simulator: Simulator, options: NetworkCheckOptions = {}): Violation[] {

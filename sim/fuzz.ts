@@ -1,6 +1,7 @@
 /**
- * `npm run fuzz`: the churn property of test/sim/ring-sim.test.ts over many more cases than
- * CI runs. After each arbitrary scenario and its quiet period every invariant must hold.
+ * `npm run fuzz`: the churn properties of test/sim/ring-sim.test.ts (with routed messages in
+ * the background) and test/sim/serverless-sim.test.ts (every signaling server gone after the
+ * network formed; PEERSOCK_FUZZ_SERVERLESS=1 picks it) over many more cases than CI runs. After each arbitrary scenario and its quiet period every invariant must hold.
  * On failure it prints fast-check's report (seed, path, shrunk counterexample) and writes
  * the shrunk scenario, with the simulator settings it ran under, to a file that
  * `peersock sim --replay <file>` reproduces.
@@ -13,9 +14,10 @@ import fc from 'fast-check';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG, ringTransientTimeouts } from '../src/cli/sim-profile.js';
-import { checkNetwork } from './check-network.js';
+import { checkNetwork, crashedIds } from './check-network.js';
+import { checkRoutedSettled } from './routed-traffic.js';
 import { describeViolations } from './invariants.js';
-import { arbitraryScenario, runScenario, scenarioToJson, type Scenario } from './scenario.js';
+import { arbitraryScenario, arbitraryServerlessScenario, runScenario, scenarioToJson, type Scenario } from './scenario.js';
 import { createSimulator } from './simulator.js';
 
 const intEnv = (name: string, fallback: number): number => {
@@ -45,13 +47,21 @@ export function replayFile(scenario: Scenario): string {
 let cases = 0;
 let lastFailure: { scenario: Scenario; report: string } | undefined;
 
-const property = fc.asyncProperty(arbitraryScenario({ maxNodes, maxSteps, maxGapMs: 10_000, quietMs }), async (scenario) => {
+const serverless = process.env.PEERSOCK_FUZZ_SERVERLESS === '1';
+const scenarios = serverless
+  ? arbitraryServerlessScenario({ minNodes: 4, maxNodes, maxSteps, serversGoneAtMs: 40_000, maxGapMs: 10_000, quietMs, routedEveryMs: 1_000 })
+  : arbitraryScenario({ maxNodes, maxSteps, maxGapMs: 10_000, quietMs, routedEveryMs: 1_000 });
+
+const property = fc.asyncProperty(scenarios, async (scenario) => {
   cases += 1;
   if (cases % 10 === 0) process.stderr.write(`fuzz: ${cases} cases\n`);
   const sim = createSimulator({ seed: scenario.seed, ring, connection, traceLimit: 1_000 });
   try {
-    await runScenario(sim, scenario);
-    const violations = checkNetwork(sim, { ring: { successorListLength: ring.successorListLength }, timeouts });
+    const { routed } = await runScenario(sim, scenario);
+    const violations = [
+      ...checkNetwork(sim, { ring: { successorListLength: ring.successorListLength }, timeouts }),
+      ...checkRoutedSettled(routed, crashedIds(sim)),
+    ];
     if (violations.length > 0) {
       // The last failing case fast-check tries is the shrunk counterexample it reports.
       lastFailure = { scenario, report: describeViolations(violations) };
@@ -64,7 +74,7 @@ const property = fc.asyncProperty(arbitraryScenario({ maxNodes, maxSteps, maxGap
 
 try {
   await fc.assert(property, { numRuns, ...(fcSeed !== undefined ? { seed: fcSeed } : {}) });
-  console.log(`fuzz: ${numRuns} scenarios (up to ${maxNodes} nodes, ${maxSteps} steps) passed`);
+  console.log(`fuzz: ${numRuns} ${serverless ? 'serverless ' : ''}scenarios (up to ${maxNodes} nodes, ${maxSteps} steps) passed`);
 } catch (error) {
   console.error(error instanceof Error ? error.message : String(error));
   if (lastFailure) {

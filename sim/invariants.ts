@@ -18,7 +18,10 @@ export type ViolationKind =
   | 'cycle'
   | 'disconnected'
   | 'stuck-transient'
-  | 'actor-error';
+  | 'actor-error'
+  /** A routed message that never settled, or failed without a coded reason (sim/routed-traffic.ts). */
+  | 'routed-unsettled'
+  | 'routed-duplicate';
 
 export interface Violation {
   kind: ViolationKind;

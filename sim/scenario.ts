@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { PeerSockError } from '../src/errors.js';
 import { createSeededRandom } from './seeded-random.js';
+import { startRoutedTraffic, type RoutedRecord } from './routed-traffic.js';
 import type { SimNodeHandle, Simulator } from './simulator.js';
 
 /**
@@ -37,6 +38,11 @@ export interface Scenario {
   steps: ScenarioStep[];
   /** Virtual ms to run after the last step before the invariants are checked. */
   quietMs: number;
+  /**
+   * Background routed messages (sim/routed-traffic.ts): one every this many virtual ms from the
+   * start until the last step, between random unlinked alive nodes. Absent: none.
+   */
+  routedEveryMs?: number;
 }
 
 export interface ScenarioResult {
@@ -44,6 +50,8 @@ export interface ScenarioResult {
   endAt: number;
   applied: number;
   skipped: { step: ScenarioStep; reason: string }[];
+  /** The routed messages sent (when the scenario has routedEveryMs): check them with checkRoutedSettled. */
+  routed: readonly RoutedRecord[];
 }
 
 export const SCENARIO_FORMAT = 'peersock-scenario/1';
@@ -60,14 +68,17 @@ export async function runScenario(simulator: Simulator, scenario: Scenario): Pro
   const skipped: ScenarioResult['skipped'] = [];
   let applied = 0;
   for (let i = 0; i < scenario.nodes; i += 1) simulator.addNode();
+  const traffic = scenario.routedEveryMs !== undefined ? startRoutedTraffic(simulator, { everyMs: scenario.routedEveryMs, seed: scenario.seed }) : undefined;
   for (const step of scenario.steps) {
     await simulator.advanceTo(start + step.at);
     const reason = await applyStep(simulator, step);
     if (reason === undefined) applied += 1;
     else skipped.push({ step, reason });
   }
+  // The quiet period lets the last messages settle (it must outlast the routers' ack timeout).
+  traffic?.stop();
   await simulator.advance(scenario.quietMs);
-  return { endAt: simulator.now(), applied, skipped };
+  return { endAt: simulator.now(), applied, skipped, routed: traffic?.records ?? [] };
 }
 
 /** Applies one step now; returns why it was skipped, if it was. */
@@ -145,6 +156,9 @@ export function validateScenario(scenario: Scenario): Scenario {
   if (!isInt(scenario.seed, 0, 0xffff_ffff)) throw bad(`seed must be an integer in [0, 2^32), got ${String(scenario.seed)}`);
   if (!isInt(scenario.nodes, 0, 1_000_000)) throw bad(`nodes must be a non-negative integer, got ${String(scenario.nodes)}`);
   if (!isNum(scenario.quietMs, 0, 1e12)) throw bad(`quietMs must be a non-negative number, got ${String(scenario.quietMs)}`);
+  if (scenario.routedEveryMs !== undefined && !isNum(scenario.routedEveryMs, 1, 1e12)) {
+    throw bad(`routedEveryMs must be a positive number of ms, got ${String(scenario.routedEveryMs)}`);
+  }
   if (!Array.isArray(scenario.steps)) throw bad('steps must be an array');
   let last = 0;
   scenario.steps.forEach((step: ScenarioStep, i) => {
@@ -199,8 +213,8 @@ export function scenarioFromJson(text: string): Scenario {
   if (typeof parsed !== 'object' || parsed === null || (parsed as { format?: unknown }).format !== SCENARIO_FORMAT) {
     throw new PeerSockError('INVALID_ARGUMENT', `scenario: expected "format": "${SCENARIO_FORMAT}"`);
   }
-  const { seed, nodes, steps, quietMs } = parsed as Scenario;
-  return validateScenario({ seed, nodes, steps, quietMs });
+  const { seed, nodes, steps, quietMs, routedEveryMs } = parsed as Scenario;
+  return validateScenario({ seed, nodes, steps, quietMs, ...(routedEveryMs !== undefined ? { routedEveryMs } : {}) });
 }
 
 // ---- fast-check ----
@@ -215,6 +229,8 @@ export interface ArbitraryScenarioOptions {
   quietMs?: number;
   /** Initial nodes, at least (default 1). */
   minNodes?: number;
+  /** Background routed messages, one every this many virtual ms (default none). */
+  routedEveryMs?: number;
 }
 
 /** A step without its time (distributes over the union, unlike a plain Omit). */
@@ -259,7 +275,59 @@ export function arbitraryScenario(options: ArbitraryScenarioOptions): fc.Arbitra
       nodes,
       steps: wellFormed(nodes, steps, maxNodes),
       quietMs: options.quietMs ?? 60_000,
+      ...(options.routedEveryMs !== undefined ? { routedEveryMs: options.routedEveryMs } : {}),
     }));
+}
+
+export interface ArbitraryServerlessOptions {
+  /** Nodes that form the network while the servers are up (min 2). */
+  minNodes: number;
+  maxNodes: number;
+  maxSteps: number;
+  /** When every signaling server goes down for good (the ring should have formed by then). */
+  serversGoneAtMs: number;
+  maxGapMs?: number;
+  quietMs?: number;
+  /** Largest fraction of a mass crash (default 0.3). */
+  maxMassCrash?: number;
+  routedEveryMs?: number;
+}
+
+/**
+ * "All signaling servers gone": the network forms with servers, then every server goes down
+ * and stays down while nodes crash, leave, and links lose packets or slow down. No joins (a
+ * newcomer needs a server to meet its first peer) and no partitions (two halves that share
+ * no link and no server have no way to find each other again: that is the network split, not
+ * a fault to heal). What is checked after the quiet period is that the rest healed alone.
+ */
+export function arbitraryServerlessScenario(options: ArbitraryServerlessOptions): fc.Arbitrary<Scenario> {
+  const maxGapMs = options.maxGapMs ?? 20_000;
+  const maxMassCrash = Math.round((options.maxMassCrash ?? 0.3) * 100);
+  const pick = fc.nat({ max: 0xffff });
+  const step: fc.Arbitrary<StepBody> = fc.oneof<fc.Arbitrary<StepBody>[]>(
+    fc.record({ op: fc.constant('leave' as const), pick }),
+    fc.record({ op: fc.constant('crash' as const), pick }),
+    fc.record({ op: fc.constant('massCrash' as const), fraction: fc.integer({ min: 1, max: maxMassCrash }).map((p) => p / 100), pick }),
+    fc.record({ op: fc.constant('loss' as const), probability: fc.integer({ min: 0, max: 50 }).map((p) => p / 1000) }),
+    fc.record({ op: fc.constant('spike' as const), factor: fc.integer({ min: 2, max: 10 }), durationMs: fc.integer({ min: 100, max: 10_000 }) }),
+  );
+  const gapped: fc.Arbitrary<Gapped> = fc.record({ gap: fc.integer({ min: 0, max: maxGapMs }), step });
+  return fc
+    .record({
+      seed: fc.nat({ max: 0x7fff_ffff }),
+      nodes: fc.integer({ min: Math.max(2, options.minNodes), max: options.maxNodes }),
+      steps: fc.array(gapped, { maxLength: options.maxSteps }),
+    })
+    .map(({ seed, nodes, steps }) => {
+      const faults = wellFormed(nodes, steps, nodes).map((s) => ({ ...s, at: s.at + options.serversGoneAtMs }));
+      return {
+        seed,
+        nodes,
+        steps: [{ at: options.serversGoneAtMs, op: 'signalingDown' as const }, ...faults],
+        quietMs: options.quietMs ?? 60_000,
+        ...(options.routedEveryMs !== undefined ? { routedEveryMs: options.routedEveryMs } : {}),
+      };
+    });
 }
 
 /** Cumulative times, joins capped at maxNodes alive, and the network whole at the end. */

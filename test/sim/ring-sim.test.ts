@@ -6,6 +6,8 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkNetwork } from '../../sim/check-network.js';
 import { describeViolations, type TransientTimeouts } from '../../sim/invariants.js';
+import { crashedIds } from '../../sim/check-network.js';
+import { checkRoutedSettled } from '../../sim/routed-traffic.js';
 import { arbitraryScenario, runScenario, scenarioToJson, type Scenario } from '../../sim/scenario.js';
 import { createSimulator, type SimNodeHandle, type Simulator, type SimulatorOptions } from '../../sim/simulator.js';
 import type { RingConfig } from '../../src/actors/ring/ring-config.js';
@@ -128,11 +130,11 @@ describe('ring in the simulator', () => {
 
   it('after any churn scenario and a quiet period, every invariant holds', async () => {
     await fc.assert(
-      fc.asyncProperty(arbitraryScenario({ maxNodes: 10, maxSteps: 6, maxGapMs: 10_000, quietMs: 60_000 }), async (scenario) => {
+      fc.asyncProperty(arbitraryScenario({ maxNodes: 10, maxSteps: 6, maxGapMs: 10_000, quietMs: 60_000, routedEveryMs: 1_000 }), async (scenario) => {
         const sim = createSimulator({ seed: scenario.seed, connection: CONNECTION, ring: RING });
         try {
-          await runScenario(sim, scenario);
-          const violations = check(sim);
+          const { routed } = await runScenario(sim, scenario);
+          const violations = [...check(sim), ...checkRoutedSettled(routed, crashedIds(sim))];
           // On failure: the violations and a replay file for `peersock sim --replay`.
           expect(violations, `${describeViolations(violations)}\nreplay:\n${scenarioToJson(scenario)}`).toEqual([]);
         } finally {

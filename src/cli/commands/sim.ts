@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { formatDuration, parseChurnModel, parseDuration, type ChurnModel } from '../../../sim/churn.js';
-import { checkNetwork } from '../../../sim/check-network.js';
+import { checkNetwork, crashedIds } from '../../../sim/check-network.js';
+import { checkRoutedSettled, routedSummary } from '../../../sim/routed-traffic.js';
 import { describeViolations, type Violation } from '../../../sim/invariants.js';
 import { runScenario, scenarioFromJson, type Scenario } from '../../../sim/scenario.js';
 import { createSimulator } from '../../../sim/simulator.js';
@@ -220,7 +221,11 @@ async function replay(io: Io, file: string, ringR: number | undefined, traceFile
     const result = await runScenario(sim, scenario);
     io.out(`ran to ${formatDuration(result.endAt)} virtual: ${result.applied} steps applied, ${result.skipped.length} skipped; ${sim.alive().length} nodes alive`);
     for (const { step, reason } of result.skipped) io.out(`skipped ${step.op} at ${formatDuration(step.at)}: ${reason}`);
-    violations = checkNetwork(sim, { ring: { successorListLength: ring.successorListLength }, timeouts: ringTransientTimeouts(ring) });
+    violations = [
+      ...checkNetwork(sim, { ring: { successorListLength: ring.successorListLength }, timeouts: ringTransientTimeouts(ring) }),
+      ...checkRoutedSettled(result.routed, crashedIds(sim)),
+    ];
+    if (result.routed.length > 0) io.out(`routed messages: ${Object.entries(routedSummary(result.routed)).map(([outcome, n]) => `${n} ${outcome}`).join(', ')}`);
     if (traceFile !== undefined) io.out(`trace: ${sim.traceTotal().toLocaleString('en-US')} entries written to ${traceFile} (hash ${sim.traceHash().slice(0, 16)})`);
   } finally {
     await sim.close();
