@@ -80,6 +80,8 @@ export class PeerChannel {
   lastReceivedAt = 0;
   private violations = 0;
   private pingCounter = 0;
+  /** Whether anything went out since the last keepAlive(): traffic is its own heartbeat. */
+  private sentSinceKeepAlive = false;
   /** Cached per link: the native call costs more than the rest of a small send. */
   private maxMessageBytes = 0;
   /** The last protocol tag that passed validation: senders mostly reuse one tag. */
@@ -217,6 +219,7 @@ export class PeerChannel {
       );
     }
     try {
+      this.sentSinceKeepAlive = true;
       if (direct) {
         this.queue.writeNow(frame);
         return resolved;
@@ -248,6 +251,7 @@ export class PeerChannel {
   /** Control frames are small and bypass the byte budget so they never queue behind data. */
   sendControl(protocol: string, body: unknown): void {
     if (!this.link) return;
+    this.sentSinceKeepAlive = true;
     try {
       // Corked data first: a goodbye must never overtake the data sent before it.
       this.cork?.flush();
@@ -260,6 +264,17 @@ export class PeerChannel {
   sendPing(): void {
     this.pingCounter = (this.pingCounter + 1) >>> 0;
     this.sendControl(PING_PROTOCOL, this.pingCounter);
+  }
+
+  /**
+   * Once per heartbeat interval: a ping only if nothing else went out since the last call. The
+   * remote's failure detector counts any frame from us, so a link that carries traffic needs no
+   * pings, and no ping needs an answer: each side keeps its own direction alive. (Ping/pong on
+   * every link was 4 frames per link per interval, most of the steady-state traffic.)
+   */
+  keepAlive(): void {
+    if (!this.sentSinceKeepAlive) this.sendPing();
+    this.sentSinceKeepAlive = false;
   }
 
   drain(): void {
@@ -328,8 +343,7 @@ export class PeerChannel {
         this.control?.({ type: 'channel.bye' });
         return;
       case PING_PROTOCOL:
-        if (this.authenticated) this.sendControl(PONG_PROTOCOL, body);
-        return;
+      // Pongs are no longer sent (see keepAlive); one from an older peer is just a frame.
       case PONG_PROTOCOL:
         return;
       default:

@@ -281,7 +281,7 @@ export const peerConnectionMachine = setup({
       return { wasOpen: true, lastHeardAt: context.ports.clock.now() };
     }),
     notifyOpen: sendParent(({ context }) => ({ type: 'peer.opened', remote: context.remote })),
-    heartbeat: ({ context }) => context.channel.sendPing(),
+    heartbeat: ({ context }) => context.channel.keepAlive(),
     beginClose: ({ context }) => context.channel.beginClose(),
     sendBye: ({ context }) => context.channel.sendControl(BYE_PROTOCOL, null),
     logFailure: ({ context }) => {
