@@ -58,6 +58,12 @@ export interface SignalRelay {
   send(to: PeerId, envelope: SignalEnvelope): Promise<void>;
   /** Notes how a signal arrived: the replies of that attempt go back the same way. */
   received(path: SignalPath, data: unknown): void;
+  /**
+   * The next attempt we start toward `peer` goes through a server when one is up: a discovery
+   * link (a peer sampled from outside our ring, to join or merge partitions) may be unreachable
+   * by routing, and routing to it costs a path's worth of sealed messages either way.
+   */
+  preferServer(peer: PeerId): void;
   stats(): SignalRelayStats;
 }
 
@@ -67,6 +73,8 @@ export function createSignalRelay(options: SignalRelayOptions): SignalRelay {
   const { server, overlay, logger } = options;
   const maxRemembered = options.maxRemembered ?? DEFAULT_MAX_REMEMBERED;
   const pathOf = new Map<string, SignalPath>();
+  /** Peers whose next attempt should use a server (bounded like pathOf). */
+  const serverFirst = new Set<PeerId>();
   /** Per target: settles once the latest overlay send was handed to the router (or failed to be). */
   const dispatchTail = new Map<PeerId, Promise<unknown>>();
   const stats: SignalRelayStats = { overlaySent: 0, serverSent: 0, overlayReceived: 0, serverReceived: 0, fellBack: 0 };
@@ -83,9 +91,10 @@ export function createSignalRelay(options: SignalRelayOptions): SignalRelay {
     return server.signal(to, envelope);
   };
 
-  const choose = (envelope: SignalEnvelope): SignalPath => {
+  const choose = (to: PeerId, envelope: SignalEnvelope): SignalPath => {
     if (!overlay) return 'server';
     const heard = pathOf.get(envelope.cid);
+    if (heard === undefined && serverFirst.delete(to) && server) return 'server';
     if (heard === 'overlay' || (heard === undefined && options.overlayReady())) return 'overlay';
     return server ? 'server' : 'overlay';
   };
@@ -112,7 +121,7 @@ export function createSignalRelay(options: SignalRelayOptions): SignalRelay {
 
   return {
     send(to, envelope) {
-      const path = choose(envelope);
+      const path = choose(to, envelope);
       remember(envelope.cid, path);
       return path === 'overlay' && overlay ? viaOverlay(to, envelope, overlay) : viaServer(to, envelope);
     },
@@ -121,6 +130,11 @@ export function createSignalRelay(options: SignalRelayOptions): SignalRelay {
       else stats.serverReceived += 1;
       const cid = (data as { cid?: unknown } | null)?.cid;
       if (typeof cid === 'string') remember(cid, path);
+    },
+    preferServer(peer) {
+      serverFirst.delete(peer);
+      serverFirst.add(peer);
+      if (serverFirst.size > maxRemembered) serverFirst.delete(serverFirst.values().next().value as PeerId);
     },
     stats: () => ({ ...stats }),
   };

@@ -94,6 +94,25 @@ describe('signal relay: which way a WebRTC signal goes', () => {
     expect(await lonely).toBe('UNREACHABLE');
   });
 
+  it('a discovery attempt (preferServer) goes through a server once; later attempts to the peer follow the rule again', async () => {
+    const server = fakeServer();
+    const overlay = fakeOverlay();
+    const relay = createSignalRelay({ server, overlay: overlay.route, overlayReady: () => true, logger: silentLogger });
+    relay.preferServer(peer);
+    await relay.send(peer, offer('0000000000000030'));
+    await relay.send(peer, candidate('0000000000000030', 1));
+    expect(server.sent.map((e) => e.cid)).toEqual(['0000000000000030', '0000000000000030']);
+    void relay.send(peer, offer('0000000000000031'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(overlay.dispatched.map((e) => e.cid)).toEqual(['0000000000000031']);
+    // Without a server the hint changes nothing.
+    const serverless = createSignalRelay({ overlay: overlay.route, overlayReady: () => true, logger: silentLogger });
+    serverless.preferServer(peer);
+    void serverless.send(peer, offer('0000000000000032'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(overlay.dispatched.map((e) => e.cid)).toEqual(['0000000000000031', '0000000000000032']);
+  });
+
   it('with neither a server nor an overlay, signals are refused with SIGNALING_UNAVAILABLE', async () => {
     const relay = createSignalRelay({ overlayReady: () => true, logger: silentLogger });
     expect(await rejectionCode(relay.send(peer, offer('0000000000000005')))).toBe('SIGNALING_UNAVAILABLE');

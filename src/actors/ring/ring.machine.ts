@@ -29,8 +29,12 @@ export interface RingPorts {
   logger: Logger;
   /** Sends over an open, authenticated link; false when there is none. */
   send(to: PeerId, message: RingMessage): boolean;
-  /** Asks the transport for a link (idempotent); `link.up` follows if it opens. */
-  connect(peer: PeerId): void;
+  /**
+   * Asks the transport for a link (idempotent); `link.up` follows if it opens. `discovery`: a
+   * link to a peer sampled from outside the ring (join, partition merge), which may not be
+   * reachable through our ring at all — its signals should go through a server when one is up.
+   */
+  connect(peer: PeerId, purpose?: 'discovery'): void;
   /** Closes a link the ring asked for and no longer needs (graceful; `link.down` follows). */
   disconnect(peer: PeerId): void;
   /** Peers with an open link right now (the ring may start after some opened). */
@@ -212,7 +216,7 @@ export const ringMachine = setup({
       }
       return { via };
     }),
-    connectVia: assign(({ context }) => (context.via ? { owned: link(context, [context.via]) } : {})),
+    connectVia: assign(({ context }) => (context.via ? { owned: link(context, [context.via], 'discovery') } : {})),
     becomeAlone: assign({ successors: [], predecessor: undefined, failedJoins: 0 }),
     lookupOwnPosition: enqueueActions(({ context, enqueue }, params: { purpose: LookupPurpose }) => {
       const rid = context.nextRid;
@@ -572,11 +576,11 @@ function neighbourIds(context: Context): PeerId[] {
 }
 
 /** Asks for links to `peers` we lack, and returns the owned set including them. */
-function link(context: Context, peers: readonly PeerId[]): ReadonlySet<PeerId> {
+function link(context: Context, peers: readonly PeerId[], purpose?: 'discovery'): ReadonlySet<PeerId> {
   let owned: Set<PeerId> | undefined;
   for (const peer of peers) {
     if (peer === context.self.id) continue;
-    if (!context.links.has(peer)) context.ports.connect(peer);
+    if (!context.links.has(peer)) context.ports.connect(peer, purpose);
     if (!context.owned.has(peer)) (owned ??= new Set(context.owned)).add(peer);
   }
   return owned ?? context.owned;
