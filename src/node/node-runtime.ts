@@ -202,7 +202,10 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
             channel.sendControl(RING_PROTOCOL, ringMessageToWire(message));
             return true;
           },
-          connect: (peer) => manager()?.send({ type: 'connect', peer }),
+          connect: (peer, purpose) => {
+            if (purpose === 'discovery') relay.preferServer(peer);
+            manager()?.send({ type: 'connect', peer });
+          },
           disconnect: (peer) => manager()?.send({ type: 'disconnect', peer }),
           openPeers: () => openPeers.value,
           bootstrapCandidates: (n) => (signaling ? signaling.sample(n) : Promise.resolve([])),
