@@ -47,7 +47,7 @@ export interface SimulatorOptions {
   /** Passed through to createNodeRuntime for the DHT actor (needs `ring`). */
   dht?: NodeRuntimeOptions['dht'];
   /** Passed through to createNodeRuntime (default true: ring members signal through the overlay). */
-  overlaySignaling?: boolean;
+  overlaySignaling?: boolean | 'first' | 'fallback';
   maxConnections?: number;
   maxPendingInbound?: number;
   /** Position-puzzle difficulty: identities are ground to solve it (seeded), and peers check it. Default 0. */

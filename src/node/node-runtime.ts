@@ -55,10 +55,12 @@ export interface NodeRuntimeOptions {
   /** Absent: the node signals its connections through the overlay only (it needs the ring, and a link to start from). */
   signaling?: SignalingPort;
   /**
-   * Signal new connections through the overlay once the ring is formed (default true with a
-   * ring; see signal-relay.ts). False: always through the signaling servers.
+   * Signal new connections through the overlay (see signal-relay.ts). 'first': through the
+   * overlay once the ring is formed, servers for what routing cannot reach; 'fallback': through
+   * the servers while they answer, the overlay when they do not; false: servers only. Default:
+   * 'first' with the DHT (short routes), 'fallback' on a ring alone (routes of ~n/(2r) hops).
    */
-  overlaySignaling?: boolean;
+  overlaySignaling?: boolean | 'first' | 'fallback';
   logger: Logger;
   config: ConnectionConfig;
   maxConnections: number;
@@ -128,6 +130,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
       const view = ringView();
       return view !== undefined && view.state.startsWith('member') && view.predecessor !== undefined && view.successors.length > 0;
     },
+    mode: options.overlaySignaling === 'first' || options.overlaySignaling === 'fallback' ? options.overlaySignaling : dht ? 'first' : 'fallback',
     logger: logger.child({ part: 'signal-relay' }),
   });
   const internalProtocols = new Set([

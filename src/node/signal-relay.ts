@@ -1,4 +1,4 @@
-import { PeerSockError } from '../errors.js';
+import { PeerSockError, isPeerSockError } from '../errors.js';
 import type { PeerId } from '../identity/peer-id.js';
 import type { Logger } from '../ports/logger.js';
 import type { SignalEnvelope } from '../actors/transport/signal-envelope.js';
@@ -15,10 +15,17 @@ import type { SignalingPort } from './signaling-port.js';
  *      overlay (it reached us that way, so it is in the network), and one the remote signalled
  *      through a server goes back through a server (it may not be reachable by routing yet:
  *      a joiner is not in anyone's ring until its join completes); with no server left, overlay;
- *   2. an attempt we start goes through the overlay when `overlayReady()` (our ring is formed,
- *      so routing reaches us and the answer can find its way back), else through a server;
- *   3. an overlay send that fails (no route, no ack in time) is retried once through a server
- *      when there is one; without one the failure reaches the connection, which fails it.
+ *   2. an attempt we start, in mode 'first', goes through the overlay when `overlayReady()`
+ *      (our ring is formed, so routing reaches us and the answer can find its way back), else
+ *      through a server; in mode 'fallback', through a server while one answers. 'first' is for
+ *      nodes with short routes (the DHT's links: O(log n) hops); over ring links alone a route
+ *      is ~n/(2r) hops of sealed messages and acks, dearer than a server round trip, so a
+ *      ring-only node uses the overlay only once the servers are gone;
+ *   3. a send that fails is retried once the other way, if there is one: an overlay send (no
+ *      route, no ack in time) through a server, a server send (server down) through the overlay.
+ *      Otherwise a definite failure (no route) reaches the connection, which fails the attempt;
+ *      a routed signal without an ack (TIMEOUT: fate unknown) does not — the connection's own
+ *      timeouts cover a signal that was really lost.
  * The attempt id (`cid`) ties the signals of one attempt together; the relay remembers the
  * path of the last `maxRemembered` attempts it heard of (bounded, oldest forgotten first).
  *
@@ -40,6 +47,8 @@ export interface SignalRelayOptions {
   overlay?: (to: PeerId, bytes: Uint8Array, after: Promise<unknown>) => Promise<{ acked: Promise<void> }>;
   /** Whether routing reaches this node now (its ring is formed). */
   overlayReady(): boolean;
+  /** See rule 2 (default 'first'). */
+  mode?: 'first' | 'fallback';
   logger: Logger;
   /** Attempts whose path is remembered (default 512). */
   maxRemembered?: number;
@@ -50,7 +59,7 @@ export interface SignalRelayStats {
   serverSent: number;
   overlayReceived: number;
   serverReceived: number;
-  /** Overlay sends that failed and were retried through a server. */
+  /** Sends that failed one way and were retried the other. */
   fellBack: number;
 }
 
@@ -85,21 +94,31 @@ export function createSignalRelay(options: SignalRelayOptions): SignalRelay {
     if (pathOf.size > maxRemembered) pathOf.delete(pathOf.keys().next().value as string);
   };
 
-  const viaServer = (to: PeerId, envelope: SignalEnvelope): Promise<void> => {
+  const overlayFirst = (options.mode ?? 'first') === 'first';
+
+  const viaServer = (to: PeerId, envelope: SignalEnvelope, retry: boolean): Promise<void> => {
     if (!server) return Promise.reject(new PeerSockError('SIGNALING_UNAVAILABLE', 'no route through the overlay and no signaling server'));
     stats.serverSent += 1;
-    return server.signal(to, envelope);
+    const sent = server.signal(to, envelope);
+    if (!retry || !overlay) return sent;
+    return sent.catch((error: unknown) => {
+      stats.fellBack += 1;
+      logger.debug('server signal failed; retrying through the overlay', { cid: envelope.cid, error: String((error as Error)?.message ?? error) });
+      remember(envelope.cid, 'overlay');
+      return viaOverlay(to, envelope, overlay, false);
+    });
   };
 
   const choose = (to: PeerId, envelope: SignalEnvelope): SignalPath => {
     if (!overlay) return 'server';
     const heard = pathOf.get(envelope.cid);
-    if (heard === undefined && serverFirst.delete(to) && server) return 'server';
-    if (heard === 'overlay' || (heard === undefined && options.overlayReady())) return 'overlay';
+    if (heard !== undefined) return heard === 'server' && !server ? 'overlay' : heard;
+    if (serverFirst.delete(to) && server) return 'server';
+    if (overlayFirst && options.overlayReady()) return 'overlay';
     return server ? 'server' : 'overlay';
   };
 
-  const viaOverlay = (to: PeerId, envelope: SignalEnvelope, route: NonNullable<typeof overlay>): Promise<void> => {
+  const viaOverlay = (to: PeerId, envelope: SignalEnvelope, route: NonNullable<typeof overlay>, retry: boolean): Promise<void> => {
     stats.overlaySent += 1;
     const bytes = encodeSignal(envelope);
     // Chained per target so the router gets this attempt's signals in the order they were made
@@ -110,12 +129,25 @@ export function createSignalRelay(options: SignalRelayOptions): SignalRelay {
     void tail.then(() => {
       if (dispatchTail.get(to) === tail) dispatchTail.delete(to);
     });
-    return dispatched.then(({ acked }) => acked).catch((error: unknown) => {
-      if (!server) throw error;
+    const acked = dispatched
+      .then(({ acked: settled }) => settled)
+      .catch((error: unknown) => {
+        // TIMEOUT is "fate unknown": the signal may well have arrived (the ack is what got
+        // lost, e.g. through a neighbour that crashed and is not yet detected). Failing the
+        // attempt for it aborted connections that were about to open; a signal that really
+        // was lost is covered by the connection's own signaling and connect timeouts.
+        if (isPeerSockError(error, 'TIMEOUT') && (!retry || !server)) {
+          logger.debug('overlay signal not acknowledged; the connection times out by itself if it was lost', { cid: envelope.cid });
+          return;
+        }
+        throw error;
+      });
+    if (!retry || !server) return acked;
+    return acked.catch((error: unknown) => {
       stats.fellBack += 1;
       logger.debug('overlay signal failed; retrying through a server', { cid: envelope.cid, error: String((error as Error)?.message ?? error) });
       remember(envelope.cid, 'server');
-      return viaServer(to, envelope);
+      return viaServer(to, envelope, false);
     });
   };
 
@@ -123,7 +155,7 @@ export function createSignalRelay(options: SignalRelayOptions): SignalRelay {
     send(to, envelope) {
       const path = choose(to, envelope);
       remember(envelope.cid, path);
-      return path === 'overlay' && overlay ? viaOverlay(to, envelope, overlay) : viaServer(to, envelope);
+      return path === 'overlay' && overlay ? viaOverlay(to, envelope, overlay, true) : viaServer(to, envelope, true);
     },
     received(path, data) {
       if (path === 'overlay') stats.overlayReceived += 1;

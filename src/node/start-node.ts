@@ -57,11 +57,13 @@ export interface StartNodeOptions {
    */
   dht?: boolean | Partial<DhtConfig>;
   /**
-   * Once the ring is formed, signal new connections through the overlay (routed, sealed for
-   * the target, signed) instead of a signaling server, so the network keeps opening the links
-   * it needs when every server is gone. Default true; needs `ring`.
+   * Signal new connections through the overlay (routed, sealed for the target, signed), so the
+   * network keeps opening the links it needs when every server is gone; needs `ring`.
+   * 'first': through the overlay once the ring is formed; 'fallback': through a server while
+   * one answers; false: servers only. Default: 'first' with the DHT, 'fallback' on a ring alone
+   * (a route over ring links alone is ~n/(2r) hops, dearer than a server round trip).
    */
-  overlaySignaling?: boolean;
+  overlaySignaling?: boolean | 'first' | 'fallback';
   /** Upper bound on `connect()` when the caller gives none. Default 60 s. */
   connectTimeoutMs?: number;
   /** ICE: local address to gather candidates on (e.g. 127.0.0.1) and STUN/TURN servers. */

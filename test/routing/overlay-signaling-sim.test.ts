@@ -25,14 +25,15 @@ afterEach(async () => {
   for (const sim of open.splice(0)) await sim.close();
 });
 
-function simulator(seed: number, nodes: number, overlaySignaling?: boolean): Simulator {
+/** 'first' unless told: these tests are about the overlay path, on a ring alone for speed (its default would be 'fallback'). */
+function simulator(seed: number, nodes: number, overlaySignaling: boolean | 'first' | 'fallback' = 'first'): Simulator {
   const sim = createSimulator({
     seed,
     nodes,
     connection: PROPERTY_CONNECTION,
     ring: RING,
     routing: { ackTimeoutMs: 4_000 },
-    ...(overlaySignaling === undefined ? {} : { overlaySignaling }),
+    overlaySignaling,
   });
   open.push(sim);
   return sim;

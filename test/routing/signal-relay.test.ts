@@ -2,6 +2,7 @@ import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { SignalEnvelope } from '../../src/actors/transport/signal-envelope.js';
 import { parseSignalEnvelope } from '../../src/actors/transport/signal-envelope.js';
+import { PeerSockError } from '../../src/errors.js';
 import { generateIdentity } from '../../src/identity/identity.js';
 import type { PeerId } from '../../src/identity/peer-id.js';
 import { createSignalRelay, decodeSignal, encodeSignal, type SignalRelayOptions } from '../../src/node/signal-relay.js';
@@ -111,6 +112,38 @@ describe('signal relay: which way a WebRTC signal goes', () => {
     void serverless.send(peer, offer('0000000000000032'));
     await new Promise((resolve) => setImmediate(resolve));
     expect(overlay.dispatched.map((e) => e.cid)).toEqual(['0000000000000031', '0000000000000032']);
+  });
+
+  it("mode 'fallback' (a ring alone): through a server while it answers, through the overlay when it does not", async () => {
+    const overlay = fakeOverlay();
+    const up = fakeServer();
+    const relay = createSignalRelay({ server: up, overlay: overlay.route, overlayReady: () => true, mode: 'fallback', logger: silentLogger });
+    await relay.send(peer, offer('0000000000000040'));
+    expect(up.sent.map((e) => e.cid)).toEqual(['0000000000000040']);
+    expect(overlay.dispatched).toEqual([]);
+
+    const down = fakeServer(true);
+    const relayDown = createSignalRelay({ server: down, overlay: overlay.route, overlayReady: () => true, mode: 'fallback', logger: silentLogger });
+    const sent = relayDown.send(peer, offer('0000000000000041'));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(overlay.dispatched.map((e) => e.cid)).toEqual(['0000000000000041']);
+    overlay.acks[0]!.resolve();
+    await sent;
+    expect(relayDown.stats()).toMatchObject({ serverSent: 1, overlaySent: 1, fellBack: 1 });
+    // The rest of the attempt goes straight through the overlay.
+    void relayDown.send(peer, candidate('0000000000000041', 1));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(overlay.dispatched.map((e) => e.cid)).toEqual(['0000000000000041', '0000000000000041']);
+    expect(relayDown.stats().serverSent).toBe(1);
+  });
+
+  it('a routed signal without an ack (TIMEOUT, fate unknown) does not fail the attempt when there is no other way', async () => {
+    const overlay = fakeOverlay();
+    const relay = createSignalRelay({ overlay: overlay.route, overlayReady: () => true, logger: silentLogger });
+    const sent = rejectionCode(relay.send(peer, offer('0000000000000050')));
+    await new Promise((resolve) => setImmediate(resolve));
+    overlay.acks[0]!.reject(Object.assign(new PeerSockError('TIMEOUT', 'no ack'), {}));
+    expect(await sent).toBe('resolved');
   });
 
   it('with neither a server nor an overlay, signals are refused with SIGNALING_UNAVAILABLE', async () => {
