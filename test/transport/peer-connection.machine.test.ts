@@ -270,8 +270,10 @@ describe('every transient state has a timeout and a way out (DESIGN §2 rule 3)'
     return false;
   }
 
-  it('holds for the peer-connection machine, with no steady-state exemptions', () => {
-    expect(unboundedStates(peerConnectionMachine.root, [])).toEqual([]);
+  it('holds for the peer-connection machine, where only an open connection is steady', () => {
+    // Its liveness bound is the manager's heartbeat (heartbeat.silent), tested in 'a crashed peer'.
+    expect(unboundedStates(peerConnectionMachine.root, ['peer.attempt.open.alive'])).toEqual([]);
+    expect(unboundedStates(peerConnectionMachine.root, [])).toEqual(['peer.attempt.open.alive']);
   });
 
   it('reports a state that only waits for an event, or whose `always` steps are all guarded', () => {
@@ -288,9 +290,9 @@ describe('every transient state has a timeout and a way out (DESIGN §2 rule 3)'
     expect(unboundedStates(probe.root, [])).toEqual(['probe.waiting', 'probe.polling']);
   });
 
-  it('holds for the connection manager, where only `running` is steady', () => {
-    expect(unboundedStates(connectionManagerMachine.root, ['transport.running'])).toEqual([]);
-    expect(unboundedStates(connectionManagerMachine.root, [])).toEqual(['transport.running']);
+  it('holds for the connection manager, where only `running` (its heartbeat beating) is steady', () => {
+    expect(unboundedStates(connectionManagerMachine.root, ['transport.running.beating'])).toEqual([]);
+    expect(unboundedStates(connectionManagerMachine.root, [])).toEqual(['transport.running.beating']);
   });
 
   it('resolves every named delay to a positive finite duration under the default config', () => {

@@ -73,11 +73,32 @@ export const connectionManagerMachine = setup({
   actors: { peerConnection: peerConnectionMachine },
   delays: {
     drainTimeout: ({ context }) => context.config.closeTimeoutMs * 2,
+    heartbeatInterval: ({ context }) => context.config.heartbeatIntervalMs,
   },
   guards: {
     noPeersLeft: ({ context }) => Object.keys(context.peers).length === 0,
   },
   actions: {
+    /**
+     * The heartbeat of every open connection at once: a keepalive where nothing else went out
+     * (PeerChannel.keepAlive), and `heartbeat.silent` to a connection whose peer sent nothing
+     * for heartbeatTimeoutMs. A silent peer is noticed within (timeout, timeout + interval] of
+     * its last frame, as with a timer per link, for one timer per node.
+     */
+    heartbeatTick: enqueueActions(({ context, self, enqueue }) => {
+      const now = context.ports.clock.now();
+      const children = self.getSnapshot().children as Record<string, PeerActor | undefined>;
+      for (const [peer, channel] of context.channels) {
+        if (!channel.authenticated) continue;
+        if (channel.silentFor(now) > context.config.heartbeatTimeoutMs) {
+          const entry = context.peers[peer];
+          const child = entry ? children[entry.childId] : undefined;
+          if (child) enqueue.sendTo(child, { type: 'heartbeat.silent' });
+        } else {
+          channel.keepAlive();
+        }
+      }
+    }),
     // After a supervisor restart, channels of the crashed instance are dead: report them closed.
     forgetPreviousLife: ({ context }) => {
       for (const [peer, channel] of context.channels) {
@@ -217,6 +238,10 @@ export const connectionManagerMachine = setup({
   initial: 'running',
   states: {
     running: {
+      initial: 'beating',
+      states: {
+        beating: { after: { heartbeatInterval: { target: 'beating', reenter: true, actions: 'heartbeatTick' } } },
+      },
       on: {
         connect: { actions: 'dial' },
         disconnect: { actions: 'closePeer' },

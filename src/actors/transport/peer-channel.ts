@@ -78,6 +78,8 @@ export class PeerChannel {
   private cork: FrameCork | undefined;
   /** When the last message arrived, on the node's clock (one clock read per link message, not per frame). */
   lastReceivedAt = 0;
+  /** When the handshake completed: silence counts from here until a frame arrives. */
+  private authenticatedAt = 0;
   private violations = 0;
   private pingCounter = 0;
   /** Whether anything went out since the last keepAlive(): traffic is its own heartbeat. */
@@ -154,6 +156,7 @@ export class PeerChannel {
   markAuthenticated(): void {
     this.authenticated = true;
     this.opened = true;
+    this.authenticatedAt = this.options.clock.now();
     const early = this.early;
     this.dropEarly();
     for (const bytes of early) this.receive(bytes);
@@ -275,6 +278,11 @@ export class PeerChannel {
   keepAlive(): void {
     if (!this.sentSinceKeepAlive) this.sendPing();
     this.sentSinceKeepAlive = false;
+  }
+
+  /** How long nothing has arrived from the peer since the link opened, at `now`. */
+  silentFor(now: number): number {
+    return now - Math.max(this.authenticatedAt, this.lastReceivedAt);
   }
 
   drain(): void {

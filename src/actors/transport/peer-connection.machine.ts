@@ -68,7 +68,6 @@ export interface PeerConnectionContext extends PeerConnectionInput {
   remoteHello: HelloMessage | undefined;
   remoteProof: Uint8Array | undefined;
   remoteDone: boolean;
-  lastHeardAt: number;
   wasOpen: boolean;
   failure: Failure | undefined;
 }
@@ -80,6 +79,8 @@ type Event =
   | { type: 'link.open' }
   | { type: 'link.closed'; reason: string }
   | ChannelControlEvent
+  /** From the connection manager's heartbeat: nothing came from the peer for heartbeatTimeoutMs. */
+  | { type: 'heartbeat.silent' }
   | { type: 'close' };
 
 type LinkActorEvent = { type: 'signal.apply'; signal: LinkSignal };
@@ -208,7 +209,6 @@ export const peerConnectionMachine = setup({
     connectTimeout: ({ context }) => context.config.connectTimeoutMs,
     authTimeout: ({ context }) => context.config.authTimeoutMs,
     closeTimeout: ({ context }) => context.config.closeTimeoutMs,
-    heartbeatInterval: ({ context }) => context.config.heartbeatIntervalMs,
     retryDelay: ({ context }) =>
       Math.round(context.config.retryBaseMs * 2 ** (context.attempt - 1) * (0.5 + context.ports.random.float())),
   },
@@ -228,8 +228,6 @@ export const peerConnectionMachine = setup({
     hasRemoteHello: ({ context }) => context.remoteHello !== undefined,
     hasRemoteProof: ({ context }) => context.remoteProof !== undefined,
     hasRemoteDone: ({ context }) => context.remoteDone,
-    peerSilentTooLong: ({ context }) =>
-      context.ports.clock.now() - Math.max(context.lastHeardAt, context.channel.lastReceivedAt) > context.config.heartbeatTimeoutMs,
     canRetry: ({ context }) =>
       context.role === 'dialer' &&
       !context.wasOpen &&
@@ -278,10 +276,9 @@ export const peerConnectionMachine = setup({
     sendDone: ({ context }) => context.channel.sendControl(AUTH_PROTOCOL, { t: 'done' }),
     markOpen: assign(({ context }) => {
       context.channel.markAuthenticated();
-      return { wasOpen: true, lastHeardAt: context.ports.clock.now() };
+      return { wasOpen: true };
     }),
     notifyOpen: sendParent(({ context }) => ({ type: 'peer.opened', remote: context.remote })),
-    heartbeat: ({ context }) => context.channel.keepAlive(),
     beginClose: ({ context }) => context.channel.beginClose(),
     sendBye: ({ context }) => context.channel.sendControl(BYE_PROTOCOL, null),
     logFailure: ({ context }) => {
@@ -302,7 +299,6 @@ export const peerConnectionMachine = setup({
     remoteHello: undefined,
     remoteProof: undefined,
     remoteDone: false,
-    lastHeardAt: 0,
     wasOpen: false,
     failure: undefined,
   }),
@@ -453,14 +449,14 @@ export const peerConnectionMachine = setup({
             'channel.bye': '#peer.closed',
             close: 'closing',
           },
+          // The heartbeat is the connection manager's: one timer per node checks every open
+          // channel (keepAlive, silence) and tells a connection whose peer fell silent. One
+          // timer per link was half of all actor events of a node at rest (~16 links each).
           initial: 'alive',
           states: {
-            alive: { after: { heartbeatInterval: 'checking' } },
-            checking: {
-              entry: 'heartbeat',
-              always: [
-                {
-                  guard: 'peerSilentTooLong',
+            alive: {
+              on: {
+                'heartbeat.silent': {
                   target: '#peer.failing',
                   actions: {
                     type: 'fail',
@@ -470,8 +466,7 @@ export const peerConnectionMachine = setup({
                     }),
                   },
                 },
-                { target: 'alive' },
-              ],
+              },
             },
           },
         },
