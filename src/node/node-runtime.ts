@@ -131,6 +131,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
       return view !== undefined && view.state.startsWith('member') && view.predecessor !== undefined && view.successors.length > 0;
     },
     mode: options.overlaySignaling === 'first' || options.overlaySignaling === 'fallback' ? options.overlaySignaling : dht ? 'first' : 'fallback',
+    now: () => clock.now(),
     logger: logger.child({ part: 'signal-relay' }),
   });
   const internalProtocols = new Set([

@@ -49,6 +49,8 @@ export interface SignalRelayOptions {
   overlayReady(): boolean;
   /** See rule 2 (default 'first'). */
   mode?: 'first' | 'fallback';
+  /** The node's clock: a preferServer hint lasts HINT_TTL_MS (the dial it is for signals at once). */
+  now(): number;
   logger: Logger;
   /** Attempts whose path is remembered (default 512). */
   maxRemembered?: number;
@@ -77,13 +79,19 @@ export interface SignalRelay {
 }
 
 const DEFAULT_MAX_REMEMBERED = 512;
+/**
+ * How long a preferServer hint waits for the attempt it is for. The ring asks for a link (and
+ * gives the hint) whenever it lacks one, also while a dial to that peer is under way; without an
+ * expiry a hint the manager never used stayed for a later, unrelated attempt.
+ */
+export const HINT_TTL_MS = 5_000;
 
 export function createSignalRelay(options: SignalRelayOptions): SignalRelay {
   const { server, overlay, logger } = options;
   const maxRemembered = options.maxRemembered ?? DEFAULT_MAX_REMEMBERED;
   const pathOf = new Map<string, SignalPath>();
-  /** Peers whose next attempt should use a server (bounded like pathOf). */
-  const serverFirst = new Set<PeerId>();
+  /** Peers whose next attempt should use a server, until the time given (bounded like pathOf). */
+  const serverFirst = new Map<PeerId, number>();
   /** Per target: settles once the latest overlay send was handed to the router (or failed to be). */
   const dispatchTail = new Map<PeerId, Promise<unknown>>();
   const stats: SignalRelayStats = { overlaySent: 0, serverSent: 0, overlayReceived: 0, serverReceived: 0, fellBack: 0 };
@@ -113,7 +121,9 @@ export function createSignalRelay(options: SignalRelayOptions): SignalRelay {
     if (!overlay) return 'server';
     const heard = pathOf.get(envelope.cid);
     if (heard !== undefined) return heard === 'server' && !server ? 'overlay' : heard;
-    if (serverFirst.delete(to) && server) return 'server';
+    const hintUntil = serverFirst.get(to);
+    serverFirst.delete(to);
+    if (hintUntil !== undefined && hintUntil >= options.now() && server) return 'server';
     if (overlayFirst && options.overlayReady()) return 'overlay';
     return server ? 'server' : 'overlay';
   };
@@ -165,8 +175,8 @@ export function createSignalRelay(options: SignalRelayOptions): SignalRelay {
     },
     preferServer(peer) {
       serverFirst.delete(peer);
-      serverFirst.add(peer);
-      if (serverFirst.size > maxRemembered) serverFirst.delete(serverFirst.values().next().value as PeerId);
+      serverFirst.set(peer, options.now() + HINT_TTL_MS);
+      if (serverFirst.size > maxRemembered) serverFirst.delete(serverFirst.keys().next().value as PeerId);
     },
     stats: () => ({ ...stats }),
   };

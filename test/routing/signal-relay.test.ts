@@ -5,11 +5,12 @@ import { parseSignalEnvelope } from '../../src/actors/transport/signal-envelope.
 import { PeerSockError } from '../../src/errors.js';
 import { generateIdentity } from '../../src/identity/identity.js';
 import type { PeerId } from '../../src/identity/peer-id.js';
-import { createSignalRelay, decodeSignal, encodeSignal, type SignalRelayOptions } from '../../src/node/signal-relay.js';
+import { HINT_TTL_MS, createSignalRelay, decodeSignal, encodeSignal, type SignalRelayOptions } from '../../src/node/signal-relay.js';
 import type { SignalingPort } from '../../src/node/signaling-port.js';
 import { silentLogger } from '../../src/ports/logger.js';
 
 const peer = generateIdentity().peerId;
+let time = 0;
 const rejectionCode = (promise: Promise<unknown>) => promise.then(() => 'resolved', (error: { code?: string }) => error.code);
 const offer = (cid: string): SignalEnvelope => ({ cid, signal: { type: 'offer', sdp: 'v=0' } });
 const candidate = (cid: string, n: number): SignalEnvelope => ({ cid, signal: { type: 'candidate', candidate: `c${n}`, mid: '0' } });
@@ -46,7 +47,7 @@ describe('signal relay: which way a WebRTC signal goes', () => {
     const server = fakeServer();
     const overlay = fakeOverlay();
     let ready = false;
-    const relay = createSignalRelay({ server, overlay: overlay.route, overlayReady: () => ready, logger: silentLogger });
+    const relay = createSignalRelay({ server, overlay: overlay.route, overlayReady: () => ready, logger: silentLogger, now: () => time });
     await relay.send(peer, offer('0000000000000001'));
     expect(server.sent.map((e) => e.cid)).toEqual(['0000000000000001']);
     ready = true;
@@ -61,13 +62,13 @@ describe('signal relay: which way a WebRTC signal goes', () => {
   it('a reply goes back the way the attempt reached us, whatever our own state', async () => {
     const server = fakeServer();
     const overlay = fakeOverlay();
-    const relay = createSignalRelay({ server, overlay: overlay.route, overlayReady: () => true, logger: silentLogger });
+    const relay = createSignalRelay({ server, overlay: overlay.route, overlayReady: () => true, logger: silentLogger, now: () => time });
     relay.received('server', offer('00000000000000aa'));
     await relay.send(peer, candidate('00000000000000aa', 1));
     expect(server.sent).toHaveLength(1);
     expect(overlay.dispatched).toHaveLength(0);
 
-    const notReady = createSignalRelay({ server, overlay: overlay.route, overlayReady: () => false, logger: silentLogger });
+    const notReady = createSignalRelay({ server, overlay: overlay.route, overlayReady: () => false, logger: silentLogger, now: () => time });
     notReady.received('overlay', offer('00000000000000bb'));
     void notReady.send(peer, candidate('00000000000000bb', 1));
     await new Promise((resolve) => setImmediate(resolve));
@@ -77,7 +78,7 @@ describe('signal relay: which way a WebRTC signal goes', () => {
   it('a failed overlay send is retried once through a server; without one the failure reaches the caller', async () => {
     const server = fakeServer();
     const overlay = fakeOverlay();
-    const relay = createSignalRelay({ server, overlay: overlay.route, overlayReady: () => true, logger: silentLogger });
+    const relay = createSignalRelay({ server, overlay: overlay.route, overlayReady: () => true, logger: silentLogger, now: () => time });
     const sent = relay.send(peer, offer('0000000000000003'));
     await new Promise((resolve) => setImmediate(resolve));
     overlay.acks[0]!.reject(Object.assign(new Error('no route'), { code: 'UNREACHABLE' }));
@@ -88,7 +89,7 @@ describe('signal relay: which way a WebRTC signal goes', () => {
     await relay.send(peer, candidate('0000000000000003', 1));
     expect(server.sent).toHaveLength(2);
 
-    const alone = createSignalRelay({ overlay: overlay.route, overlayReady: () => true, logger: silentLogger });
+    const alone = createSignalRelay({ overlay: overlay.route, overlayReady: () => true, logger: silentLogger, now: () => time });
     const lonely = rejectionCode(alone.send(peer, offer('0000000000000004')));
     await new Promise((resolve) => setImmediate(resolve));
     overlay.acks[1]!.reject(Object.assign(new Error('no route'), { code: 'UNREACHABLE' }));
@@ -98,7 +99,7 @@ describe('signal relay: which way a WebRTC signal goes', () => {
   it('a discovery attempt (preferServer) goes through a server once; later attempts to the peer follow the rule again', async () => {
     const server = fakeServer();
     const overlay = fakeOverlay();
-    const relay = createSignalRelay({ server, overlay: overlay.route, overlayReady: () => true, logger: silentLogger });
+    const relay = createSignalRelay({ server, overlay: overlay.route, overlayReady: () => true, logger: silentLogger, now: () => time });
     relay.preferServer(peer);
     await relay.send(peer, offer('0000000000000030'));
     await relay.send(peer, candidate('0000000000000030', 1));
@@ -106,8 +107,15 @@ describe('signal relay: which way a WebRTC signal goes', () => {
     void relay.send(peer, offer('0000000000000031'));
     await new Promise((resolve) => setImmediate(resolve));
     expect(overlay.dispatched.map((e) => e.cid)).toEqual(['0000000000000031']);
+    // A hint lasts HINT_TTL_MS: one the manager never used does not steer a later attempt.
+    relay.preferServer(peer);
+    time += HINT_TTL_MS + 1;
+    void relay.send(peer, offer('0000000000000033'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(overlay.dispatched.map((e) => e.cid)).toEqual(['0000000000000031', '0000000000000033']);
+    overlay.dispatched.splice(1);
     // Without a server the hint changes nothing.
-    const serverless = createSignalRelay({ overlay: overlay.route, overlayReady: () => true, logger: silentLogger });
+    const serverless = createSignalRelay({ overlay: overlay.route, overlayReady: () => true, logger: silentLogger, now: () => time });
     serverless.preferServer(peer);
     void serverless.send(peer, offer('0000000000000032'));
     await new Promise((resolve) => setImmediate(resolve));
@@ -117,13 +125,13 @@ describe('signal relay: which way a WebRTC signal goes', () => {
   it("mode 'fallback' (a ring alone): through a server while it answers, through the overlay when it does not", async () => {
     const overlay = fakeOverlay();
     const up = fakeServer();
-    const relay = createSignalRelay({ server: up, overlay: overlay.route, overlayReady: () => true, mode: 'fallback', logger: silentLogger });
+    const relay = createSignalRelay({ server: up, overlay: overlay.route, overlayReady: () => true, mode: 'fallback', logger: silentLogger, now: () => time });
     await relay.send(peer, offer('0000000000000040'));
     expect(up.sent.map((e) => e.cid)).toEqual(['0000000000000040']);
     expect(overlay.dispatched).toEqual([]);
 
     const down = fakeServer(true);
-    const relayDown = createSignalRelay({ server: down, overlay: overlay.route, overlayReady: () => true, mode: 'fallback', logger: silentLogger });
+    const relayDown = createSignalRelay({ server: down, overlay: overlay.route, overlayReady: () => true, mode: 'fallback', logger: silentLogger, now: () => time });
     const sent = relayDown.send(peer, offer('0000000000000041'));
     await new Promise((resolve) => setTimeout(resolve, 5));
     expect(overlay.dispatched.map((e) => e.cid)).toEqual(['0000000000000041']);
@@ -139,7 +147,7 @@ describe('signal relay: which way a WebRTC signal goes', () => {
 
   it('a routed signal without an ack (TIMEOUT, fate unknown) does not fail the attempt when there is no other way', async () => {
     const overlay = fakeOverlay();
-    const relay = createSignalRelay({ overlay: overlay.route, overlayReady: () => true, logger: silentLogger });
+    const relay = createSignalRelay({ overlay: overlay.route, overlayReady: () => true, logger: silentLogger, now: () => time });
     const sent = rejectionCode(relay.send(peer, offer('0000000000000050')));
     await new Promise((resolve) => setImmediate(resolve));
     overlay.acks[0]!.reject(Object.assign(new PeerSockError('TIMEOUT', 'no ack'), {}));
@@ -147,7 +155,7 @@ describe('signal relay: which way a WebRTC signal goes', () => {
   });
 
   it('with neither a server nor an overlay, signals are refused with SIGNALING_UNAVAILABLE', async () => {
-    const relay = createSignalRelay({ overlayReady: () => true, logger: silentLogger });
+    const relay = createSignalRelay({ overlayReady: () => true, logger: silentLogger, now: () => time });
     expect(await rejectionCode(relay.send(peer, offer('0000000000000005')))).toBe('SIGNALING_UNAVAILABLE');
   });
 
@@ -159,7 +167,7 @@ describe('signal relay: which way a WebRTC signal goes', () => {
       if (overlay.dispatched.length === 0 && releaseFirst === undefined) await new Promise<void>((resolve) => (releaseFirst = resolve));
       return overlay.route(to, bytes, after);
     };
-    const relay = createSignalRelay({ overlay: slowFirst, overlayReady: () => true, logger: silentLogger });
+    const relay = createSignalRelay({ overlay: slowFirst, overlayReady: () => true, logger: silentLogger, now: () => time });
     void relay.send(peer, offer('0000000000000006'));
     void relay.send(peer, candidate('0000000000000006', 1));
     void relay.send(peer, candidate('0000000000000006', 2));
@@ -174,7 +182,7 @@ describe('signal relay: which way a WebRTC signal goes', () => {
   it('remembers the path of a bounded number of attempts', async () => {
     const server = fakeServer();
     const overlay = fakeOverlay();
-    const relay = createSignalRelay({ server, overlay: overlay.route, overlayReady: () => true, logger: silentLogger, maxRemembered: 2 });
+    const relay = createSignalRelay({ server, overlay: overlay.route, overlayReady: () => true, logger: silentLogger, now: () => time, maxRemembered: 2 });
     relay.received('server', offer('0000000000000010'));
     relay.received('server', offer('0000000000000011'));
     relay.received('server', offer('0000000000000012'));
