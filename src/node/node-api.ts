@@ -1,6 +1,7 @@
 import type { Observable } from 'rxjs';
 import type { InboundMessage } from '../actors/transport/peer-channel.js';
 import type { TransportNotice } from '../actors/transport/connection-manager.machine.js';
+import type { ProviderRecord } from '../actors/dht/provider-record.js';
 import type { RingView } from '../actors/ring/ring-view.js';
 import type { ErrorCode } from '../errors.js';
 import type { PeerId } from '../identity/peer-id.js';
@@ -13,7 +14,20 @@ export type NodeEvent =
   | { type: 'peer.violation'; peer: PeerId; code: ErrorCode; message: string }
   | { type: 'node.failed'; code: ErrorCode; message: string }
   /** A closestPeers lookup answered: how many links it crossed (0: answered from this node's own knowledge). */
-  | { type: 'dht.lookup'; target: string; hops: number; peers: number };
+  | { type: 'dht.lookup'; target: string; hops: number; peers: number }
+  /** A round announcing a service this node provides: `holders` the record was sent to (0 when the round failed). */
+  | { type: 'dht.announced'; service: string; ok: boolean; holders: number };
+
+/** A running announcement (see PeerSockNode.provide). */
+export interface ProvideHandle {
+  readonly service: string;
+  /** Where in the ID space the records are stored: SHA-256 of the domain-separated service name, 64 hex. */
+  readonly key: string;
+  /** The peers the first round stored the record at (this node too when it is among the nearest). */
+  readonly holders: readonly PeerId[];
+  /** Ends re-announcing (idempotent). Records already stored live until they expire. */
+  stop(): void;
+}
 
 export interface PeerSockNode {
   readonly id: PeerId;
@@ -53,6 +67,26 @@ export interface PeerSockNode {
    * NOT_CONNECTED (no DHT, or no peer known yet), INVALID_ARGUMENT, NODE_STOPPED.
    */
   closestPeers(target: PeerId | string | { position: string }, count?: number): Promise<PeerId[]>;
+  /**
+   * With the DHT: announces that this node provides `service` (1..128 visible ASCII characters,
+   * e.g. "module:<hash>"). A record signed by this node, living `ttlMs` (default the DHT's
+   * recordTtlMs), is stored at the `replication` peers nearest the service key, and again every
+   * re-announce interval until `stop()` / `unprovide`. Resolves after the first round; rejects
+   * with that round's error (TIMEOUT, NOT_CONNECTED, BACKPRESSURE), which ends the announcement,
+   * or with INVALID_ARGUMENT, NOT_CONNECTED (no DHT), NODE_STOPPED. Providing a service again
+   * replaces the earlier announcement.
+   */
+  provide(service: string, options?: { ttlMs?: number }): Promise<ProvideHandle>;
+  /** Ends the announcement of `service`, if any (no error when there is none). */
+  unprovide(service: string): void;
+  /**
+   * With the DHT: the providers of `service` as their signed records (provider, issuedAt,
+   * expiresAt, signature), each verified here (signature, expiry, key), latest expiry first, at
+   * most `count` (default the DHT's maxProvidersPerService, at most 20). Resolves with [] when
+   * the holders asked know none. Rejects with TIMEOUT (no holder answered in time),
+   * BACKPRESSURE, NOT_CONNECTED (no DHT, or no peer known yet), INVALID_ARGUMENT, NODE_STOPPED.
+   */
+  findProviders(service: string, options?: { count?: number }): Promise<ProviderRecord[]>;
   /**
    * How this node's connection signals (offers, answers, candidates) travelled since it
    * started: through the overlay (routed, sealed) or through a signaling server.

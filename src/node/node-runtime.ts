@@ -1,8 +1,11 @@
 import { BehaviorSubject, Subject, filter, firstValueFrom, timeout } from 'rxjs';
 import { createActor, type Actor, type AnyActorRef, type StateValue } from 'xstate';
 import { dhtConfig, type DhtConfig } from '../actors/dht/dht-config.js';
-import { DHT_PROTOCOL, MAX_PEERS, dhtMessageToWire, parseDhtMessage, type DhtMessage } from '../actors/dht/dht-messages.js';
-import { dhtMachine, type DhtInput, type LookupOutcome } from '../actors/dht/dht.machine.js';
+import { DHT_PROTOCOL, MAX_PEERS, MAX_RECORDS, dhtMessageToWire, parseDhtMessage, type DhtMessage } from '../actors/dht/dht-messages.js';
+import { dhtBootstrapContacts, dhtMachine, type DhtInput, type LookupOutcome } from '../actors/dht/dht.machine.js';
+import type { AnnounceOutcome, FindOutcome } from '../actors/dht/dht-providers.js';
+import { createProviderDesk } from '../actors/dht/provider-desk.js';
+import { DEFAULT_PROVIDER_POLICY, serviceKey, type ProviderRecord } from '../actors/dht/provider-record.js';
 import { positionHex, parsePosition, type Position } from '../actors/ring/id-space.js';
 import type { RingConfig } from '../actors/ring/ring-config.js';
 import type { RingView } from '../actors/ring/ring-view.js';
@@ -36,7 +39,7 @@ import { createInspection } from '../supervisor/inspection.js';
 import { stateText } from '../supervisor/state-text.js';
 import type { RestartPolicy } from '../supervisor/restart-policy.js';
 import { supervisorMachine } from '../supervisor/supervisor.machine.js';
-import type { NodeEvent, PeerSockNode } from './node-api.js';
+import type { NodeEvent, PeerSockNode, ProvideHandle } from './node-api.js';
 import { SIGNAL_PROTOCOL, createSignalRelay, decodeSignal } from './signal-relay.js';
 import type { SignalingPort } from './signaling-port.js';
 
@@ -105,6 +108,12 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
   /** Lookups awaiting the DHT actor's answer, by rid. */
   const pendingLookups = new Map<number, (outcome: LookupOutcome) => void>();
   let nextLookupRid = 0;
+  /** findProviders awaiting the DHT actor's answer, by rid. */
+  const pendingFinds = new Map<number, (outcome: FindOutcome) => void>();
+  /** The provide call (epoch) announcing each service now; provide calls awaiting their first round, by epoch. */
+  const providing = new Map<string, { epoch: number; ttlMs: number }>();
+  const firstRounds = new Map<number, (outcome: AnnounceOutcome) => void>();
+  let nextProvideEpoch = 0;
   const wallClock = options.wallClock ?? (() => clock.now());
   let recipient: EnvelopeRecipient | undefined;
   const endpoint = routing
@@ -212,7 +221,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
           },
           disconnect: (peer) => manager()?.send({ type: 'disconnect', peer }),
           openPeers: () => openPeers.value,
-          bootstrapCandidates: (n) => (signaling ? signaling.sample(n) : Promise.resolve([])),
+          bootstrapCandidates: (n) => bootstrapCandidates(n),
         },
       }
     : undefined;
@@ -280,6 +289,27 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
             pendingLookups.delete(rid);
             settle?.(outcome);
           },
+          wallClock,
+          // Beside the actor (signatures are asynchronous): created once, so it outlives a DHT restart.
+          records: createProviderDesk({
+            crypto,
+            wallClock,
+            logger: logger.child({ part: 'dht-records' }),
+            report: (event) => dhtActor()?.send(event),
+            reportViolation: (peer, error) => ports.reportViolation(peer, error),
+          }),
+          announced: (service, epoch, outcome) => {
+            const settle = firstRounds.get(epoch);
+            firstRounds.delete(epoch);
+            settle?.(outcome);
+            events.next({ type: 'dht.announced', service, ok: outcome.ok, holders: outcome.ok ? outcome.holders.length : 0 });
+          },
+          found: (rid, outcome) => {
+            const settle = pendingFinds.get(rid);
+            pendingFinds.delete(rid);
+            settle?.(outcome);
+          },
+          providedServices: () => [...providing].map(([service, { epoch, ttlMs }]) => ({ service, epoch, ttlMs })),
         },
       }
     : undefined;
@@ -474,6 +504,95 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
     const waiting = [...pendingLookups.values()];
     pendingLookups.clear();
     for (const settle of waiting) settle({ ok: false, code: error.code as 'TIMEOUT', message: error.message });
+    const finds = [...pendingFinds.values()];
+    pendingFinds.clear();
+    for (const settle of finds) settle({ ok: false, code: error.code as 'TIMEOUT', message: error.message });
+    const rounds = [...firstRounds.values()];
+    firstRounds.clear();
+    for (const settle of rounds) settle({ ok: false, code: error.code, message: error.message });
+  }
+
+  /** Without the DHT, or a service name that is not one: the errors provide and findProviders share. */
+  function serviceKeyFor(service: string): Position {
+    assertRunning();
+    if (!dht) throw new PeerSockError('NOT_CONNECTED', 'this node was started without the DHT (pass `dht`)');
+    return serviceKey(service);
+  }
+
+  /**
+   * Announces that this node provides `service` (see PeerSockNode.provide): the DHT actor signs
+   * a record, stores it at the `replication` peers nearest the service key, and does so again
+   * every re-announce interval until stopped. Resolves after the first round.
+   */
+  async function provide(service: string, provideOptions: { ttlMs?: number } = {}): Promise<ProvideHandle> {
+    const key = serviceKeyFor(service);
+    const limits = dht!;
+    const ttlMs = provideOptions.ttlMs ?? limits.recordTtlMs;
+    // Renewed every re-announce interval, so a shorter lifetime would leave gaps with no record.
+    if (!Number.isSafeInteger(ttlMs) || ttlMs <= limits.reannounceIntervalMs || ttlMs > DEFAULT_PROVIDER_POLICY.maxTtlMs) {
+      throw new PeerSockError('INVALID_ARGUMENT', `ttlMs must be an integer above the re-announce interval (${limits.reannounceIntervalMs} ms) and at most ${DEFAULT_PROVIDER_POLICY.maxTtlMs} ms, got ${String(ttlMs)}`);
+    }
+    const epoch = nextProvideEpoch++;
+    const replaced = providing.get(service);
+    if (replaced !== undefined) {
+      const settle = firstRounds.get(replaced.epoch);
+      firstRounds.delete(replaced.epoch);
+      settle?.({ ok: false, code: 'INVALID_ARGUMENT', message: 'replaced by a later provide() of the same service' });
+    }
+    providing.set(service, { epoch, ttlMs });
+    const outcome = await new Promise<AnnounceOutcome>((resolve) => {
+      firstRounds.set(epoch, resolve);
+      dhtActor()?.send({ type: 'provide', service, epoch, ttlMs });
+    });
+    if (!outcome.ok) {
+      stopProviding(service, epoch);
+      throw new PeerSockError(outcome.code, `announcing ${JSON.stringify(service)} failed: ${outcome.message}`);
+    }
+    return { service, key, holders: outcome.holders, stop: () => stopProviding(service, epoch) };
+  }
+
+  function stopProviding(service: string, epoch?: number): void {
+    const current = providing.get(service);
+    if (current === undefined || (epoch !== undefined && current.epoch !== epoch)) return;
+    providing.delete(service);
+    if (!stopped && !failure) dhtActor()?.send({ type: 'unprovide', service, epoch: current.epoch });
+  }
+
+  /** The providers of `service` (see PeerSockNode.findProviders), every record verified. */
+  async function findProviders(service: string, findOptions: { count?: number } = {}): Promise<ProviderRecord[]> {
+    const key = serviceKeyFor(service);
+    const count = findOptions.count ?? dht!.maxProvidersPerService;
+    if (!Number.isSafeInteger(count) || count < 1 || count > MAX_RECORDS) {
+      throw new PeerSockError('INVALID_ARGUMENT', `count must be an integer in 1..${MAX_RECORDS}, got ${String(findOptions.count)}`);
+    }
+    const rid = nextLookupRid++;
+    const outcome = await new Promise<FindOutcome>((resolve) => {
+      pendingFinds.set(rid, resolve);
+      dhtActor()?.send({ type: 'providers.find', rid, key, count });
+    });
+    if (!outcome.ok) throw new PeerSockError(outcome.code, outcome.message);
+    return outcome.records;
+  }
+
+  /**
+   * Peers for the ring to join or merge through (its `bootstrapCandidates` port). A node that
+   * has lost its place (no successor: joining, re-bootstrapping, or alone) takes the DHT's
+   * verified contacts nearest its own position first, then the servers' sample for the rest,
+   * if a server answers: with every server gone, the DHT's links are the only peers it can name.
+   * A member probing for a partition to merge with gets the servers' random sample as before:
+   * the DHT's contacts are on its own side of any partition (their links survived it).
+   */
+  async function bootstrapCandidates(n: number): Promise<PeerId[]> {
+    const view = ringView();
+    const actor = dhtActor();
+    const fromDht =
+      actor !== undefined && view !== undefined && view.successors.length === 0
+        ? dhtBootstrapContacts((actor.getSnapshot() as { context: Parameters<typeof dhtBootstrapContacts>[0] }).context, n)
+        : [];
+    if (fromDht.length === 0) return signaling ? signaling.sample(n) : [];
+    if (fromDht.length >= n || !signaling) return fromDht;
+    const sampled = await signaling.sample(n - fromDht.length).catch(() => [] as PeerId[]);
+    return [...fromDht, ...sampled.filter((peer) => !fromDht.includes(peer))];
   }
 
   /**
@@ -566,6 +685,9 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
     states: () => inspection.snapshot(),
     ring: ringView,
     closestPeers,
+    provide,
+    unprovide: (service) => stopProviding(service),
+    findProviders,
     signalPaths: () => relay.stats(),
     samplePeers: async (n) => {
       assertRunning();

@@ -43,8 +43,9 @@ describe('ps/dht messages', () => {
     const messages: DhtMessage[] = [
       { t: 'lookup', rid: 2 ** 40, target, count: MAX_PEERS, ttl: MAX_TTL, path: ids(MAX_PATH) },
       { t: 'closest', rid: 0, target, peers: ids(MAX_PEERS), path: ids(MAX_PATH, 100) },
-      { t: 'announce', record },
+      { t: 'store', record, to: idOf(3), ttl: MAX_TTL, path: ids(MAX_PATH, 100) },
       { t: 'find-providers', rid: 9, key, count: 1, ttl: 0, path: ids(1) },
+      { t: 'find-providers', rid: 9, key, count: MAX_PEERS, ttl: MAX_TTL, path: ids(MAX_PATH), to: idOf(200) },
       { t: 'providers', rid: 9, key, records: Array.from({ length: MAX_RECORDS }, () => record), peers: ids(MAX_PEERS), path: ids(MAX_PATH, 100) },
       { t: 'ping', nonce: 77 },
       { t: 'pong', nonce: 77 },
@@ -78,8 +79,11 @@ describe('ps/dht messages', () => {
       [{ t: 'closest', rid: 1, target: bytes(target), peers: 'x', path: wireIds(1) }, /peers/],
       [{ t: 'links', peers: wireIds(MAX_LINK_SET + 1) }, /peers/],
       [{ t: 'links', peers: [new Uint8Array(32), 'x'] }, /peers/],
-      [{ t: 'announce' }, /record/],
-      [{ t: 'announce', record: { ...record, signature: new Uint8Array(3) } }, /signature/],
+      [{ t: 'store', to: bytes(idOf(3)), ttl: 1, path: wireIds(1) }, /record/],
+      [{ t: 'store', record: { ...record, signature: new Uint8Array(3) }, to: bytes(idOf(3)), ttl: 1, path: wireIds(1) }, /signature/],
+      [{ t: 'store', record, to: idOf(3), ttl: 1, path: wireIds(1) }, /to/],
+      [{ t: 'store', record, to: bytes(idOf(3)), ttl: 1, path: [] }, /origin/],
+      [{ t: 'find-providers', rid: 1, key: bytes(key), count: 1, ttl: 1, path: wireIds(1), to: 'x' }, /to/],
       [{ ...providers, records: Array.from({ length: MAX_RECORDS + 1 }, () => record) }, /records/],
       [{ ...providers, key: bytes(serviceKey('other')) }, /another key/],
       [{ ...providers, records: [{ ...record, service: '' }] }, /records\[0\]/],
@@ -97,7 +101,7 @@ describe('ps/dht messages', () => {
         fc.oneof(
           fc.anything(),
           fc.record({
-            t: fc.constantFrom('lookup', 'closest', 'announce', 'find-providers', 'providers', 'ping', 'pong', 'links', 'x'),
+            t: fc.constantFrom('lookup', 'closest', 'store', 'find-providers', 'providers', 'ping', 'pong', 'links', 'x'),
             rid: fieldArb,
             target: fieldArb,
             key: fieldArb,
@@ -108,6 +112,7 @@ describe('ps/dht messages', () => {
             records: fieldArb,
             record: fieldArb,
             nonce: fieldArb,
+            to: fieldArb,
           }),
         ),
         (body) => {

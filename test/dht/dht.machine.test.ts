@@ -45,6 +45,12 @@ function start(options: { config?: Partial<DhtConfig>; open?: PeerId[]; ring?: P
         openPeers: () => options.open ?? [],
         ringNeighbours: () => options.ring ?? [],
         answer: (rid, outcome) => answers.push({ rid, outcome }),
+        // Provider records are tested in provider-handlers.test.ts; these ports are never reached here.
+        wallClock: () => clock.now(),
+        records: { sign: () => undefined, verify: () => undefined },
+        announced: () => undefined,
+        found: () => undefined,
+        providedServices: () => [],
       },
     },
   });
@@ -85,8 +91,10 @@ describe('dht machine', () => {
     actor.send({ type: 'lookup', rid: 7, target, count: 2 });
     const request = sent.find((s) => s.message.t === 'lookup')!;
     expect(request.to).toBe(idOf(4));
-    expect(request.message).toMatchObject({ t: 'lookup', rid: 7, target, count: 2, path: [SELF] });
-    actor.send({ type: 'dht.message', from: idOf(4), message: { t: 'closest', rid: 7, target, peers: [idOf(4), idOf(9), idOf(10)], path: [SELF] } });
+    // The wire rid is the actor's own (lookups and provider queries share one counter), not the runtime's.
+    expect(request.message).toMatchObject({ t: 'lookup', target, count: 2, path: [SELF] });
+    const rid = (request.message as Extract<DhtMessage, { t: 'lookup' }>).rid;
+    actor.send({ type: 'dht.message', from: idOf(4), message: { t: 'closest', rid, target, peers: [idOf(4), idOf(9), idOf(10)], path: [SELF] } });
     expect(answers).toEqual([{ rid: 7, outcome: { ok: true, peers: [idOf(4), idOf(9)], hops: 1 } }]);
   });
 

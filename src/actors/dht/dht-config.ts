@@ -1,6 +1,7 @@
 import { PeerSockError } from '../../errors.js';
-import { MAX_PEERS } from './dht-messages.js';
+import { MAX_PEERS, MAX_RECORDS } from './dht-messages.js';
 import { DEFAULT_LINK_BUDGET } from './link-planner.js';
+import { DEFAULT_PROVIDER_POLICY } from './provider-record.js';
 import { DEFAULT_K } from './routing-table.js';
 
 /** Size and timing of the DHT actor. Every wait has a timeout. */
@@ -21,6 +22,20 @@ export interface DhtConfig {
   planIntervalMs: number;
   /** A contact asked for liveness that stays silent this long has failed. */
   pingTimeoutMs: number;
+  /** k': a provider record is stored at this many peers XOR-closest to its service key. */
+  replication: number;
+  /** Lifetime of the provider records this node signs (at most the provider policy's maxTtlMs). */
+  recordTtlMs: number;
+  /**
+   * A provided service is announced again this often (less than recordTtlMs, so a record is
+   * renewed before it expires even if one round fails; a holder that crashed is replaced then).
+   */
+  reannounceIntervalMs: number;
+  /** Holders asked in turn by findProviders when the node a query reaches has no record. */
+  providerQueryFanout: number;
+  /** Provider records this node holds for others, in all / per service (the store's bounds). */
+  maxStoredRecords: number;
+  maxProvidersPerService: number;
 }
 
 export const DEFAULT_DHT_CONFIG: DhtConfig = Object.freeze({
@@ -30,6 +45,12 @@ export const DEFAULT_DHT_CONFIG: DhtConfig = Object.freeze({
   maxPendingLookups: 256,
   planIntervalMs: 10_000,
   pingTimeoutMs: 3_000,
+  replication: 8,
+  recordTtlMs: 20 * 60_000,
+  reannounceIntervalMs: 10 * 60_000,
+  providerQueryFanout: 3,
+  maxStoredRecords: 10_000,
+  maxProvidersPerService: MAX_RECORDS,
 });
 
 /** Defaults filled in and every field checked; throws PeerSockError INVALID_ARGUMENT. */
@@ -48,5 +69,13 @@ export function dhtConfig(partial: Partial<DhtConfig> = {}): DhtConfig {
   integer('maxPendingLookups', 1);
   integer('planIntervalMs', 1);
   integer('pingTimeoutMs', 1);
+  integer('replication', 1, config.k);
+  // Receivers refuse records that live longer than the policy allows: ours must pass their check.
+  integer('recordTtlMs', 1, DEFAULT_PROVIDER_POLICY.maxTtlMs);
+  integer('reannounceIntervalMs', 1, config.recordTtlMs - 1);
+  integer('providerQueryFanout', 1, MAX_PEERS);
+  integer('maxStoredRecords', 1);
+  // A `providers` answer carries at most MAX_RECORDS records.
+  integer('maxProvidersPerService', 1, MAX_RECORDS);
   return config;
 }

@@ -13,10 +13,13 @@ import { parseProviderRecord, serviceKey, type ProviderRecord } from './provider
  *                                                        `path` = hops so far, origin first
  *   closest        {t, rid, target, peers, path}         the `count` closest peers the local
  *                                                        minimum knows, routed back along `path`
- *   announce       {t, record}                           store this signed provider record
- *   find-providers {t, rid, key, count, ttl, path}       route greedily toward `key`
- *   providers      {t, rid, key, records, peers, path}   records found there (and closest peers
- *                                                        when it has none), routed back
+ *   store          {t, record, to, ttl, path}            route greedily toward the peer `to`, which
+ *                                                        keeps this signed provider record
+ *   find-providers {t, rid, key, count, ttl, path, to?}  route greedily toward `to` if given (a
+ *                                                        holder asked directly), else toward `key`
+ *   providers      {t, rid, key, records, peers, path}   records held where the query stopped (and
+ *                                                        its closest peers to `key` when it has
+ *                                                        none), routed back along `path`
  *   ping / pong    {t, nonce}                            liveness of a contact (k-bucket checks)
  *   links          {t, peers}                            the sender's current link set, for
  *                                                        neighbour-of-neighbour routing
@@ -42,8 +45,8 @@ export const MAX_LINK_SET = 64;
 export type DhtMessage =
   | { t: 'lookup'; rid: number; target: Position; count: number; ttl: number; path: PeerId[] }
   | { t: 'closest'; rid: number; target: Position; peers: PeerId[]; path: PeerId[] }
-  | { t: 'announce'; record: ProviderRecord }
-  | { t: 'find-providers'; rid: number; key: Position; count: number; ttl: number; path: PeerId[] }
+  | { t: 'store'; record: ProviderRecord; to: PeerId; ttl: number; path: PeerId[] }
+  | { t: 'find-providers'; rid: number; key: Position; count: number; ttl: number; path: PeerId[]; to?: PeerId }
   | { t: 'providers'; rid: number; key: Position; records: ProviderRecord[]; peers: PeerId[]; path: PeerId[] }
   | { t: 'ping'; nonce: number }
   | { t: 'pong'; nonce: number }
@@ -59,6 +62,12 @@ const wireId = wireIdFromHex;
 function rid(value: unknown): number {
   if (!isUint(value)) fail('rid must be a non-negative integer');
   return value;
+}
+
+function peerId(value: unknown, field: string): PeerId {
+  const hex = hexId(value);
+  if (hex === undefined) fail(`${field} must be a 32-byte PeerId`);
+  return hex as PeerId;
 }
 
 function position(value: unknown, field: string): Position {
@@ -116,13 +125,14 @@ export function dhtMessageToWire(message: DhtMessage): Record<string, unknown> {
       return { ...message, target: wireId(message.target), path: message.path.map(wireId) };
     case 'closest':
       return { ...message, target: wireId(message.target), peers: message.peers.map(wireId), path: message.path.map(wireId) };
+    case 'store':
+      return { ...message, to: wireId(message.to), path: message.path.map(wireId) };
     case 'find-providers':
-      return { ...message, key: wireId(message.key), path: message.path.map(wireId) };
+      return { ...message, key: wireId(message.key), path: message.path.map(wireId), ...(message.to !== undefined ? { to: wireId(message.to) } : {}) };
     case 'providers':
       return { ...message, key: wireId(message.key), peers: message.peers.map(wireId), path: message.path.map(wireId) };
     case 'links':
       return { t: 'links', peers: message.peers.map(wireId) };
-    case 'announce':
     case 'ping':
     case 'pong':
       return { ...message };
@@ -138,10 +148,12 @@ export function parseDhtMessage(body: unknown): DhtMessage {
       return { t: 'lookup', rid: rid(m.rid), target: position(m.target, 'target'), count: count(m.count), ttl: ttl(m.ttl), path: path(m.path) };
     case 'closest':
       return { t: 'closest', rid: rid(m.rid), target: position(m.target, 'target'), peers: peerIds(m.peers, MAX_PEERS, 'peers'), path: path(m.path) };
-    case 'announce':
-      return { t: 'announce', record: parseProviderRecord(m.record, 'dht message: record') };
-    case 'find-providers':
-      return { t: 'find-providers', rid: rid(m.rid), key: position(m.key, 'key'), count: count(m.count), ttl: ttl(m.ttl), path: path(m.path) };
+    case 'store':
+      return { t: 'store', record: parseProviderRecord(m.record, 'dht message: record'), to: peerId(m.to, 'to'), ttl: ttl(m.ttl), path: path(m.path) };
+    case 'find-providers': {
+      const query = { t: 'find-providers' as const, rid: rid(m.rid), key: position(m.key, 'key'), count: count(m.count), ttl: ttl(m.ttl), path: path(m.path) };
+      return m.to === undefined ? query : { ...query, to: peerId(m.to, 'to') };
+    }
     case 'providers': {
       const key = position(m.key, 'key');
       return {

@@ -8,12 +8,18 @@ import { contactOf, type Contact } from '../ring/contact.js';
 import type { Position } from '../ring/id-space.js';
 import { Candidates } from './candidates.js';
 import type { DhtConfig } from './dht-config.js';
+import { forward, linkContacts } from './dht-forward.js';
 import { MAX_LINK_SET, MAX_PATH, MAX_TTL, type DhtMessage } from './dht-messages.js';
+import * as providers from './dht-providers.js';
+import type { ProviderPorts, ProviderState } from './dht-providers.js';
 import { planLinks } from './link-planner.js';
 import { closestKnown } from './lookup-answer.js';
-import { nonNextHop } from './non-next-hop.js';
 import { planningTable } from './planning-table.js';
+import type { ProviderDeskEvent } from './provider-desk.js';
+import { serviceKey } from './provider-record.js';
+import { ProviderStore } from './provider-store.js';
 import { RoutingTable } from './routing-table.js';
+import { closest } from './xor-distance.js';
 
 /**
  * The DHT of one node (systemId 'dht'): a Kademlia routing table fed by the node's links,
@@ -41,10 +47,13 @@ import { RoutingTable } from './routing-table.js';
  * as soon as a link up puts us over budget; an opener that finds itself past the budget in its
  * peer's link set yields (see yieldIfSaturated), backing off that peer exponentially.
  *
+ * Provider records (announce, hold, find) are in dht-providers.ts; their rounds ride on the plan
+ * round, and their signatures are made and checked beside the actor (provider-desk.ts).
+ *
  * Mutable state (the table, the candidates, the maps below) lives in `state` and is changed only
  * from this machine's actions; each handler bumps `version` so snapshots change with it.
  */
-export interface DhtPorts {
+export interface DhtPorts extends ProviderPorts {
   clock: Clock;
   random: Random;
   logger: Logger;
@@ -79,9 +88,13 @@ const CANDIDATES_PER_INTRODUCER = 2;
 const SATURATED_BACKOFF_ROUNDS = 3;
 const SATURATED_MAX_DOUBLINGS = 5;
 
+/** Who asked for a lookup: the runtime (answered through ports.answer) or an announcement round. */
+type LookupFor = { kind: 'api'; rid: number } | { kind: 'announce'; service: string; epoch: number };
+
 interface PendingLookup {
   target: Position;
   count: number;
+  for: LookupFor;
 }
 
 /** The DHT's mutable state; see the machine comment. */
@@ -95,8 +108,11 @@ export interface DhtState {
   dialing: Map<PeerId, number>;
   /** Each current link's own link set, as it last told us. */
   linkSets: Map<PeerId, Contact[]>;
-  /** Lookups started here, by the runtime's rid. */
+  /** Lookups started here, by their wire rid. */
   pending: Map<number, PendingLookup>;
+  /** The next wire rid of a request started here (lookups and provider queries share the counter). */
+  nextRid: number;
+  providers: ProviderState;
   /** Peers that were over their link budget when we linked to them: left alone until `until`. */
   saturated: Map<PeerId, { until: number; times: number }>;
   linkSetChanged: boolean;
@@ -117,29 +133,18 @@ type Event =
   | { type: 'dht.message'; from: PeerId; message: DhtMessage }
   /** From the runtime: find the `count` peers nearest `target`; the outcome goes to `ports.answer(rid)`. */
   | { type: 'lookup'; rid: number; target: Position; count: number }
-  | { type: 'lookup.expire'; rid: number };
-
-function linkContacts(state: DhtState): Contact[] {
-  return [...state.links].map(contactOf);
-}
+  /** `rid`: the wire rid of a lookup started here. */
+  | { type: 'lookup.expire'; rid: number }
+  /** From the runtime: announce `service` until `unprovide`; each round's outcome goes to `ports.announced`. */
+  | { type: 'provide'; service: string; epoch: number; ttlMs: number }
+  | { type: 'unprovide'; service: string; epoch?: number }
+  /** From the runtime: the providers of `key`; the outcome goes to `ports.found(rid)`. */
+  | { type: 'providers.find'; rid: number; key: Position; count: number }
+  | { type: 'providers.find.expire'; rid: number }
+  | ProviderDeskEvent;
 
 function linkSetMessage(state: DhtState): DhtMessage {
   return { t: 'links', peers: [...state.links].slice(0, MAX_LINK_SET) };
-}
-
-/** The link to forward a lookup for `target` to, NoN-greedy; undefined when none gets closer. */
-function hopToward(context: Context, target: Position, avoid: ReadonlySet<PeerId>): Contact | undefined {
-  const { state } = context;
-  return nonNextHop(context.self.position, target, linkContacts(state), (link) => state.linkSets.get(link.id), avoid);
-}
-
-/** Sends `message(hop)` to the best hop that accepts it; returns whether one did. */
-function forward(context: Context, target: Position, avoid: Set<PeerId>, message: DhtMessage): boolean {
-  for (let hop = hopToward(context, target, avoid); hop !== undefined; hop = hopToward(context, target, avoid)) {
-    if (context.ports.send(hop.id, message)) return true;
-    avoid.add(hop.id);
-  }
-  return false;
 }
 
 /** `told`: a link that has just been sent the current set already. */
@@ -203,7 +208,17 @@ function receive(context: Context, from: PeerId, message: DhtMessage): void {
     case 'ping':
       ports.send(from, { t: 'pong', nonce: message.nonce });
       return;
-    // pong (bucket liveness), announce / find-providers / providers: later slices.
+    case 'store':
+      providers.onStore(context, from, message);
+      return;
+    case 'find-providers':
+      providers.onFindProviders(context, from, message);
+      return;
+    case 'providers':
+      if (message.path[0] === self.id) state.candidates.hear(message.peers.filter((peer) => peer !== self.id).map(contactOf), from, self.id);
+      providers.onProviders(context, from, message);
+      return;
+    // pong (bucket liveness): a later slice.
     default:
       return;
   }
@@ -237,7 +252,7 @@ function onLookup(context: Context, from: PeerId, message: Extract<DhtMessage, {
     const onward: DhtMessage = { ...message, ttl: message.ttl - 1, path: [...message.path, self.id] };
     if (forward(context, message.target, new Set(message.path), onward)) return;
   }
-  const peers = closestKnown(self, message.target, message.count, linkContacts(state), state.table);
+  const peers = closestKnown(self, message.target, message.count, linkContacts(context), state.table);
   ports.send(from, { t: 'closest', rid: message.rid, target: message.target, peers, path: message.path });
 }
 
@@ -253,27 +268,37 @@ function onClosest(context: Context, from: PeerId, message: Extract<DhtMessage, 
   if (pending === undefined || pending.target !== message.target) return;
   state.pending.delete(message.rid);
   state.candidates.hear(message.peers.map(contactOf), from, self.id);
-  ports.answer(message.rid, { ok: true, peers: message.peers.slice(0, pending.count), hops: message.path.length });
+  settleLookup(context, pending.for, { ok: true, peers: message.peers.slice(0, pending.count), hops: message.path.length });
 }
 
-/** Starts a lookup: forwarded (pending until `closest` or expiry) or answered at once. */
-function startLookup(context: Context, rid: number, target: Position, count: number): void {
-  const { self, ports, state, config } = context;
+function settleLookup(context: Context, asker: LookupFor, outcome: LookupOutcome): void {
+  if (asker.kind === 'api') context.ports.answer(asker.rid, outcome);
+  else providers.finishRound(context, asker.service, asker.epoch, outcome.ok ? { ok: true, holders: outcome.peers } : outcome);
+}
+
+/**
+ * Starts a lookup with wire rid `rid` (the counter's next value, read when the action was
+ * planned so its expiry could be scheduled): forwarded (pending until `closest` or expiry) or
+ * answered at once.
+ */
+function startLookup(context: Context, asker: LookupFor, target: Position, count: number, rid: number): void {
+  const { self, state, config } = context;
+  state.nextRid = Math.max(state.nextRid, rid + 1);
   if (state.pending.size >= config.maxPendingLookups) {
-    ports.answer(rid, { ok: false, code: 'BACKPRESSURE', message: `${config.maxPendingLookups} lookups already await their answer` });
+    settleLookup(context, asker, { ok: false, code: 'BACKPRESSURE', message: `${config.maxPendingLookups} lookups already await their answer` });
     return;
   }
   const request: DhtMessage = { t: 'lookup', rid, target, count, ttl: MAX_TTL - 1, path: [self.id] };
   if (forward(context, target, new Set([self.id]), request)) {
-    state.pending.set(rid, { target, count });
+    state.pending.set(rid, { target, count, for: asker });
     return;
   }
   if (state.links.size === 0 && state.table.size === 0) {
-    ports.answer(rid, { ok: false, code: 'NOT_CONNECTED', message: 'this node knows no peers yet' });
+    settleLookup(context, asker, { ok: false, code: 'NOT_CONNECTED', message: 'this node knows no peers yet' });
     return;
   }
   // Nothing nearer within two hops: this node is where the lookup would stop.
-  ports.answer(rid, { ok: true, peers: closestKnown(self, target, count, linkContacts(state), state.table), hops: 0 });
+  settleLookup(context, asker, { ok: true, peers: closestKnown(self, target, count, linkContacts(context), state.table), hops: 0 });
 }
 
 function plan(context: Context): void {
@@ -288,6 +313,8 @@ function plan(context: Context): void {
   }
   applyPlan(context, now, { open: true });
   announceIfDue(context, now);
+  providers.sweepRecords(context);
+  providers.startDueRounds(context);
 }
 
 /** Plans the links and closes the owned ones the plan drops; dials the ones it adds if `open`. */
@@ -318,6 +345,28 @@ function applyPlan(context: Context, now: number, options: { open: boolean }): v
   }
 }
 
+/**
+ * The ring's way back in (its re-bootstrap seam): up to `n` verified contacts nearest this
+ * node's own position by XOR, nearest first, among its open links and the table contacts with
+ * no failure counted since last seen. Read-only: for the runtime, which reads it from the
+ * actor's snapshot (`dhtBootstrapContacts(snapshot.context, n)`).
+ *
+ * Why these: a node whose successor list is exhausted needs any member near its own place to
+ * look its position up through; the DHT's links reach far beyond the ring's neighbourhood, so
+ * they usually survive whatever took the ring neighbours out, and with every signaling server
+ * gone they are the only peers it can still name.
+ */
+export function dhtBootstrapContacts(context: Pick<Context, 'self' | 'state'>, n: number): PeerId[] {
+  const { self, state } = context;
+  const pool = new Map<PeerId, Contact>();
+  for (const link of linkContacts(context)) pool.set(link.id, link);
+  for (const contact of state.table.contacts()) {
+    if (contact.failures === 0 && !pool.has(contact.id)) pool.set(contact.id, contact);
+  }
+  pool.delete(self.id);
+  return closest(self.position, [...pool.values()], n, (contact) => contact.position).map((contact) => contact.id);
+}
+
 function jittered(random: Random, meanMs: number): number {
   return Math.round(meanMs * (0.5 + random.float()));
 }
@@ -334,6 +383,7 @@ export const dhtMachine = setup({
   actions: {
     loadLinks: ({ context }) => {
       for (const peer of context.ports.openPeers()) linkUp(context, peer);
+      for (const { service, epoch, ttlMs } of context.ports.providedServices()) providers.provide(context, service, epoch, ttlMs);
     },
     linkUp: ({ context, event }) => {
       if (event.type === 'link.up') linkUp(context, event.peer);
@@ -351,15 +401,50 @@ export const dhtMachine = setup({
       }
     },
     startLookup: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'lookup') return;
-      enqueue(() => startLookup(context, event.rid, event.target, event.count));
-      // Raised for every lookup and never cancelled: an expiry for a settled rid finds nothing.
-      enqueue.raise({ type: 'lookup.expire', rid: event.rid }, { delay: context.config.lookupTimeoutMs });
+      // Effects run when the action executes, not while it is planned; the rid is only read here.
+      const rid = context.state.nextRid;
+      if (event.type === 'lookup') {
+        enqueue(() => startLookup(context, { kind: 'api', rid: event.rid }, event.target, event.count, rid));
+      } else if (event.type === 'provider.signed' && providers.isCurrent(context, event.service, event.epoch)) {
+        // An announcement round: its record is signed, now find the holders.
+        enqueue(() => {
+          providers.recordSigned(context, event.service, event.epoch, event.record);
+          startLookup(context, { kind: 'announce', service: event.service, epoch: event.epoch }, serviceKey(event.service), context.config.replication, rid);
+        });
+      } else {
+        return;
+      }
+      // Never cancelled: an expiry for a settled rid finds nothing.
+      enqueue.raise({ type: 'lookup.expire', rid }, { delay: context.config.lookupTimeoutMs });
     }),
     expire: ({ context, event }) => {
       if (event.type !== 'lookup.expire') return;
-      if (!context.state.pending.delete(event.rid)) return;
-      context.ports.answer(event.rid, { ok: false, code: 'TIMEOUT', message: `no answer to the lookup within ${context.config.lookupTimeoutMs} ms` });
+      const pending = context.state.pending.get(event.rid);
+      if (pending === undefined) return;
+      context.state.pending.delete(event.rid);
+      settleLookup(context, pending.for, { ok: false, code: 'TIMEOUT', message: `no answer to the lookup within ${context.config.lookupTimeoutMs} ms` });
+    },
+    provide: ({ context, event }) => {
+      if (event.type === 'provide') providers.provide(context, event.service, event.epoch, event.ttlMs);
+      if (event.type === 'unprovide') providers.unprovide(context, event.service, event.epoch);
+    },
+    signFailed: ({ context, event }) => {
+      if (event.type !== 'provider.sign.failed') return;
+      providers.finishRound(context, event.service, event.epoch, { ok: false, code: event.code, message: event.message });
+    },
+    verified: ({ context, event }) => {
+      if (event.type !== 'records.verified') return;
+      if (event.tag.kind === 'store') providers.storeVerified(context, event.records);
+      else providers.answered(context, event.tag.rid, event.records, []);
+    },
+    startFind: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'providers.find') return;
+      enqueue(() => providers.startFind(context, event.rid, event.key, event.count, context.config.maxPendingLookups));
+      // Never cancelled: an expiry for a settled query finds nothing.
+      enqueue.raise({ type: 'providers.find.expire', rid: event.rid }, { delay: context.config.lookupTimeoutMs });
+    }),
+    expireFind: ({ context, event }) => {
+      if (event.type === 'providers.find.expire') providers.expireFind(context, event.rid, context.config.lookupTimeoutMs);
     },
     plan: ({ context }) => plan(context),
     bump: assign(({ context }) => ({ version: context.version + 1 })),
@@ -378,6 +463,13 @@ export const dhtMachine = setup({
       dialing: new Map(),
       linkSets: new Map(),
       pending: new Map(),
+      nextRid: 0,
+      providers: {
+        store: new ProviderStore({ maxTotal: input.config.maxStoredRecords, maxPerService: input.config.maxProvidersPerService }),
+        provided: new Map(),
+        finds: new Map(),
+        queries: new Map(),
+      },
       saturated: new Map(),
       linkSetChanged: false,
       lastAnnouncedAt: Number.NEGATIVE_INFINITY,
@@ -395,6 +487,13 @@ export const dhtMachine = setup({
         'dht.message': { actions: ['receive', 'bump'] },
         lookup: { actions: ['startLookup', 'bump'] },
         'lookup.expire': { actions: ['expire', 'bump'] },
+        provide: { actions: ['provide', 'bump'] },
+        unprovide: { actions: ['provide', 'bump'] },
+        'provider.signed': { actions: ['startLookup', 'bump'] },
+        'provider.sign.failed': { actions: ['signFailed', 'bump'] },
+        'records.verified': { actions: ['verified', 'bump'] },
+        'providers.find': { actions: ['startFind', 'bump'] },
+        'providers.find.expire': { actions: ['expireFind', 'bump'] },
       },
     },
   },
