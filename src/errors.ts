@@ -57,6 +57,8 @@ export type ErrorCode =
   | 'PUZZLE_UNSOLVED'
   // supervision
   | 'SUPERVISOR_ESCALATED'
+  // the demo: the network's answer differed from the truth (a wrong lookup, a connection signaled through a server)
+  | 'DEMO_CHECK_FAILED'
   | 'INVALID_ARGUMENT';
 
 export class PeerSockError extends Error {

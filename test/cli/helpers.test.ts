@@ -1,54 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { greetingKey, greetings, ringDialPlan } from '../../src/cli/commands/demo-plan.js';
 import { parseNodeInput, resolveTarget } from '../../src/cli/commands/node-input.js';
 import { clockTime, describePayload, printable } from '../../src/cli/output.js';
 import { failureLines } from '../../src/cli/report.js';
 import { PeerSockError } from '../../src/errors.js';
 import type { PeerId } from '../../src/identity/peer-id.js';
-
-describe('ringDialPlan', () => {
-  it('gives the expected pair counts for small rings', () => {
-    expect(ringDialPlan(2)).toEqual([{ dialer: 0, listener: 1 }]);
-    expect(ringDialPlan(3)).toHaveLength(3);
-    expect(ringDialPlan(4)).toHaveLength(6);
-    expect(ringDialPlan(5)).toHaveLength(10);
-    expect(ringDialPlan(8)).toHaveLength(16);
-  });
-
-  it('dials every ring neighbour within two steps exactly once, never itself', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 2, max: 40 }), (n) => {
-        const pairs = ringDialPlan(n);
-        const keys = pairs.map(({ dialer, listener }) => [Math.min(dialer, listener), Math.max(dialer, listener)].join('-'));
-        expect(new Set(keys).size).toBe(keys.length);
-        for (const { dialer, listener } of pairs) {
-          expect(dialer).not.toBe(listener);
-          const gap = (listener - dialer + n) % n;
-          expect(gap === 1 || gap === 2).toBe(true);
-        }
-        for (let i = 0; i < n; i += 1) {
-          for (const step of [1, 2]) {
-            const j = (i + step) % n;
-            if (j !== i) expect(keys).toContain([Math.min(i, j), Math.max(i, j)].join('-'));
-          }
-        }
-        expect(pairs).toHaveLength(Math.min(2 * n, (n * (n - 1)) / 2));
-      }),
-    );
-  });
-
-  it('greetings go both ways on every pair, with distinct keys', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 2, max: 12 }), fc.integer({ min: 1, max: 4 }), (n, m) => {
-        const pairs = ringDialPlan(n);
-        const all = greetings(pairs, m);
-        expect(all).toHaveLength(pairs.length * 2 * m);
-        expect(new Set(all.map((g) => greetingKey(g.from, g.to, g.text))).size).toBe(all.length);
-      }),
-    );
-  });
-});
 
 describe('node stdin commands', () => {
   it('parses send keeping the text spacing, and the other commands', () => {

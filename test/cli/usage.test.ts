@@ -71,9 +71,9 @@ describe('runCli: dispatch and argument checking', () => {
   });
 
   it.each([
-    [['demo', '--nodes', '1'], '--nodes must be between 2 and 32'],
+    [['demo', '--nodes', '1'], '--nodes must be between 3 and 32'],
     [['demo', '--nodes', 'five'], '--nodes must be a whole number'],
-    [['demo', '--messages', '0'], '--messages must be between 1 and 1000'],
+    [['demo', '--messages', '0'], 'unknown option --messages'],
     [['demo', 'extra'], 'unexpected argument "extra"'],
     [['signal', '--port', '70000'], '--port must be between 0 and 65535'],
     [['signal', '--port'], 'option --port needs a value'],
