@@ -21,7 +21,10 @@ export type ViolationKind =
   | 'actor-error'
   /** A routed message that never settled, or failed without a coded reason (sim/routed-traffic.ts). */
   | 'routed-unsettled'
-  | 'routed-duplicate';
+  | 'routed-duplicate'
+  /** A DHT lookup that failed, or answered other than the truly closest alive peers (sim/lookup-invariants.ts). */
+  | 'lookup-failed'
+  | 'lookup-wrong';
 
 export interface Violation {
   kind: ViolationKind;

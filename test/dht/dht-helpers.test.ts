@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Candidates } from '../../src/actors/dht/candidates.js';
 import { DEFAULT_DHT_CONFIG, dhtConfig } from '../../src/actors/dht/dht-config.js';
-import { closestKnown } from '../../src/actors/dht/lookup-answer.js';
+import { closestVouched } from '../../src/actors/dht/lookup-answer.js';
 import { planningTable } from '../../src/actors/dht/planning-table.js';
 import { RoutingTable } from '../../src/actors/dht/routing-table.js';
 import { closest } from '../../src/actors/dht/xor-distance.js';
@@ -42,8 +42,8 @@ describe('dhtConfig', () => {
   });
 });
 
-describe('closestKnown', () => {
-  it('is the count XOR-nearest of self, links and table, each once, nearest first', () => {
+describe('closestVouched', () => {
+  it('with every table contact fresh: the count XOR-nearest of self, links and table, each once, nearest first', () => {
     fc.assert(
       fc.property(positionArb, fc.integer({ min: 1, max: 12 }), fc.integer({ min: 0, max: 20 }), (target, count, split) => {
         const self = contactOf(idOf(0));
@@ -54,7 +54,7 @@ describe('closestKnown', () => {
         for (const contact of all.slice(Math.max(0, split - 3))) table.observe(contact, 0, { verified: true });
         const known = [self, ...all];
         const expected = closest(target, known, count, (c) => c.position).map((c) => c.id);
-        const answer = closestKnown(self, target, count, links, table);
+        const answer = closestVouched({ self, target, count, links, linkSets: new Map(), table: table.closest(target, 30), now: 0, freshMs: 1 });
         expect(answer).toEqual(expected);
         for (let i = 1; i < answer.length; i += 1) {
           expect(xor(contactOf(answer[i - 1]!).position, target) < xor(contactOf(answer[i]!).position, target)).toBe(true);

@@ -8,7 +8,7 @@ import type { Position } from '../ring/id-space.js';
 import type { DhtConfig } from './dht-config.js';
 import { forward, linkContacts, type ForwardingNode } from './dht-forward.js';
 import { MAX_PATH, MAX_TTL, type DhtMessage } from './dht-messages.js';
-import { closestKnown } from './lookup-answer.js';
+import { answerPeers } from './lookup-answer.js';
 import type { ProviderDesk } from './provider-desk.js';
 import { mergeRecords, sortRecords } from './provider-lookup.js';
 import { serviceKey, type ProviderRecord } from './provider-record.js';
@@ -227,7 +227,7 @@ export function onFindProviders(node: ProviderNode, from: PeerId, message: Extra
 /** What this node can say about `key`: its records, or its closest peers when it has none. */
 function localAnswer(node: ProviderNode, key: Position, count: number): { records: ProviderRecord[]; peers: PeerId[] } {
   const records = node.state.providers.store.get(key, wallNow(node), count);
-  const peers = records.length > 0 ? [] : closestKnown(node.self, key, count, linkContacts(node), node.state.table);
+  const peers = records.length > 0 ? [] : answerPeers(node, linkContacts(node), key, count);
   return { records, peers };
 }
 

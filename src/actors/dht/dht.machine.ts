@@ -13,7 +13,7 @@ import { MAX_LINK_SET, MAX_PATH, MAX_TTL, type DhtMessage } from './dht-messages
 import * as providers from './dht-providers.js';
 import type { ProviderPorts, ProviderState } from './dht-providers.js';
 import { planLinks } from './link-planner.js';
-import { closestKnown } from './lookup-answer.js';
+import { answerPeers } from './lookup-answer.js';
 import { planningTable } from './planning-table.js';
 import type { ProviderDeskEvent } from './provider-desk.js';
 import { serviceKey } from './provider-record.js';
@@ -178,10 +178,13 @@ function linkDown(context: Context, peer: PeerId, failed: boolean): void {
   state.owned.delete(peer);
   state.dialing.delete(peer);
   state.linkSets.delete(peer);
-  // A failed link is direct evidence; a graceful close (a planner pruning) says the peer lives.
+  // A failed link is direct evidence; a graceful close (a planner pruning) says the peer lives
+  // now — its lastSeen, which answers go by (lookup-answer.ts), is moved up to this moment.
   if (failed) {
     state.table.evict(peer);
     state.candidates.forget(peer);
+  } else if (state.links.has(peer)) {
+    state.table.observe(contactOf(peer), context.ports.clock.now(), { verified: true });
   }
   if (!state.links.delete(peer)) return;
   state.linkSetChanged = true;
@@ -252,7 +255,7 @@ function onLookup(context: Context, from: PeerId, message: Extract<DhtMessage, {
     const onward: DhtMessage = { ...message, ttl: message.ttl - 1, path: [...message.path, self.id] };
     if (forward(context, message.target, new Set(message.path), onward)) return;
   }
-  const peers = closestKnown(self, message.target, message.count, linkContacts(context), state.table);
+  const peers = answerPeers(context, linkContacts(context), message.target, message.count);
   ports.send(from, { t: 'closest', rid: message.rid, target: message.target, peers, path: message.path });
 }
 
@@ -298,7 +301,7 @@ function startLookup(context: Context, asker: LookupFor, target: Position, count
     return;
   }
   // Nothing nearer within two hops: this node is where the lookup would stop.
-  settleLookup(context, asker, { ok: true, peers: closestKnown(self, target, count, linkContacts(context), state.table), hops: 0 });
+  settleLookup(context, asker, { ok: true, peers: answerPeers(context, linkContacts(context), target, count), hops: 0 });
 }
 
 function plan(context: Context): void {
