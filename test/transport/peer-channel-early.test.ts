@@ -99,7 +99,7 @@ describe('peer channel: frames that arrive before our side of the handshake comp
     expect(internal).toEqual([{ protocol: 'ps/ring', body: { t: 'notify' } }]);
     expect(violations).toEqual([]);
     // Detached (the link is gone): nothing is delivered any more.
-    ch.detach(new PeerSockError('LINK_CLOSED', 'gone'));
+    ch.detach(() => new PeerSockError('LINK_CLOSED', 'gone'));
     ch.receive(encodeDataFrame('chat', new Uint8Array([10])));
     expect(delivered).toHaveLength(1);
   });

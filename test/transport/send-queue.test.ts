@@ -137,6 +137,23 @@ describe('SendQueue', () => {
     expect(clock.pendingTimers()).toBe(0);
   });
 
+  it('failAll with a factory makes the error only when something waits (once), not for an idle queue', async () => {
+    const { queue, clock } = setup();
+    let made = 0;
+    const factory = () => {
+      made += 1;
+      return new PeerSockError('LINK_CLOSED', 'gone');
+    };
+    queue.failAll(factory);
+    expect(made).toBe(0);
+    queue.send(frame(100, 0));
+    const waiting = [1, 2].map((tag) => track(queue.send(frame(10, tag)), clock));
+    queue.failAll(factory);
+    await flush();
+    expect(made).toBe(1);
+    expect(waiting.map((w) => w.outcome)).toEqual(waiting.map(() => ({ state: 'rejected', at: 0, code: 'LINK_CLOSED' })));
+  });
+
   it('property: every send settles exactly once, FIFO, within bounds, whatever the sends, drains and ticks', async () => {
     const command = fc.oneof(
       fc.record({ kind: fc.constant('send' as const), size: fc.integer({ min: 0, max: 160 }) }),

@@ -102,7 +102,7 @@ export const connectionManagerMachine = setup({
     // After a supervisor restart, channels of the crashed instance are dead: report them closed.
     forgetPreviousLife: ({ context }) => {
       for (const [peer, channel] of context.channels) {
-        channel.detach(new PeerSockError('LINK_CLOSED', `transport restarted; connection to ${peer} lost`));
+        channel.detach(() => new PeerSockError('LINK_CLOSED', `transport restarted; connection to ${peer} lost`));
         context.ports.notify({
           type: 'peer.closed',
           peer,
@@ -219,7 +219,7 @@ export const connectionManagerMachine = setup({
               wasOpen: false,
               failure: { code: 'LINK_FAILED', message: `connection actor crashed: ${String((event as { error: unknown }).error)}` },
             };
-      context.channels.get(peer)?.detach(new PeerSockError('LINK_CLOSED', `connection to ${peer} closed`));
+      context.channels.get(peer)?.detach(() => new PeerSockError('LINK_CLOSED', `connection to ${peer} closed`));
       context.channels.delete(peer);
       context.ports.notify({
         type: 'peer.closed',

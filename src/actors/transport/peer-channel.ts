@@ -140,8 +140,8 @@ export class PeerChannel {
     );
   }
 
-  /** The link is gone: reject waiting sends and stop delivering. */
-  detach(reason: PeerSockError): void {
+  /** The link is gone: sends still waiting are rejected with `reason()` (made only if there are any). */
+  detach(reason: () => PeerSockError): void {
     this.authenticated = false;
     this.draining = false;
     this.dropEarly();
@@ -248,7 +248,7 @@ export class PeerChannel {
     // still delivered (it was dropped and counted against the remote as a violation).
     this.draining = this.authenticated;
     this.authenticated = false;
-    this.queue?.failAll(new PeerSockError('LINK_CLOSED', `the connection to ${this.remote} is closing; the frame was not sent`));
+    this.queue?.failAll(() => new PeerSockError('LINK_CLOSED', `the connection to ${this.remote} is closing; the frame was not sent`));
   }
 
   /** Control frames are small and bypass the byte budget so they never queue behind data. */

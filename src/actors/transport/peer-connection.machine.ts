@@ -120,7 +120,7 @@ const linkActor = fromCallback<LinkActorEvent, LinkActorInput>(({ input: { conte
   receive((event) => apply(event.signal));
   return () => {
     stopped = true;
-    channel.detach(new PeerSockError('LINK_CLOSED', `connection to ${context.remote} closed`));
+    channel.detach(() => new PeerSockError('LINK_CLOSED', `connection to ${context.remote} closed`));
     link.close();
   };
 });
