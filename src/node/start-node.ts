@@ -59,9 +59,9 @@ export interface StartNodeOptions {
   /**
    * Signal new connections through the overlay (routed, sealed for the target, signed), so the
    * network keeps opening the links it needs when every server is gone; needs `ring`.
-   * 'first': through the overlay once the ring is formed; 'fallback': through a server while
-   * one answers; false: servers only. Default: 'first' with the DHT, 'fallback' on a ring alone
-   * (a route over ring links alone is ~n/(2r) hops, dearer than a server round trip).
+   * 'first': through the overlay once the ring is formed; 'fallback' (default): through a server
+   * while one answers, the overlay when none does; false: servers only. While servers answer
+   * they are far cheaper than a routed path of sealed messages per signal (see node-runtime.ts).
    */
   overlaySignaling?: boolean | 'first' | 'fallback';
   /** Upper bound on `connect()` when the caller gives none. Default 60 s. */

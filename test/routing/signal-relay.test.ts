@@ -154,6 +154,20 @@ describe('signal relay: which way a WebRTC signal goes', () => {
     expect(await sent).toBe('resolved');
   });
 
+  it('an unacknowledged routed signal whose retry through a (stopped) server fails too still does not fail the attempt', async () => {
+    const overlay = fakeOverlay();
+    const relay = createSignalRelay({ server: fakeServer(true), overlay: overlay.route, overlayReady: () => true, mode: 'first', logger: silentLogger, now: () => time });
+    const sent = rejectionCode(relay.send(peer, offer('0000000000000060')));
+    await new Promise((resolve) => setImmediate(resolve));
+    overlay.acks[0]!.reject(new PeerSockError('TIMEOUT', 'no ack'));
+    expect(await sent).toBe('resolved');
+    // A definite failure (no route) followed by a failed server still fails it.
+    const definite = rejectionCode(relay.send(peer, offer('0000000000000061')));
+    await new Promise((resolve) => setImmediate(resolve));
+    overlay.acks[1]!.reject(new PeerSockError('UNREACHABLE', 'no route'));
+    expect(await definite).toBe('SIGNALING_UNAVAILABLE');
+  });
+
   it('with neither a server nor an overlay, signals are refused with SIGNALING_UNAVAILABLE', async () => {
     const relay = createSignalRelay({ overlayReady: () => true, logger: silentLogger, now: () => time });
     expect(await rejectionCode(relay.send(peer, offer('0000000000000005')))).toBe('SIGNALING_UNAVAILABLE');

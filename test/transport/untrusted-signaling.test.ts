@@ -29,8 +29,12 @@ describe('a lying signaling server', () => {
     mitm = new ManInTheMiddle(() => a!.id, () => b!.id);
     network = await startTestNetwork(0, { server: { relayFilter: (from, to, data) => mitm!.relayFilter(from, to, data) } });
     await mitm.start(network.server.url);
-    a = await network.add();
-    b = await network.add();
+    // A generous auth timeout: on a loaded machine (the whole suite on 2 cores) the handshake
+    // through the middle's two DTLS sessions took longer than the default 5 s, and the attempt
+    // ended with AUTH_TIMEOUT before the forged proof could fail with AUTH_FAILED.
+    const connection = { authTimeoutMs: 14_000 };
+    a = await network.add({ connection });
+    b = await network.add({ connection });
     const atA = received(a);
     const atB = received(b);
     const bRefused = firstValueFrom(
