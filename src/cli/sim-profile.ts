@@ -21,6 +21,7 @@ export function ringTransientTimeouts(ring: RingConfig): TransientTimeouts {
     if (state.startsWith('joining')) return ring.lookupTimeoutMs + SLACK_MS;
     if (state.startsWith('rebootstrapping')) return ring.rebootstrapMaxMs * 1.5 + SLACK_MS;
     if (state.includes('maintenance.stabilizing')) return ring.requestTimeoutMs + SLACK_MS;
+    if (state.includes('maintenance.awaitingLink')) return Math.min(ring.linkTimeoutMs, 2 * ring.requestTimeoutMs) + SLACK_MS;
     return undefined;
   };
 }

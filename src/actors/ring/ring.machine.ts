@@ -16,7 +16,7 @@ import { adoptSuccessorsPredecessor, mergeCandidates, promoteNextSuccessor, reco
  * Ring maintenance for one node (Chord with successor lists):
  *
  *   joining.{sampling → linkingBootstrap → locating → linkingSuccessor} → member
- *   member = maintenance.{waiting ⇄ stabilizing → suspecting} ∥ merging.{idle → sampling → probing}
+ *   member = maintenance.{waiting ⇄ stabilizing ⇄ awaitingLink, → suspecting} ∥ merging.{idle → sampling → probing}
  *   rebootstrapping (backoff) → joining;   leaving (final)
  *
  * The pure rules (successor-list reconciliation, predecessor choice, greedy routing) live in
@@ -68,6 +68,8 @@ interface Context {
   failedJoins: number;
   /** The successor our pending stabilize request went to: only its answer (or silence) counts. */
   asked: PeerId | undefined;
+  /** The successor whose link this round waits for (maintenance.awaitingLink). */
+  awaitedLink: PeerId | undefined;
   /**
    * Links this actor asked for. Only these are ever closed by it (an application's or another
    * subsystem's links are not the ring's business); they are closed once they are neither a
@@ -143,6 +145,13 @@ export const ringMachine = setup({
     mergeDelay: ({ context }) => jittered(context.ports.random, context.config.mergeIntervalMs),
     requestTimeout: ({ context }) => context.config.requestTimeoutMs,
     lookupTimeout: ({ context }) => context.config.lookupTimeoutMs,
+    /**
+     * How long a stabilization round waits for its successor's link before treating it as
+     * silent: two request timeouts (a link on loopback opens in ~0.1–0.3 s), at most
+     * linkTimeoutMs. Waiting the full linkTimeoutMs for a crashed successor that was being
+     * dialled kept it in the list well past detection (real-network test, 3 of 8 SIGKILLed).
+     */
+    awaitLinkTimeout: ({ context }) => Math.min(context.config.linkTimeoutMs, 2 * context.config.requestTimeoutMs),
     linkTimeout: ({ context }) => context.config.linkTimeoutMs,
     rebootstrapDelay: ({ context }) =>
       jittered(
@@ -166,6 +175,17 @@ export const ringMachine = setup({
       const next = successor(context);
       return next !== undefined && next.id !== context.asked && context.links.has(next.id);
     },
+    /** Our successor has no open link: a request to it cannot go out (or went down with the link). */
+    successorUnlinked: ({ context }) => {
+      const next = successor(context);
+      return next !== undefined && !context.links.has(next.id);
+    },
+    successorLinked: ({ context }) => {
+      const next = successor(context);
+      return next !== undefined && context.links.has(next.id);
+    },
+    /** The successor changed while we waited for the previous one's link: its wait starts afresh. */
+    awaitedLinkReplaced: ({ context }) => successor(context)?.id !== context.awaitedLink,
     hasSuccessor: ({ context }) => context.successors.length > 0,
     isolated: ({ context }) => context.successors.length === 0 && context.predecessor === undefined && context.links.size === 0,
     lostLastNeighbour: ({ context, event }) =>
@@ -268,11 +288,18 @@ export const ringMachine = setup({
       const next = successor(context);
       if (next) context.ports.send(next.id, { t: 'notify' });
     },
+    /**
+     * Only a request that went out is waited for: one to a successor without a link yet is
+     * dropped by the transport, and its silence would wrongly mark the successor failed.
+     */
     requestNeighbours: assign(({ context }) => {
       const next = successor(context);
-      if (next) context.ports.send(next.id, { t: 'get' });
-      return { asked: next?.id };
+      const sent = next !== undefined && context.ports.send(next.id, { t: 'get' });
+      return { asked: sent ? next.id : undefined };
     }),
+    noteAwaitedLink: assign(({ context }) => ({ awaitedLink: successor(context)?.id })),
+    /** The awaited link never opened: that successor is treated as silent (see suspectSuccessor). */
+    blameAwaitedLink: assign(({ context }) => ({ asked: context.awaitedLink })),
     /** A node with no successor is its own: it asks itself, i.e. adopts its predecessor (Chord). */
     stabilizeAlone: assign(({ context }) => ({
       successors: adoptSuccessorsPredecessor(context.self, context.successors, context.predecessor, context.config.successorListLength),
@@ -425,6 +452,7 @@ export const ringMachine = setup({
     nextRid: 1,
     failedJoins: 0,
     asked: undefined,
+    awaitedLink: undefined,
     owned: new Set<PeerId>(),
     probe: { every: 1, wait: 0, confirmed: undefined },
     failed: NO_FAILED_PEERS,
@@ -509,7 +537,13 @@ export const ringMachine = setup({
             },
             stabilizing: {
               entry: ['requestNeighbours', 'probeOwnPosition'],
-              always: { guard: ({ context }) => context.successors.length === 0, target: 'waiting', actions: ['stabilizeAlone', 'notifySuccessor', 'linkNeighbours'] },
+              always: [
+                { guard: ({ context }) => context.successors.length === 0, target: 'waiting', actions: ['stabilizeAlone', 'notifySuccessor', 'linkNeighbours'] },
+                // No request is out (no link yet), or it went down with a link closed meanwhile:
+                // a timeout now would measure link setup, not the successor, and suspecting it
+                // keeps a live node out of our list for failedMemoryMs (the demo's formation stall).
+                { guard: 'successorUnlinked', target: 'awaitingLink' },
+              ],
               on: {
                 // The answer from whom we asked ends the round, even if a closer successor was
                 // adopted meanwhile (then it is reconciled only if it is still our successor).
@@ -519,6 +553,20 @@ export const ringMachine = setup({
                 ],
               },
               after: { requestTimeout: 'suspecting' },
+            },
+            /**
+             * Our successor has no link yet (just adopted) or lost it: wait for it, then ask at
+             * once. A link that never opens is normally reported by the transport (a failed
+             * connect is a failed `link.down`); awaitLinkTimeout is the backstop.
+             */
+            awaitingLink: {
+              entry: ['noteAwaitedLink', 'linkNeighbours'],
+              always: [
+                { guard: ({ context }) => context.successors.length === 0, target: 'waiting' },
+                { guard: 'successorLinked', target: 'stabilizing' },
+                { guard: 'awaitedLinkReplaced', target: 'awaitingLink', reenter: true },
+              ],
+              after: { awaitLinkTimeout: { target: 'suspecting', actions: 'blameAwaitedLink' } },
             },
             suspecting: {
               entry: 'suspectSuccessor',

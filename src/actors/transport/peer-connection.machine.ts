@@ -175,10 +175,17 @@ function authMessage(event: Event): AuthMessage | undefined {
  * Signals matter only while the link is being negotiated. Once it is up, the untrusted
  * relay must not be able to touch it: a replayed answer or a forged refusal for this
  * attempt's cid is ignored from `authenticating` on, and so is a late relay failure.
+ *
+ * Each side applies exactly one remote description per attempt (the listener its offer at
+ * start, the dialer the first answer): a second copy is ignored. The relay can deliver one
+ * twice (an overlay send without an ack is retried through a server, and the first copy may
+ * have arrived after all); applying it again made libdatachannel throw "Unexpected remote
+ * answer description in signaling state stable" and killed an attempt that was working.
  */
 const negotiationHandlers = {
   'signal.in': [
     { guard: 'isRejection', target: '#peer.failing', actions: { type: 'fail', params: ({ event }: { event: Event }) => rejection(event) } },
+    { guard: 'isRemoteDescription', actions: 'ignoreRepeatedDescription' },
     { actions: 'applyRemoteSignal' },
   ],
   'signal.failed': {
@@ -213,7 +220,11 @@ export const peerConnectionMachine = setup({
       Math.round(context.config.retryBaseMs * 2 ** (context.attempt - 1) * (0.5 + context.ports.random.float())),
   },
   guards: {
-    isRemoteAnswer: ({ event }) => event.type === 'signal.in' && 'signal' in event.envelope && event.envelope.signal.type === 'answer',
+    /** The answer a dialer waits for (a listener has made no offer: an answer to it is a stray copy). */
+    isRemoteAnswer: ({ context, event }) =>
+      context.role === 'dialer' && event.type === 'signal.in' && 'signal' in event.envelope && event.envelope.signal.type === 'answer',
+    isRemoteDescription: ({ event }) =>
+      event.type === 'signal.in' && 'signal' in event.envelope && (event.envelope.signal.type === 'answer' || event.envelope.signal.type === 'offer'),
     isLocalAnswer: ({ event }) => event.type === 'link.signal' && event.signal.type === 'answer',
     isRejection: ({ event }) => event.type === 'signal.in' && 'reject' in event.envelope,
     isUnexpectedHello: ({ context, event }) => {
@@ -253,6 +264,14 @@ export const peerConnectionMachine = setup({
         // A routed signal can take seconds to fail; the attempt may be over by then.
         if (self.getSnapshot().status === 'active') self.send({ type: 'signal.failed', cid, error });
       });
+    },
+    ignoreRepeatedDescription: ({ context, event }) => {
+      const signal = event.type === 'signal.in' && 'signal' in event.envelope ? event.envelope.signal : undefined;
+      try {
+        context.ports.logger.debug('ignoring a repeated remote description', { remote: context.remote, cid: context.cid, type: signal?.type });
+      } catch {
+        // A host logger that throws must not break the transition.
+      }
     },
     applyRemoteSignal: sendTo('link', ({ event }) => {
       const envelope = (event as Extract<Event, { type: 'signal.in' }>).envelope;
