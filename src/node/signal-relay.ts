@@ -24,7 +24,8 @@ import type { SignalingPort } from './signaling-port.js';
  *      connections; with servers it formed at 59.9 s). So servers carry signals while they
  *      answer, and the overlay when they are gone;
  *   3. a send that fails is retried once the other way, if there is one: an overlay send (no
- *      route, no ack in time) through a server, a server send (server down) through the overlay.
+ *      route, no ack in time) through a server, a server send (server down, not "unknown
+ *      peer", which is an answer) through the overlay.
  *      Otherwise a definite failure (no route) reaches the connection, which fails the attempt;
  *      a routed signal without an ack (TIMEOUT: fate unknown) does not — the connection's own
  *      timeouts cover a signal that was really lost.
@@ -112,6 +113,10 @@ export function createSignalRelay(options: SignalRelayOptions): SignalRelay {
     const sent = server.signal(to, envelope);
     if (!retry || !overlay) return sent;
     return sent.catch((error: unknown) => {
+      // The server answered: nobody by that id is registered. That is news about the peer (it
+      // is gone, as a crashed neighbour is), not about our path; routing to it would only wait
+      // for an ack that never comes, and hold up the ring's promotion of the next successor.
+      if (isPeerSockError(error, 'SIGNAL_UNKNOWN_PEER')) throw error;
       stats.fellBack += 1;
       logger.debug('server signal failed; retrying through the overlay', { cid: envelope.cid, error: String((error as Error)?.message ?? error) });
       remember(envelope.cid, 'overlay');

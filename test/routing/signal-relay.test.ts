@@ -145,6 +145,17 @@ describe('signal relay: which way a WebRTC signal goes', () => {
     expect(relayDown.stats().serverSent).toBe(1);
   });
 
+  it('a server that answers "unknown peer" is not second-guessed through the overlay', async () => {
+    const overlay = fakeOverlay();
+    const server = fakeServer();
+    server.signal = async () => {
+      throw new PeerSockError('SIGNAL_UNKNOWN_PEER', 'no peer by that id is registered here');
+    };
+    const relay = createSignalRelay({ server, overlay: overlay.route, overlayReady: () => true, mode: 'fallback', logger: silentLogger, now: () => time });
+    expect(await rejectionCode(relay.send(peer, offer('0000000000000070')))).toBe('SIGNAL_UNKNOWN_PEER');
+    expect(overlay.dispatched).toEqual([]);
+  });
+
   it('a routed signal without an ack (TIMEOUT, fate unknown) does not fail the attempt when there is no other way', async () => {
     const overlay = fakeOverlay();
     const relay = createSignalRelay({ overlay: overlay.route, overlayReady: () => true, logger: silentLogger, now: () => time });
