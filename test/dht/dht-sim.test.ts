@@ -67,6 +67,11 @@ describe('DHT in the simulator', () => {
     const withinBudget = await sim.runUntil(() => Math.max(...degrees()) <= DHT.linkBudget!, 10_000);
     expect(withinBudget, `degrees ${degrees().join(',')}`).toBe(true);
     const settled = degrees();
+    // One bucket actor per non-empty bucket, under the DHT's stable id: a handful per node, not 256.
+    const bucketActors = sim.alive().map((node) => [...node.node.states().keys()].filter((id) => /^dht\/bucket-\d+$/.test(id)).length);
+    expect(Math.min(...bucketActors)).toBeGreaterThan(0);
+    expect(Math.max(...bucketActors)).toBeLessThanOrEqual(12);
+    const checks = sim.trace.filter((entry) => entry.actor.startsWith('dht/bucket-') && entry.state === 'checkingLiveness').length;
 
     const random = createSeededRandom(7);
     const hops: number[] = [];
@@ -78,7 +83,9 @@ describe('DHT in the simulator', () => {
       expect(answer.peers).toEqual(trulyClosest(sim, target, COUNT));
       hops.push(answer.hops);
     }
-    console.log(`dht-sim: ${NODES} nodes, degrees min ${Math.min(...settled)} max ${Math.max(...settled)}, lookup hops ${JSON.stringify(hops)}`);
+    console.log(
+      `dht-sim: ${NODES} nodes, degrees min ${Math.min(...settled)} max ${Math.max(...settled)}, bucket actors per node ${Math.min(...bucketActors)}..${Math.max(...bucketActors)}, liveness checks ${checks}, lookup hops ${JSON.stringify(hops)}`,
+    );
     expect(Math.max(...hops)).toBeLessThanOrEqual(4);
   }, 300_000);
 

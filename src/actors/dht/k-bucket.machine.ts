@@ -16,11 +16,14 @@ import { randomPositionInBucket } from './xor-distance.js';
  * bucket's state (its size, the contact under suspicion), so 10 buckets × 10,000 nodes stay
  * small. It owns no data to mutate: it decides, and asks the parent.
  *
- * Effects go to the parent with `sendParent` (the actor is spawned by the DHT actor), through
+ * Effects go to the parent with `sendParent` (the DHT actor spawns one per non-empty bucket as
+ * `dht/bucket-<index>` and serves the requests: dht.machine.ts, dht-buckets.ts), through
  * three named actions a test or the simulator can swap with `machine.provide()`:
  *   dht.bucket.ping    {index, peer}    ping the least-recently-seen contact; forward the answer
- *                                       as `bucket.pong` (any message from it counts), or
- *                                       `bucket.unreachable` when it cannot even be sent
+ *                                       as `bucket.pong` (its pong echoing our nonce), or
+ *                                       `bucket.unreachable` when it cannot even be sent (no
+ *                                       link: an unlinked contact is never pinged, see
+ *                                       dht-buckets.ts) or its link fails meanwhile
  *   dht.bucket.evict   {index, peer}    `table.evict(peer)`: the table promotes the freshest
  *                                       replacement (the newcomer, or one seen even later),
  *                                       then the parent reports `bucket.activity` with the size
