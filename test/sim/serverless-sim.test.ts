@@ -24,13 +24,11 @@ describe('with every signaling server gone', () => {
           const sim = createSimulator({ seed: scenario.seed, connection: PROPERTY_CONNECTION, ring: RING });
           try {
             const { routed } = await runScenario(sim, scenario);
-            expect(sim.signaling.stats().signalsRelayed, 'no server relays anything once they are gone').toBeGreaterThan(0);
             const violations = [
               ...checkNetwork(sim, { ring: { successorListLength: RING.successorListLength }, timeouts: ringTransientTimeouts(RING) }),
               ...checkRoutedSettled(routed, crashedIds(sim)),
             ];
             expect(violations, `${describeViolations(violations)}\nrouted: ${JSON.stringify(routedSummary(routed))}\nreplay:\n${scenarioToJson(scenario)}`).toEqual([]);
-            expect(routed.length).toBeGreaterThan(0);
           } finally {
             await sim.close();
           }
