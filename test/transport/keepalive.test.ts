@@ -4,38 +4,15 @@
  * failure detector, so links that carry traffic carry no heartbeat frames at all.
  */
 import { describe, expect, it } from 'vitest';
-import { PeerChannel } from '../../src/actors/transport/peer-channel.js';
 import type { PeerId } from '../../src/identity/peer-id.js';
-import type { Link } from '../../src/ports/transport.js';
 import { DEFAULT_WIRE_LIMITS, decodeFrame, encodeFrame } from '../../src/wire/index.js';
-import { createSimulatedClock } from '../../sim/simulated-clock.js';
+import { openTestLink, testChannel } from '../helpers/peer-channel.js';
 
 const REMOTE = 'cd'.repeat(32) as PeerId;
 
 function channel() {
   const sent: string[] = [];
-  const link: Link = {
-    applySignal: () => undefined,
-    send: (bytes) => void sent.push(decodeFrame(bytes).protocol),
-    bufferedAmount: () => 0,
-    maxMessageSize: () => 256 * 1024,
-    localFingerprint: () => 'sha-256 00',
-    remoteFingerprint: () => 'sha-256 11',
-    close: () => undefined,
-  };
-  const ch = new PeerChannel({
-    remote: REMOTE,
-    limits: DEFAULT_WIRE_LIMITS,
-    clock: createSimulatedClock(),
-    sendBudgetBytes: 1 << 20,
-    maxQueuedBytes: 1 << 20,
-    sendTimeoutMs: 1_000,
-    violationThreshold: 1_000,
-    deliver: () => undefined,
-    reportViolation: () => undefined,
-    internal: { protocols: new Set(['ps/ring']), deliver: () => undefined },
-  });
-  ch.attach(link, () => undefined);
+  const { ch } = testChannel(REMOTE, openTestLink((bytes) => void sent.push(decodeFrame(bytes).protocol)));
   ch.markAuthenticated();
   return { ch, sent };
 }

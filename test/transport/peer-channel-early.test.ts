@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { PeerChannel, type ChannelControlEvent, type InboundMessage } from '../../src/actors/transport/peer-channel.js';
 import { PeerSockError } from '../../src/errors.js';
 import type { PeerId } from '../../src/identity/peer-id.js';
-import type { Link } from '../../src/ports/transport.js';
 import { DEFAULT_WIRE_LIMITS, encodeBatchFrame, encodeDataFrame, encodeFrame } from '../../src/wire/index.js';
-import { createSimulatedClock } from '../../sim/simulated-clock.js';
+import { openTestLink, testChannel } from '../helpers/peer-channel.js';
 
 /**
  * The remote opens as soon as it has checked our proof and may send at once, while our own
@@ -15,39 +13,7 @@ import { createSimulatedClock } from '../../sim/simulated-clock.js';
  */
 const REMOTE = 'ab'.repeat(32) as PeerId;
 
-/** A link that is open and records what is sent: PeerChannel only needs these calls. */
-function openLink(): Link {
-  return {
-    applySignal: () => undefined,
-    send: () => undefined,
-    bufferedAmount: () => 0,
-    maxMessageSize: () => 256 * 1024,
-    localFingerprint: () => 'sha-256 00',
-    remoteFingerprint: () => 'sha-256 11',
-    close: () => undefined,
-  };
-}
-
-function channel() {
-  const delivered: InboundMessage[] = [];
-  const internal: Array<{ protocol: string; body: unknown }> = [];
-  const violations: PeerSockError[] = [];
-  const control: ChannelControlEvent[] = [];
-  const ch = new PeerChannel({
-    remote: REMOTE,
-    limits: DEFAULT_WIRE_LIMITS,
-    clock: createSimulatedClock(),
-    sendBudgetBytes: 1 << 20,
-    maxQueuedBytes: 1 << 20,
-    sendTimeoutMs: 1_000,
-    violationThreshold: 1_000,
-    deliver: (message) => delivered.push(message),
-    reportViolation: (_peer, error) => violations.push(error),
-    internal: { protocols: new Set(['ps/ring']), deliver: (_from, protocol, body) => internal.push({ protocol, body }) },
-  });
-  ch.attach(openLink(), (event) => control.push(event));
-  return { ch, delivered, internal, violations, control };
-}
+const channel = () => testChannel(REMOTE);
 
 describe('peer channel: frames that arrive before our side of the handshake completes', () => {
   it('holds application, internal and batched frames and delivers them in order once authenticated', () => {
@@ -74,7 +40,7 @@ describe('peer channel: frames that arrive before our side of the handshake comp
   it('drops held frames with the link: a link that never authenticates delivers nothing', () => {
     const { ch, delivered } = channel();
     ch.receive(encodeDataFrame('chat', new Uint8Array([1])));
-    ch.attach(openLink(), () => undefined); // a new attempt on the same channel
+    ch.attach(openTestLink(), () => undefined); // a new attempt on the same channel
     ch.markAuthenticated();
     expect(delivered).toEqual([]);
   });
