@@ -203,6 +203,20 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
       : {}),
   };
 
+  /** A frame of one of PeerSock's own protocols over an authenticated link; false when there is none. */
+  const sendInternal = (to: PeerId, protocol: string, body: unknown): boolean => {
+    const channel = channels.get(to);
+    if (!channel?.authenticated) return false;
+    channel.sendControl(protocol, body);
+    return true;
+  };
+  /** The ring's predecessor and successors: the links it keeps. */
+  const ringNeighbours = (): readonly PeerId[] => {
+    const view = ringView();
+    if (!view) return [];
+    return view.predecessor === undefined ? view.successors : [...view.successors, view.predecessor];
+  };
+
   const ringInput: RingInput | undefined = options.ring
     ? {
         self: identity.peerId,
@@ -211,12 +225,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
           clock,
           random,
           logger: logger.child({ part: 'ring' }),
-          send: (to, message) => {
-            const channel = channels.get(to);
-            if (!channel?.authenticated) return false;
-            channel.sendControl(RING_PROTOCOL, ringMessageToWire(message));
-            return true;
-          },
+          send: (to, message) => sendInternal(to, RING_PROTOCOL, ringMessageToWire(message)),
           connect: (peer, purpose) => {
             if (purpose === 'discovery') relay.preferServer(peer);
             manager()?.send({ type: 'connect', peer });
@@ -237,17 +246,8 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
             logger: logger.child({ part: 'router' }),
             links: () => openPeers.value,
             // The ring's neighbours: the links it keeps (see choosePreferredHop).
-            preferredLinks: () => {
-              const view = ringView();
-              if (!view) return [];
-              return view.predecessor === undefined ? view.successors : [...view.successors, view.predecessor];
-            },
-            send: (to, message) => {
-              const channel = channels.get(to);
-              if (!channel?.authenticated) return false;
-              channel.sendControl(ROUTE_PROTOCOL, routeMessageToWire(message));
-              return true;
-            },
+            preferredLinks: ringNeighbours,
+            send: (to, message) => sendInternal(to, ROUTE_PROTOCOL, routeMessageToWire(message)),
             endpoint,
             deliver: (message) => {
               if (message.protocol !== SIGNAL_PROTOCOL) return messages.next(message);
@@ -270,22 +270,13 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
           clock,
           random,
           logger: logger.child({ part: 'dht' }),
-          send: (to, message) => {
-            const channel = channels.get(to);
-            if (!channel?.authenticated) return false;
-            channel.sendControl(DHT_PROTOCOL, dhtMessageToWire(message));
-            return true;
-          },
+          send: (to, message) => sendInternal(to, DHT_PROTOCOL, dhtMessageToWire(message)),
           // Deferred: the DHT asks from inside its actions, and the transport's own actions must
           // not run nested in them (XState warns, and ordering gets hard to follow).
           connect: (peer) => defer(() => manager()?.send({ type: 'connect', peer })),
           disconnect: (peer) => defer(() => manager()?.send({ type: 'disconnect', peer })),
           openPeers: () => openPeers.value,
-          ringNeighbours: () => {
-            const view = ringView();
-            if (!view) return [];
-            return view.predecessor === undefined ? view.successors : [...view.successors, view.predecessor];
-          },
+          ringNeighbours,
           answer: (rid, outcome) => {
             const settle = pendingLookups.get(rid);
             pendingLookups.delete(rid);
