@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createSimulator, type Simulator, type SimulatorOptions } from '../../sim/simulator.js';
 import { positionHex } from '../../src/actors/ring/id-space.js';
 import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG } from '../../src/cli/sim-profile.js';
-import { isPeerSockError, type ErrorCode } from '../../src/errors.js';
+import { settledCode } from '../helpers/error-code.js';
 
 const open: Simulator[] = [];
 afterEach(async () => {
@@ -16,31 +16,21 @@ function simulator(nodes: number, extra: Partial<SimulatorOptions> = {}): Simula
   return sim;
 }
 
-async function codeOf(promise: Promise<unknown>): Promise<ErrorCode | 'resolved'> {
-  try {
-    await promise;
-    return 'resolved';
-  } catch (error) {
-    if (isPeerSockError(error)) return error.code;
-    throw error;
-  }
-}
-
 describe('closestPeers', () => {
   it('rejects bad arguments with INVALID_ARGUMENT', async () => {
     const node = simulator(1).alive()[0]!.node;
-    expect(await codeOf(node.closestPeers('not an id'))).toBe('INVALID_ARGUMENT');
-    expect(await codeOf(node.closestPeers({ position: 'zz' }))).toBe('INVALID_ARGUMENT');
-    expect(await codeOf(node.closestPeers(node.id, 0))).toBe('INVALID_ARGUMENT');
-    expect(await codeOf(node.closestPeers(node.id, 33))).toBe('INVALID_ARGUMENT');
+    expect(await settledCode(node.closestPeers('not an id'))).toBe('INVALID_ARGUMENT');
+    expect(await settledCode(node.closestPeers({ position: 'zz' }))).toBe('INVALID_ARGUMENT');
+    expect(await settledCode(node.closestPeers(node.id, 0))).toBe('INVALID_ARGUMENT');
+    expect(await settledCode(node.closestPeers(node.id, 33))).toBe('INVALID_ARGUMENT');
   });
 
   it('a node that knows nobody rejects with NOT_CONNECTED; without the DHT too', async () => {
     const alone = simulator(1).alive()[0]!;
-    expect(await codeOf(alone.node.closestPeers({ position: positionHex(alone.id) }))).toBe('NOT_CONNECTED');
+    expect(await settledCode(alone.node.closestPeers({ position: positionHex(alone.id) }))).toBe('NOT_CONNECTED');
     const plain = createSimulator({ seed: 1, nodes: 1 });
     open.push(plain);
-    expect(await codeOf(plain.alive()[0]!.node.closestPeers(plain.alive()[0]!.id))).toBe('NOT_CONNECTED');
+    expect(await settledCode(plain.alive()[0]!.node.closestPeers(plain.alive()[0]!.id))).toBe('NOT_CONNECTED');
   });
 
   it('the DHT without the ring is refused up front', () => {
@@ -55,6 +45,6 @@ describe('closestPeers', () => {
     expect(new Set(peers)).toEqual(new Set([a!.id, b!.id]));
     expect(peers[0]).toBe(b!.id);
     await sim.leave(a!);
-    expect(await codeOf(a!.node.closestPeers(b!.id))).toBe('NODE_STOPPED');
+    expect(await settledCode(a!.node.closestPeers(b!.id))).toBe('NODE_STOPPED');
   });
 });

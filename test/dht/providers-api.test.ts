@@ -2,8 +2,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSimulator, type Simulator } from '../../sim/simulator.js';
 import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG } from '../../src/cli/sim-profile.js';
-import { isPeerSockError, type ErrorCode } from '../../src/errors.js';
 import type { NodeEvent } from '../../src/node/node-api.js';
+import { settledCode } from '../helpers/error-code.js';
 
 const open: Simulator[] = [];
 afterEach(async () => {
@@ -18,36 +18,26 @@ function simulator(nodes: number): Simulator {
   return sim;
 }
 
-async function codeOf(promise: Promise<unknown>): Promise<ErrorCode | 'resolved'> {
-  try {
-    await promise;
-    return 'resolved';
-  } catch (error) {
-    if (isPeerSockError(error)) return error.code;
-    throw error;
-  }
-}
-
 describe('provide and findProviders', () => {
   it('rejects bad arguments with INVALID_ARGUMENT', async () => {
     const node = simulator(1).alive()[0]!.node;
-    expect(await codeOf(node.provide('has space'))).toBe('INVALID_ARGUMENT');
-    expect(await codeOf(node.provide(''))).toBe('INVALID_ARGUMENT');
-    expect(await codeOf(node.provide('module:x', { ttlMs: DHT.reannounceIntervalMs }))).toBe('INVALID_ARGUMENT');
-    expect(await codeOf(node.provide('module:x', { ttlMs: 31 * 60_000 }))).toBe('INVALID_ARGUMENT');
-    expect(await codeOf(node.findProviders('x'.repeat(129)))).toBe('INVALID_ARGUMENT');
-    expect(await codeOf(node.findProviders('module:x', { count: 0 }))).toBe('INVALID_ARGUMENT');
-    expect(await codeOf(node.findProviders('module:x', { count: 21 }))).toBe('INVALID_ARGUMENT');
+    expect(await settledCode(node.provide('has space'))).toBe('INVALID_ARGUMENT');
+    expect(await settledCode(node.provide(''))).toBe('INVALID_ARGUMENT');
+    expect(await settledCode(node.provide('module:x', { ttlMs: DHT.reannounceIntervalMs }))).toBe('INVALID_ARGUMENT');
+    expect(await settledCode(node.provide('module:x', { ttlMs: 31 * 60_000 }))).toBe('INVALID_ARGUMENT');
+    expect(await settledCode(node.findProviders('x'.repeat(129)))).toBe('INVALID_ARGUMENT');
+    expect(await settledCode(node.findProviders('module:x', { count: 0 }))).toBe('INVALID_ARGUMENT');
+    expect(await settledCode(node.findProviders('module:x', { count: 21 }))).toBe('INVALID_ARGUMENT');
   });
 
   it('a node that knows nobody rejects with NOT_CONNECTED; without the DHT too', async () => {
     const alone = simulator(1).alive()[0]!.node;
-    expect(await codeOf(alone.provide('module:x'))).toBe('NOT_CONNECTED');
-    expect(await codeOf(alone.findProviders('module:x'))).toBe('NOT_CONNECTED');
+    expect(await settledCode(alone.provide('module:x'))).toBe('NOT_CONNECTED');
+    expect(await settledCode(alone.findProviders('module:x'))).toBe('NOT_CONNECTED');
     const plain = createSimulator({ seed: 1, nodes: 1 });
     open.push(plain);
-    expect(await codeOf(plain.alive()[0]!.node.provide('module:x'))).toBe('NOT_CONNECTED');
-    expect(await codeOf(plain.alive()[0]!.node.findProviders('module:x'))).toBe('NOT_CONNECTED');
+    expect(await settledCode(plain.alive()[0]!.node.provide('module:x'))).toBe('NOT_CONNECTED');
+    expect(await settledCode(plain.alive()[0]!.node.findProviders('module:x'))).toBe('NOT_CONNECTED');
   });
 
   it('two linked nodes: one provides, the other finds its signed record; unprovide stops the rounds; stopped: NODE_STOPPED', async () => {
@@ -74,7 +64,7 @@ describe('provide and findProviders', () => {
     expect(await sim.until(b!.node.findProviders('module:x'), 10_000)).toEqual([]);
 
     await sim.leave(a!);
-    expect(await codeOf(a!.node.findProviders('module:x'))).toBe('NODE_STOPPED');
-    expect(await codeOf(a!.node.provide('module:x'))).toBe('NODE_STOPPED');
+    expect(await settledCode(a!.node.findProviders('module:x'))).toBe('NODE_STOPPED');
+    expect(await settledCode(a!.node.provide('module:x'))).toBe('NODE_STOPPED');
   });
 });

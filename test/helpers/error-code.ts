@@ -10,3 +10,14 @@ export function thrownCode(run: () => void): string | undefined {
     return error.code;
   }
 }
+
+/** 'resolved', or the PeerSockError code `promise` rejects with; anything else is rethrown. */
+export async function settledCode(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return 'resolved';
+  } catch (error) {
+    if (!(error instanceof PeerSockError)) throw error;
+    return error.code;
+  }
+}

@@ -8,10 +8,10 @@ import type { PeerId } from '../../src/identity/peer-id.js';
 import { HINT_TTL_MS, createSignalRelay, decodeSignal, encodeSignal, type SignalRelayOptions } from '../../src/node/signal-relay.js';
 import type { SignalingPort } from '../../src/node/signaling-port.js';
 import { silentLogger } from '../../src/ports/logger.js';
+import { settledCode } from '../helpers/error-code.js';
 
 const peer = generateIdentity().peerId;
 let time = 0;
-const rejectionCode = (promise: Promise<unknown>) => promise.then(() => 'resolved', (error: { code?: string }) => error.code);
 const offer = (cid: string): SignalEnvelope => ({ cid, signal: { type: 'offer', sdp: 'v=0' } });
 const candidate = (cid: string, n: number): SignalEnvelope => ({ cid, signal: { type: 'candidate', candidate: `c${n}`, mid: '0' } });
 
@@ -20,7 +20,7 @@ function fakeServer(fail = false): SignalingPort & { sent: SignalEnvelope[] } {
   return {
     sent,
     signal: async (_to, data) => {
-      if (fail) throw Object.assign(new Error('down'), { code: 'SIGNALING_UNAVAILABLE' });
+      if (fail) throw new PeerSockError('SIGNALING_UNAVAILABLE', 'down');
       sent.push(data as SignalEnvelope);
     },
     sample: async () => [],
@@ -81,7 +81,7 @@ describe('signal relay: which way a WebRTC signal goes', () => {
     const relay = createSignalRelay({ server, overlay: overlay.route, overlayReady: () => true, logger: silentLogger, now: () => time });
     const sent = relay.send(peer, offer('0000000000000003'));
     await new Promise((resolve) => setImmediate(resolve));
-    overlay.acks[0]!.reject(Object.assign(new Error('no route'), { code: 'UNREACHABLE' }));
+    overlay.acks[0]!.reject(new PeerSockError('UNREACHABLE', 'no route'));
     await sent;
     expect(server.sent.map((e) => e.cid)).toEqual(['0000000000000003']);
     expect(relay.stats().fellBack).toBe(1);
@@ -90,9 +90,9 @@ describe('signal relay: which way a WebRTC signal goes', () => {
     expect(server.sent).toHaveLength(2);
 
     const alone = createSignalRelay({ overlay: overlay.route, overlayReady: () => true, logger: silentLogger, now: () => time });
-    const lonely = rejectionCode(alone.send(peer, offer('0000000000000004')));
+    const lonely = settledCode(alone.send(peer, offer('0000000000000004')));
     await new Promise((resolve) => setImmediate(resolve));
-    overlay.acks[1]!.reject(Object.assign(new Error('no route'), { code: 'UNREACHABLE' }));
+    overlay.acks[1]!.reject(new PeerSockError('UNREACHABLE', 'no route'));
     expect(await lonely).toBe('UNREACHABLE');
   });
 
@@ -152,28 +152,28 @@ describe('signal relay: which way a WebRTC signal goes', () => {
       throw new PeerSockError('SIGNAL_UNKNOWN_PEER', 'no peer by that id is registered here');
     };
     const relay = createSignalRelay({ server, overlay: overlay.route, overlayReady: () => true, mode: 'fallback', logger: silentLogger, now: () => time });
-    expect(await rejectionCode(relay.send(peer, offer('0000000000000070')))).toBe('SIGNAL_UNKNOWN_PEER');
+    expect(await settledCode(relay.send(peer, offer('0000000000000070')))).toBe('SIGNAL_UNKNOWN_PEER');
     expect(overlay.dispatched).toEqual([]);
   });
 
   it('a routed signal without an ack (TIMEOUT, fate unknown) does not fail the attempt when there is no other way', async () => {
     const overlay = fakeOverlay();
     const relay = createSignalRelay({ overlay: overlay.route, overlayReady: () => true, logger: silentLogger, now: () => time });
-    const sent = rejectionCode(relay.send(peer, offer('0000000000000050')));
+    const sent = settledCode(relay.send(peer, offer('0000000000000050')));
     await new Promise((resolve) => setImmediate(resolve));
-    overlay.acks[0]!.reject(Object.assign(new PeerSockError('TIMEOUT', 'no ack'), {}));
+    overlay.acks[0]!.reject(new PeerSockError('TIMEOUT', 'no ack'));
     expect(await sent).toBe('resolved');
   });
 
   it('an unacknowledged routed signal whose retry through a (stopped) server fails too still does not fail the attempt', async () => {
     const overlay = fakeOverlay();
     const relay = createSignalRelay({ server: fakeServer(true), overlay: overlay.route, overlayReady: () => true, mode: 'first', logger: silentLogger, now: () => time });
-    const sent = rejectionCode(relay.send(peer, offer('0000000000000060')));
+    const sent = settledCode(relay.send(peer, offer('0000000000000060')));
     await new Promise((resolve) => setImmediate(resolve));
     overlay.acks[0]!.reject(new PeerSockError('TIMEOUT', 'no ack'));
     expect(await sent).toBe('resolved');
     // A definite failure (no route) followed by a failed server still fails it.
-    const definite = rejectionCode(relay.send(peer, offer('0000000000000061')));
+    const definite = settledCode(relay.send(peer, offer('0000000000000061')));
     await new Promise((resolve) => setImmediate(resolve));
     overlay.acks[1]!.reject(new PeerSockError('UNREACHABLE', 'no route'));
     expect(await definite).toBe('SIGNALING_UNAVAILABLE');
@@ -181,7 +181,7 @@ describe('signal relay: which way a WebRTC signal goes', () => {
 
   it('with neither a server nor an overlay, signals are refused with SIGNALING_UNAVAILABLE', async () => {
     const relay = createSignalRelay({ overlayReady: () => true, logger: silentLogger, now: () => time });
-    expect(await rejectionCode(relay.send(peer, offer('0000000000000005')))).toBe('SIGNALING_UNAVAILABLE');
+    expect(await settledCode(relay.send(peer, offer('0000000000000005')))).toBe('SIGNALING_UNAVAILABLE');
   });
 
   it('keeps the order of one target\'s signals although their sends run concurrently', async () => {
