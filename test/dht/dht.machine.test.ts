@@ -45,7 +45,7 @@ function start(options: { config?: Partial<DhtConfig>; open?: PeerId[]; ring?: P
         openPeers: () => options.open ?? [],
         ringNeighbours: () => options.ring ?? [],
         answer: (rid, outcome) => answers.push({ rid, outcome }),
-        // Provider records are tested in provider-handlers.test.ts; these ports are never reached here.
+        // Provider records are tested in dht-providers.test.ts; these ports are never reached here.
         wallClock: () => clock.now(),
         records: { sign: () => undefined, verify: () => undefined },
         announced: () => undefined,
