@@ -6,7 +6,7 @@ import type { Random } from '../../ports/random.js';
 import { contactOf, type Contact } from '../ring/contact.js';
 import type { Position } from '../ring/id-space.js';
 import type { DhtConfig } from './dht-config.js';
-import { forward, linkContacts, type ForwardingNode } from './dht-forward.js';
+import { forward, type ForwardingNode } from './dht-forward.js';
 import { MAX_PATH, MAX_TTL, type DhtMessage } from './dht-messages.js';
 import { answerPeers } from './lookup-answer.js';
 import type { ProviderDesk } from './provider-desk.js';
@@ -227,7 +227,7 @@ export function onFindProviders(node: ProviderNode, from: PeerId, message: Extra
 /** What this node can say about `key`: its records, or its closest peers when it has none. */
 function localAnswer(node: ProviderNode, key: Position, count: number): { records: ProviderRecord[]; peers: PeerId[] } {
   const records = node.state.providers.store.get(key, wallNow(node), count);
-  const peers = records.length > 0 ? [] : answerPeers(node, linkContacts(node), key, count);
+  const peers = records.length > 0 ? [] : answerPeers(node, key, count);
   return { records, peers };
 }
 

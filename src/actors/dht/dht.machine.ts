@@ -278,7 +278,7 @@ function onLookup(context: Context, from: PeerId, message: Extract<DhtMessage, {
     const onward: DhtMessage = { ...message, ttl: message.ttl - 1, path: [...message.path, self.id] };
     if (forward(context, message.target, new Set(message.path), onward)) return;
   }
-  const peers = answerPeers(context, linkContacts(context), message.target, message.count);
+  const peers = answerPeers(context, message.target, message.count);
   ports.send(from, { t: 'closest', rid: message.rid, target: message.target, peers, path: message.path });
 }
 
@@ -327,7 +327,7 @@ function startLookup(context: Context, asker: LookupFor, target: Position, count
     return;
   }
   // Nothing nearer within two hops: this node is where the lookup would stop.
-  settleLookup(context, asker, { ok: true, peers: answerPeers(context, linkContacts(context), target, count), hops: 0 });
+  settleLookup(context, asker, { ok: true, peers: answerPeers(context, target, count), hops: 0 });
 }
 
 function plan(context: Context): void {

@@ -1,6 +1,6 @@
 import type { PeerId } from '../../identity/peer-id.js';
 import type { Clock } from '../../ports/clock.js';
-import type { Contact } from '../ring/contact.js';
+import { contactOf, type Contact } from '../ring/contact.js';
 import type { Position } from '../ring/id-space.js';
 import type { RoutingTable, TableContact } from './routing-table.js';
 import { closest } from './xor-distance.js';
@@ -51,7 +51,6 @@ export function answerPeers(
     ports: { clock: Clock };
     state: { links: ReadonlySet<PeerId>; linkSets: ReadonlyMap<PeerId, readonly Contact[]>; table: Pick<RoutingTable, 'closest'> };
   },
-  links: readonly Contact[],
   target: Position,
   count: number,
 ): PeerId[] {
@@ -59,7 +58,7 @@ export function answerPeers(
     self: node.self,
     target,
     count,
-    links,
+    links: [...node.state.links].map(contactOf),
     linkSets: node.state.linkSets,
     table: node.state.table.closest(target, count * TABLE_CANDIDATES_PER_ANSWER),
     now: node.ports.clock.now(),
