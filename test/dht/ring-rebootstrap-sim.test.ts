@@ -1,7 +1,10 @@
 /**
- * The ring's re-bootstrap seam fed by the DHT: with every signaling server down, a node whose
- * predecessor and whole successor list crash re-joins through the DHT's contacts (the only
- * peers it can still name), and the ring is whole again.
+ * With every signaling server down, a node whose predecessor and whole successor list crash
+ * finds its place again through the DHT: its DHT links lie all round the ring, and the ring
+ * adopts a linked peer between itself and its successor (ring.machine.ts adoptLinkedSuccessors),
+ * so its list never runs dry and it needs no re-join. (Before that rule it re-bootstrapped
+ * through the DHT's contacts — the seam `bootstrapCandidates` → dhtBootstrapContacts, unit-tested
+ * in dht-providers.test.ts — which stays the way back for a node left with no link at all.)
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkNetwork } from '../../sim/check-network.js';
@@ -31,7 +34,10 @@ describe('ring re-bootstrap through the DHT', () => {
 
     const node = sim.alive()[5]!;
     const view = node.ring()!;
-    for (const id of [view.predecessor!, ...view.successors]) sim.crash(sim.byId(id)!);
+    const crashed = new Set([view.predecessor!, ...view.successors]);
+    const linkedBefore = new Set(node.node.peers().filter((peer) => !crashed.has(peer)));
+    expect(linkedBefore.size).toBeGreaterThan(0);
+    for (const id of crashed) sim.crash(sim.byId(id)!);
     const states: string[] = [];
     const healed = await sim.runUntil(() => {
       const state = node.ring()!.state;
@@ -40,11 +46,8 @@ describe('ring re-bootstrap through the DHT', () => {
     }, detectionTimeoutMs(PROPERTY_CONNECTION) + 30_000);
     expect(healed, describeViolations(ringCheck(sim))).toBe(true);
 
-    // Its successor list ran out, so it re-bootstrapped; with the servers down, only the DHT
-    // could name a peer to join through: had it named none, sampling would have gone straight
-    // to `member` as a ring of one (the path the ring takes when it has no candidate at all).
-    const rebootstrap = states.indexOf('rebootstrapping');
-    expect(rebootstrap, states.join(' → ')).toBeGreaterThanOrEqual(0);
-    expect(states.slice(rebootstrap), states.join(' → ')).toContain('joining.locating');
+    // It kept its place: no re-join, and its new successor is a peer it was already linked to.
+    expect(states, states.join(' → ')).not.toContain('rebootstrapping');
+    expect(linkedBefore.has(node.ring()!.successors[0]!)).toBe(true);
   }, 300_000);
 });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { sortByPosition, type Contact } from '../../src/actors/ring/contact.js';
-import { chooseNextHop, choosePreferredHop, decideForward } from '../../src/actors/routing/route-choice.js';
+import { chooseNextHop, choosePreferredHop, counterClockwiseHop, decideForward } from '../../src/actors/routing/route-choice.js';
 import type { PeerId } from '../../src/identity/peer-id.js';
 import { dist, poolArb } from '../ring/arbitraries.js';
 
@@ -90,6 +90,25 @@ describe('decideForward', () => {
     fc.assert(
       fc.property(poolArb(2, 3), ([self, target]) => {
         expect(decideForward({ self: self!, target: target!.id, links: [], origin: self!.id, ttl: 5, originating: true })).toEqual({ action: 'fail', code: 'UNREACHABLE' });
+      }),
+    );
+  });
+
+  it('when no link makes progress clockwise, turns: approaches the target from behind, and a turned message keeps turning', () => {
+    fc.assert(
+      fc.property(poolArb(4, 12), (pool) => {
+        const sorted = sortByPosition(pool);
+        const [self, target, ...rest] = sorted;
+        // The link closest after the target (clockwise) is the counter-clockwise greedy hop.
+        const links = ids(rest);
+        const expected = rest[0]!.id;
+        expect(counterClockwiseHop(self!, target!.id, links)).toBe(expected);
+        expect(decideForward({ self: self!, target: target!.id, links, origin: self!.id, ttl: 5, originating: true })).toEqual({ action: 'forward', to: expected, ttl: 5, ccw: true });
+        // Turned, it never picks a clockwise hop, even one that would make progress.
+        const far = sorted[sorted.length - 1]!;
+        expect(decideForward({ self: far, target: target!.id, links: [self!.id, ...links], origin: self!.id, previousHop: self!.id, ttl: 5, ccw: true })).toEqual(
+          rest.length > 1 ? { action: 'forward', to: expected === far.id ? rest[1]!.id : expected, ttl: 4, ccw: true } : { action: 'fail', code: 'UNREACHABLE' },
+        );
       }),
     );
   });

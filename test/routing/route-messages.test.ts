@@ -23,7 +23,8 @@ const failArb: fc.Arbitrary<RouteMessage> = fc.record({
   msgId: fc.uint8Array({ minLength: 16, maxLength: 16 }),
   code: fc.constantFrom('UNREACHABLE' as const, 'TTL_EXPIRED' as const),
   ttl: fc.integer({ min: 0, max: MAX_ENVELOPE_TTL }),
-});
+  ccw: fc.constant(true as const),
+}, { requiredKeys: ['t', 'to', 'origin', 'msgId', 'code', 'ttl'] });
 
 /** Buffers (what the decoder makes) as plain Uint8Arrays, so toEqual compares bytes only. */
 function plain(value: unknown): unknown {
@@ -54,6 +55,8 @@ describe('ps/route messages on the wire', () => {
       for (const ttl of [0, 1, 32, MAX_ENVELOPE_TTL]) {
         expect(plain(parseRouteMessage(overTheWire({ t, env: { ...env, ttl } })))).toEqual({ t, env: { ...env, ttl } });
       }
+      // A message that turned counter-clockwise (route-choice.ts) says so to the next hop.
+      expect(plain(parseRouteMessage(overTheWire({ t, env, ccw: true })))).toEqual({ t, env, ccw: true });
     }
   });
 
@@ -95,6 +98,8 @@ describe('ps/route messages on the wire', () => {
       { ...fail, ttl: -1 },
       { ...fail, ttl: 1.5 },
       { ...fail, ttl: MAX_ENVELOPE_TTL + 1 },
+      { ...fail, ccw: false },
+      { t: 'msg', env: wireEnv, ccw: 1 },
     ];
     for (const body of bad) expect(() => parseRouteMessage(body), String(JSON.stringify(body))?.slice(0, 120)).toThrow(expect.objectContaining({ code: 'FRAME_SCHEMA' }));
   });

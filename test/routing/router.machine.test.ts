@@ -150,10 +150,26 @@ describe('router machine: a hop', () => {
     actor.send({ type: 'route.frame', from: N[3]!.id, message: { ...notice, ttl: 1 } }); // used up: dropped
     const ack = envelope(N[2]!.id, N[8]!.id, 5);
     actor.send({ type: 'route.frame', from: N[3]!.id, message: { t: 'ack', env: ack } });
-    actor.send({ type: 'route.frame', from: N[3]!.id, message: { t: 'ack', env: { ...ack, target: N[2]!.id } } }); // no way on: dropped
+    // No way on clockwise (nothing linked in (us, N2)): it turns, toward N2 from behind, via N6.
+    actor.send({ type: 'route.frame', from: N[3]!.id, message: { t: 'ack', env: { ...ack, target: N[2]!.id } } });
+    // Already turned, and no link in (N7, us): no way on either way: dropped.
+    actor.send({ type: 'route.frame', from: N[3]!.id, message: { t: 'ack', env: { ...ack, target: N[7]!.id }, ccw: true } });
     expect(sent).toEqual([
       { to: N[6]!.id, message: { ...notice, ttl: 1 } },
       { to: N[6]!.id, message: { t: 'ack', env: { ...ack, ttl: 4 } } },
+      { to: N[6]!.id, message: { t: 'ack', env: { ...ack, target: N[2]!.id, ttl: 4 }, ccw: true } },
+    ]);
+  });
+
+  it('a turned message stays turned: it never goes back to clockwise greedy', () => {
+    // Clockwise, N4 would be the hop toward N5; counter-clockwise from us (N0) toward N5 it is N6.
+    const { actor, sent } = start([N[4]!.id, N[6]!.id, N[9]!.id]);
+    const env = envelope(N[9]!.id, N[5]!.id, 5);
+    actor.send({ type: 'route.frame', from: N[9]!.id, message: { t: 'msg', env, ccw: true } });
+    actor.send({ type: 'route.frame', from: N[9]!.id, message: { t: 'msg', env: { ...env, msgId: new Uint8Array(16).fill(2) } } });
+    expect(sent).toEqual([
+      { to: N[6]!.id, message: { t: 'msg', env: { ...env, ttl: 4 }, ccw: true } },
+      { to: N[4]!.id, message: { t: 'msg', env: { ...env, msgId: new Uint8Array(16).fill(2), ttl: 4 } } },
     ]);
   });
 });

@@ -9,7 +9,9 @@ import type { Position } from './id-space.js';
  *
  *   find       {t, rid, target, path}        route greedily toward the node responsible for
  *                                            `target`; `path` = the hops so far, origin first
- *   found      {t, rid, target, node, path}  the answer, routed back along `path`
+ *   found      {t, rid, target, node, path, by?}  the answer, routed back along `path`; `by`
+ *                                            = who answered (the target's predecessor, as far as
+ *                                            it knows, or `node` itself when responsible)
  *   get        {t}                           "tell me your neighbours" (stabilize)
  *   neighbours {t, predecessor?, successors} the answer to `get`
  *   notify     {t}                           "I think I am your predecessor"
@@ -28,7 +30,7 @@ export const MAX_LIST = 32;
 
 export type RingMessage =
   | { t: 'find'; rid: number; target: Position; path: PeerId[] }
-  | { t: 'found'; rid: number; target: Position; node: PeerId; path: PeerId[] }
+  | { t: 'found'; rid: number; target: Position; node: PeerId; path: PeerId[]; by?: PeerId }
   | { t: 'get' }
   | { t: 'neighbours'; predecessor?: PeerId; successors: PeerId[] }
   | { t: 'notify' }
@@ -67,8 +69,11 @@ export function ringMessageToWire(message: RingMessage): Record<string, unknown>
   switch (message.t) {
     case 'find':
       return { t: 'find', rid: message.rid, target: wireId(message.target), path: message.path.map(wireId) };
-    case 'found':
-      return { t: 'found', rid: message.rid, target: wireId(message.target), node: wireId(message.node), path: message.path.map(wireId) };
+    case 'found': {
+      const out: Record<string, unknown> = { t: 'found', rid: message.rid, target: wireId(message.target), node: wireId(message.node), path: message.path.map(wireId) };
+      if (message.by !== undefined) out.by = wireId(message.by);
+      return out;
+    }
     case 'get':
     case 'notify':
       return { t: message.t };
@@ -93,7 +98,9 @@ export function parseRingMessage(body: unknown): RingMessage {
       const path = peerIds(m.path, MAX_PATH, 'path');
       if (path.length === 0) fail('path must name the origin');
       if (m.t === 'find') return { t: 'find', rid: rid(m.rid), target, path };
-      return { t: 'found', rid: rid(m.rid), target, node: peerId(m.node, 'node'), path };
+      const by = optionalPeerId(m.by, 'by');
+      const found = { t: 'found' as const, rid: rid(m.rid), target, node: peerId(m.node, 'node'), path };
+      return by === undefined ? found : { ...found, by };
     }
     case 'get':
       return { t: 'get' };

@@ -49,7 +49,7 @@ export interface RingInput {
   ports: RingPorts;
 }
 
-type LookupPurpose = 'join' | 'merge' | 'probe';
+type LookupPurpose = 'join' | 'merge' | 'probe' | 'predecessor';
 
 interface Context {
   self: Contact;
@@ -80,6 +80,10 @@ interface Context {
   probe: ProbeSchedule;
   /** Peers seen failing lately: not re-adopted from others' reports (see failed-peers.ts). */
   failed: FailedPeers;
+  /** Rounds in a row without a predecessor, for seekPredecessor's back-off. */
+  predecessorMissing: number;
+  /** The node a predecessor search named; its link is kept until the search is over. */
+  predecessorLead: PeerId | undefined;
 }
 
 interface ProbeSchedule {
@@ -95,7 +99,7 @@ type Event =
   | { type: 'ring.message'; from: PeerId; message: RingMessage }
   | { type: 'leave' }
   // raised by the message dispatcher
-  | { type: 'lookup.done'; rid: number; node: PeerId }
+  | { type: 'lookup.done'; rid: number; node: PeerId; by?: PeerId }
   | { type: 'stabilize.reply'; from: PeerId; predecessor: PeerId | undefined; successors: PeerId[] };
 
 /**
@@ -167,6 +171,7 @@ export const ringMachine = setup({
     isJoinLookup: ({ context, event }) => event.type === 'lookup.done' && context.lookups[event.rid] === 'join',
     isMergeLookup: ({ context, event }) => event.type === 'lookup.done' && context.lookups[event.rid] === 'merge',
     isProbeLookup: ({ context, event }) => event.type === 'lookup.done' && context.lookups[event.rid] === 'probe',
+    isPredecessorLookup: ({ context, event }) => event.type === 'lookup.done' && context.lookups[event.rid] === 'predecessor',
     foundIsSelf: ({ context }) => context.found === context.self.id,
     isSuccessorReply: ({ context, event }) => event.type === 'stabilize.reply' && event.from === successor(context)?.id,
     isAnswerToRequest: ({ context, event }) => event.type === 'stabilize.reply' && event.from === context.asked,
@@ -197,7 +202,12 @@ export const ringMachine = setup({
   },
   actions: {
     loadLinks: assign(({ context }) => ({ links: new Set(context.ports.openPeers()) })),
-    linkUp: assign(({ context, event }) => (event.type === 'link.up' ? { links: new Set([...context.links, event.peer]) } : {})),
+    /** A link that opens is a live peer, whatever we concluded before (see failed-peers.ts). */
+    linkUp: assign(({ context, event }) => {
+      if (event.type !== 'link.up') return {};
+      const links = new Set([...context.links, event.peer]);
+      return context.failed.has(event.peer) ? { links, failed: forgetFailed(context.failed, event.peer) } : { links };
+    }),
     linkDown: assign(({ context, event }) => {
       if (event.type !== 'link.down') return {};
       const links = new Set(context.links);
@@ -276,6 +286,40 @@ export const ringMachine = setup({
       // position would be answered by ourselves as soon as we know a predecessor.)
       context.ports.send(via, { t: 'find', rid, target: ringAdd(context.self.position, 1n), path: [context.self.id] });
     }),
+    /**
+     * A member without a predecessor for a while may have been skipped: churn can leave the node
+     * before it pointing past it (a "rho" — a cycle with a tail that nobody points into), and no
+     * stabilize round ever tells anyone, since the tail's first node has nobody to notify it.
+     * Seen over real WebRTC once every server was gone: 3 of 13 SIGKILLed, survivors stuck for
+     * 40 s with one node's predecessor undefined. So it looks its own position up, starting at the
+     * link farthest round the ring: the walk ends at the node that believes it is our position's
+     * predecessor — the true predecessor, which skipped us — and it names itself (`by`). We link
+     * to it; it finds us between itself and its successor (adoptLinkedSuccessors) and notifies
+     * us. Rounds 2, 4, 8, …: a node just joined gets its notify within a round or two anyway.
+     */
+    seekPredecessor: enqueueActions(({ context, enqueue }) => {
+      if (context.predecessor !== undefined) {
+        if (context.predecessorMissing !== 0 || context.predecessorLead !== undefined) enqueue.assign({ predecessorMissing: 0, predecessorLead: undefined });
+        return;
+      }
+      const missing = context.predecessorMissing + 1;
+      enqueue.assign({ predecessorMissing: missing });
+      if (missing < 2 || (missing & (missing - 1)) !== 0) return;
+      const via = nextHop(context.self.position, context.self.position, linkedContacts(context));
+      if (via === undefined) return;
+      const rid = context.nextRid;
+      const lookups: Record<number, LookupPurpose> = {};
+      for (const [key, purpose] of Object.entries(context.lookups)) if (purpose !== 'predecessor') lookups[Number(key)] = purpose;
+      lookups[rid] = 'predecessor';
+      enqueue.assign({ nextRid: rid + 1, lookups });
+      context.ports.send(via.id, { t: 'find', rid, target: context.self.position, path: [context.self.id] });
+    }),
+    followPredecessorLead: assign(({ context, event }) => {
+      if (event.type !== 'lookup.done' || context.predecessor !== undefined) return {};
+      const lead = event.by;
+      if (lead === undefined || lead === context.self.id || lead === successor(context)?.id || !aliveCheck(context)(lead)) return {};
+      return { predecessorLead: lead, owned: link(context, [lead]) };
+    }),
     forgetLookups: assign({ lookups: {} }),
     takeFound: assign(({ event }) => (event.type === 'lookup.done' ? { found: event.node } : {})),
     connectFound: assign(({ context }) => (context.found ? { owned: link(context, [context.found]) } : {})),
@@ -315,6 +359,29 @@ export const ringMachine = setup({
       enqueue.assign({ successors });
       pushIfChanged(context, successors);
     }),
+    /**
+     * A peer we hold a link to (the DHT's, an application's, a join's) that lies between us and
+     * our successor is a closer successor, and alive: adopt it. Links are symmetric, so the
+     * peer on the other side applies the same rule and gets a notify from us in turn. This is
+     * what rejoins a ring that churn left as a cycle skipping a stretch of nodes (or as two
+     * interleaved cycles) once every server is gone: stabilize/notify alone never leaves such a
+     * state, and the per-round probe only helps if it happens to ask someone who knows better.
+     */
+    adoptLinkedSuccessors: enqueueActions(({ context, enqueue }) => {
+      const next = successor(context);
+      const isAlive = aliveCheck(context);
+      let closer: Contact[] | undefined;
+      for (const peer of context.links) {
+        if (peer === context.self.id || !isAlive(peer)) continue;
+        const contact = contactOf(peer);
+        if (next === undefined || between(contact.position, context.self.position, next.position)) (closer ??= []).push(contact);
+      }
+      if (closer === undefined) return;
+      const successors = mergeCandidates(context.self, [context.successors, closer], context.config.successorListLength, isAlive);
+      if (sameIds(successors, context.successors)) return;
+      enqueue.assign({ successors });
+      pushIfChanged(context, successors);
+    }),
     /** Keep a link to every neighbour, so a failed successor's replacement is ready. */
     linkNeighbours: assign(({ context }) => ({ owned: link(context, neighbourIds(context)) })),
     /** Close owned links that are no longer neighbours (nor the join/merge peer in use). */
@@ -322,6 +389,7 @@ export const ringMachine = setup({
       const wanted = new Set(neighbourIds(context));
       if (context.via) wanted.add(context.via);
       if (context.found) wanted.add(context.found);
+      if (context.predecessorLead) wanted.add(context.predecessorLead);
       const owned = new Set<PeerId>();
       let links: Set<PeerId> | undefined;
       for (const peer of context.owned) {
@@ -390,7 +458,7 @@ export const ringMachine = setup({
           if (message.path[message.path.length - 1] !== context.self.id) return;
           const path = message.path.slice(0, -1);
           if (path.length === 0) {
-            enqueue.raise({ type: 'lookup.done', rid: message.rid, node: message.node });
+            enqueue.raise(message.by === undefined ? { type: 'lookup.done', rid: message.rid, node: message.node } : { type: 'lookup.done', rid: message.rid, node: message.node, by: message.by });
             return;
           }
           context.ports.send(path[path.length - 1]!, { ...message, path });
@@ -429,7 +497,9 @@ export const ringMachine = setup({
           if (predecessor?.id === leaver) {
             predecessor = message.predecessor && message.predecessor !== context.self.id ? contactOf(message.predecessor) : undefined;
           }
-          enqueue.assign({ successors, predecessor });
+          // Gone, though its link may linger a moment: not to be re-adopted from links or lists.
+          const failed = rememberFailed(context.failed, leaver, context.ports.clock.now(), context.config.failedMemoryMs);
+          enqueue.assign({ successors, predecessor, failed });
           pushIfChanged({ ...context, predecessor }, successors);
           enqueue.assign({ owned: link(context, [...successors.map((c) => c.id), ...(predecessor ? [predecessor.id] : [])]) });
           return;
@@ -456,6 +526,8 @@ export const ringMachine = setup({
     owned: new Set<PeerId>(),
     probe: { every: 1, wait: 0, confirmed: undefined },
     failed: NO_FAILED_PEERS,
+    predecessorMissing: 0,
+    predecessorLead: undefined,
   }),
   entry: 'loadLinks',
   on: {
@@ -513,13 +585,17 @@ export const ringMachine = setup({
       type: 'parallel',
       entry: ['notifySuccessor', 'linkNeighbours'],
       on: {
+        'link.up': { actions: ['linkUp', 'adoptLinkedSuccessors'] },
         'link.down': [
           { guard: 'lostLastNeighbour', target: 'rebootstrapping', actions: 'linkDown' },
           { actions: ['linkDown', 'linkNeighbours'] },
         ],
         // A successor pushes its list when it changes (see pushIfChanged): reconcile at once.
         'stabilize.reply': { guard: 'isSuccessorReply', actions: ['reconcile', 'linkNeighbours'] },
-        'lookup.done': { guard: 'isProbeLookup', actions: 'considerMergeResult' },
+        'lookup.done': [
+          { guard: 'isProbeLookup', actions: 'considerMergeResult' },
+          { guard: 'isPredecessorLookup', actions: 'followPredecessorLead' },
+        ],
       },
       states: {
         maintenance: {
@@ -536,7 +612,7 @@ export const ringMachine = setup({
               always: { guard: 'successorUnasked', target: 'stabilizing' },
             },
             stabilizing: {
-              entry: ['requestNeighbours', 'probeOwnPosition'],
+              entry: ['adoptLinkedSuccessors', 'requestNeighbours', 'probeOwnPosition', 'seekPredecessor'],
               always: [
                 { guard: ({ context }) => context.successors.length === 0, target: 'waiting', actions: ['stabilizeAlone', 'notifySuccessor', 'linkNeighbours'] },
                 // No request is out (no link yet), or it went down with a link closed meanwhile:
@@ -656,7 +732,7 @@ function routeFind(context: Context, message: Extract<RingMessage, { t: 'find' }
   const { self } = context;
   const answer = (node: PeerId) => {
     const back = message.path[message.path.length - 1]!;
-    context.ports.send(back, { t: 'found', rid: message.rid, target: message.target, node, path: message.path });
+    context.ports.send(back, { t: 'found', rid: message.rid, target: message.target, node, path: message.path, by: self.id });
   };
   if (isResponsible(self.position, context.predecessor?.position, message.target)) {
     answer(self.id);
@@ -667,21 +743,34 @@ function routeFind(context: Context, message: Extract<RingMessage, { t: 'find' }
   const onPath = new Set(message.path);
   const hop = nextHop(self.position, message.target as Position, linkedContacts(context).filter((c) => !onPath.has(c.id)));
   if (hop === undefined || message.path.length >= MAX_PATH) {
-    // We are the target's predecessor as far as we know: the first of our successors at or
-    // past the target answers for it. (Not simply our successor: for a probe of the point
-    // just past the origin, the origin's predecessor must name the origin's successor.)
-    answer(firstSuccessorFrom(context, message.target)?.id ?? self.id);
+    // We are the target's predecessor as far as we know: the first node we know at or past the
+    // target answers for it. (Not simply our successor: for a probe of the point just past the
+    // origin, the origin's predecessor must name the origin's successor.)
+    answer(firstKnownFrom(context, message.target, onPath)?.id ?? self.id);
     return;
   }
   context.ports.send(hop.id, { ...message, path: [...message.path, self.id] });
 }
 
-/** The first successor s with target ∈ (self, s]; our successor when the list ends before the target. */
-function firstSuccessorFrom(context: Context, target: Position): Contact | undefined {
-  for (const candidate of context.successors) {
-    if (between(target, context.self.position, candidate.position, { inclusiveEnd: true })) return candidate;
-  }
-  return successor(context);
+/**
+ * The first node c we know — successor or link — with target ∈ (self, c]; our first successor
+ * when none lies at or past the target (undefined: the caller answers itself). Links count: when our list skips a stretch of the ring (churn
+ * left it wrong, see adoptLinkedSuccessors), a link into that stretch gives the right answer where
+ * the list would confirm the wrong one. Nodes on the lookup's path are not answers: a joiner
+ * linked to us (and adopted by adoptLinkedSuccessors) looking up its own position would be told
+ * it is its own successor.
+ */
+function firstKnownFrom(context: Context, target: Position, onPath: ReadonlySet<PeerId>): Contact | undefined {
+  const self = context.self.position;
+  let best: Contact | undefined;
+  const consider = (candidate: Contact) => {
+    if (!between(target, self, candidate.position, { inclusiveEnd: true })) return;
+    if (best === undefined || compareClockwise(self, candidate.position, best.position) < 0) best = candidate;
+  };
+  for (const candidate of context.successors) if (!onPath.has(candidate.id)) consider(candidate);
+  const isAlive = aliveCheck(context);
+  for (const peer of context.links) if (peer !== context.self.id && !onPath.has(peer) && isAlive(peer)) consider(contactOf(peer));
+  return best ?? context.successors.find((candidate) => !onPath.has(candidate.id));
 }
 
 export type RingMachine = typeof ringMachine;

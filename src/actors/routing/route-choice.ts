@@ -1,6 +1,6 @@
 import type { PeerId } from '../../identity/peer-id.js';
 import { contactOf, type Contact } from '../ring/contact.js';
-import { positionHex } from '../ring/id-space.js';
+import { between, compareClockwise, positionHex } from '../ring/id-space.js';
 import { nextHop } from '../ring/routing.js';
 import type { RouteFailCode } from './route-messages.js';
 
@@ -46,7 +46,26 @@ export function choosePreferredHop(
   return chooseNextHop(self, target, usable, exclude) ?? chooseNextHop(self, target, links, exclude);
 }
 
-export type ForwardDecision = { action: 'forward'; to: PeerId; ttl: number } | { action: 'fail'; code: RouteFailCode };
+/**
+ * The link closest after the target going clockwise, among links in (target, self): greedy
+ * toward the target from behind. Each such hop lands strictly closer to the target counter-
+ * clockwise, so this mode cannot loop either; it ends at a node linked to the target — the
+ * target's successor, which keeps a link to its predecessor, if nothing nearer.
+ */
+export function counterClockwiseHop(self: Contact, target: PeerId, links: readonly PeerId[], exclude: readonly PeerId[] = []): PeerId | undefined {
+  if (target !== self.id && links.includes(target)) return target;
+  const to = positionHex(target);
+  let best: Contact | undefined;
+  for (const link of links) {
+    if (link === self.id || exclude.includes(link)) continue;
+    const contact = contactOf(link);
+    if (!between(contact.position, to, self.position)) continue;
+    if (best === undefined || compareClockwise(to, contact.position, best.position) < 0) best = contact;
+  }
+  return best?.id;
+}
+
+export type ForwardDecision = { action: 'forward'; to: PeerId; ttl: number; ccw?: true } | { action: 'fail'; code: RouteFailCode };
 
 export interface ForwardInput {
   self: Contact;
@@ -61,6 +80,8 @@ export interface ForwardInput {
   origin: PeerId;
   /** True at the origin: the ttl it set counts the first link, so nothing is spent yet. */
   originating?: boolean;
+  /** The message arrived in counter-clockwise mode (see decideForward): it stays in it. */
+  ccw?: boolean;
 }
 
 /**
@@ -73,7 +94,20 @@ export function decideForward(input: ForwardInput): ForwardDecision {
   const ttl = input.originating ? input.ttl : input.ttl - 1;
   if (ttl < 1) return { action: 'fail', code: 'TTL_EXPIRED' };
   const exclude = input.previousHop === undefined ? [input.origin] : [input.previousHop, input.origin];
-  const to = choosePreferredHop(input.self, input.target, input.preferred ?? [], input.links, exclude);
+  if (!input.ccw) {
+    const to = choosePreferredHop(input.self, input.target, input.preferred ?? [], input.links, exclude);
+    if (to !== undefined) return { action: 'forward', to, ttl };
+  }
+  // Clockwise greedy is stuck: every link lies past the target. That happens when churn left the ring skipping a stretch — the node before the stretch
+  // has no link into it, and the stretch's first node links only onward — and it is exactly when
+  // the links to heal it must be signaled (found in the simulator: 3 of 16 crashed with no
+  // server left, r = 3, and the skipped node's answers could not get back to its predecessor).
+  // Approaching from behind reaches the target through its successors' links to it. Once a
+  // message turns, it stays turned: clockwise greedy from past the target would send it round
+  // the ring back to where it was stuck. (A first version asked a link whose announced link set
+  // held the target instead: a relay whose set was stale routed on, and relays passing the
+  // message round ran ttls out — 32 links — over real WebRTC. Both greedy modes are monotone.)
+  const to = counterClockwiseHop(input.self, input.target, input.links, exclude);
   if (to === undefined) return { action: 'fail', code: 'UNREACHABLE' };
-  return { action: 'forward', to, ttl };
+  return { action: 'forward', to, ttl, ccw: true };
 }

@@ -7,12 +7,14 @@ import { isRecord } from '../../wire/validate.js';
 /**
  * The routed-message protocol (`ps/route` frames between authenticated neighbours):
  *
- *   msg   {t, env}                          a sealed envelope on its way to env.target
- *   ack   {t, env}                          a sealed envelope from the message's target back to
+ *   msg   {t, env, ccw?}                    a sealed envelope on its way to env.target; `ccw`: a
+ *                                           hop found no way forward clockwise, and from there on
+ *                                           it approaches the target from behind (route-choice.ts)
+ *   ack   {t, env, ccw?}                    a sealed envelope from the message's target back to
  *                                           its origin; inside: protocol ACK_PROTOCOL, payload =
  *                                           the acknowledged msgId. Sealed and signed like any
  *                                           message, so no hop can forge or alter one.
- *   fail  {t, to, origin, msgId, code, ttl} a hop could not move the message from `origin` to
+ *   fail  {t, to, origin, msgId, code, ttl, ccw?} a hop could not move the message from `origin` to
  *                                           `to` closer to `to` (UNREACHABLE) or its ttl ran out
  *                                           (TTL_EXPIRED); routed back toward `origin`
  *
@@ -33,9 +35,9 @@ export type RouteFailCode = 'UNREACHABLE' | 'TTL_EXPIRED';
 const FAIL_CODES: ReadonlySet<string> = new Set<RouteFailCode>(['UNREACHABLE', 'TTL_EXPIRED']);
 
 export type RouteMessage =
-  | { t: 'msg'; env: SealedEnvelope }
-  | { t: 'ack'; env: SealedEnvelope }
-  | { t: 'fail'; to: PeerId; origin: PeerId; msgId: Uint8Array; code: RouteFailCode; ttl: number };
+  | { t: 'msg'; env: SealedEnvelope; ccw?: true }
+  | { t: 'ack'; env: SealedEnvelope; ccw?: true }
+  | { t: 'fail'; to: PeerId; origin: PeerId; msgId: Uint8Array; code: RouteFailCode; ttl: number; ccw?: true };
 
 const ID_BYTES = 32;
 
@@ -69,10 +71,22 @@ export function routeMessageToWire(message: RouteMessage): Record<string, unknow
   switch (message.t) {
     case 'msg':
     case 'ack':
-      return { t: message.t, env: envelopeToWire(message.env) };
+      return withCcw({ t: message.t, env: envelopeToWire(message.env) }, message.ccw);
     case 'fail':
-      return { t: 'fail', to: wireId(message.to), origin: wireId(message.origin), msgId: message.msgId, code: message.code, ttl: message.ttl };
+      return withCcw({ t: 'fail', to: wireId(message.to), origin: wireId(message.origin), msgId: message.msgId, code: message.code, ttl: message.ttl }, message.ccw);
   }
+}
+
+function withCcw(out: Record<string, unknown>, ccw: true | undefined): Record<string, unknown> {
+  if (ccw) out.ccw = true;
+  return out;
+}
+
+/** The optional `ccw` flag: absent, or exactly true. */
+function ccwFlag(body: Record<string, unknown>): { ccw?: true } {
+  if (body.ccw === undefined) return {};
+  if (body.ccw !== true) fail('ccw must be true when present');
+  return { ccw: true };
 }
 
 /** Validates a decoded `ps/route` body. Throws PeerSockError FRAME_SCHEMA. */
@@ -81,7 +95,7 @@ export function parseRouteMessage(body: unknown): RouteMessage {
   switch (body.t) {
     case 'msg':
     case 'ack':
-      return { t: body.t, env: envelopeFromWire(body.env) };
+      return { t: body.t, env: envelopeFromWire(body.env), ...ccwFlag(body) };
     case 'fail': {
       const to = hexId(body.to, 'to');
       const origin = hexId(body.origin, 'origin');
@@ -90,7 +104,7 @@ export function parseRouteMessage(body: unknown): RouteMessage {
       if (typeof body.code !== 'string' || !FAIL_CODES.has(body.code)) fail('code must be UNREACHABLE or TTL_EXPIRED');
       const ttl = body.ttl;
       if (!Number.isSafeInteger(ttl) || (ttl as number) < 0 || (ttl as number) > MAX_ENVELOPE_TTL) fail(`ttl must be an integer in 0..${MAX_ENVELOPE_TTL}`);
-      return { t: 'fail', to, origin, msgId, code: body.code as RouteFailCode, ttl: ttl as number };
+      return { t: 'fail', to, origin, msgId, code: body.code as RouteFailCode, ttl: ttl as number, ...ccwFlag(body) };
     }
     default:
       fail('unknown type');

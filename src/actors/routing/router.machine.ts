@@ -77,7 +77,7 @@ function failCause(code: RouteFailCode, ttl: number): string {
  * Passes on an envelope addressed to someone else. Returns the failure code when it cannot
  * (no progress possible, ttl used up, or the chosen link closed under us).
  */
-function forwardEnvelope(context: Context, kind: 'msg' | 'ack', env: SealedEnvelope, previousHop: PeerId | undefined): RouteFailCode | undefined {
+function forwardEnvelope(context: Context, kind: 'msg' | 'ack', env: SealedEnvelope, previousHop: PeerId | undefined, ccw?: true): RouteFailCode | undefined {
   const { self, ports } = context;
   const decision = decideForward({
     self,
@@ -85,12 +85,13 @@ function forwardEnvelope(context: Context, kind: 'msg' | 'ack', env: SealedEnvel
     ttl: env.ttl,
     links: ports.links(),
     preferred: ports.preferredLinks(),
+    ...(ccw ? { ccw } : {}),
     origin: env.origin,
     ...(previousHop === undefined ? { originating: true } : { previousHop }),
   });
   if (decision.action === 'fail') return decision.code;
   const next = decision.ttl === env.ttl ? env : { ...env, ttl: decision.ttl };
-  return ports.send(decision.to, { t: kind, env: next }) ? undefined : 'UNREACHABLE';
+  return ports.send(decision.to, decision.ccw ? { t: kind, env: next, ccw: true } : { t: kind, env: next }) ? undefined : 'UNREACHABLE';
 }
 
 export const routerMachine = setup({
@@ -135,7 +136,7 @@ export const routerMachine = setup({
             ports.endpoint.open('msg', env);
             return;
           }
-          const code = forwardEnvelope(context, 'msg', env, from);
+          const code = forwardEnvelope(context, 'msg', env, from, message.ccw);
           if (code === undefined) return;
           ports.logger.debug('routed message stuck', { origin: shortId(env.origin), target: shortId(env.target), code });
           const notice: Extract<RouteMessage, { t: 'fail' }> = { t: 'fail', to: env.target, origin: env.origin, msgId: env.msgId, code, ttl: config.returnTtl };
@@ -145,7 +146,7 @@ export const routerMachine = setup({
             return;
           }
           const back = decideForward({ self, target: env.origin, ttl: config.returnTtl, links: ports.links(), preferred: ports.preferredLinks(), origin: self.id, originating: true });
-          if (back.action === 'forward') ports.send(back.to, notice);
+          if (back.action === 'forward') ports.send(back.to, back.ccw ? { ...notice, ccw: true } : notice);
           return;
         }
         case 'ack': {
@@ -155,7 +156,7 @@ export const routerMachine = setup({
             return;
           }
           // A stuck ack gets no notice: its origin (our message's target) has nothing to do about it; the sender times out.
-          const code = forwardEnvelope(context, 'ack', env, from);
+          const code = forwardEnvelope(context, 'ack', env, from, message.ccw);
           if (code !== undefined) ports.logger.debug('routed ack dropped', { target: shortId(env.target), code });
           return;
         }
@@ -168,8 +169,8 @@ export const routerMachine = setup({
             ports.pending.settle(key, routeError(message.code, message.to, failCause(message.code, config.ttl)));
             return;
           }
-          const decision = decideForward({ self, target: message.origin, ttl: message.ttl, links: ports.links(), preferred: ports.preferredLinks(), previousHop: from, origin: self.id });
-          if (decision.action === 'forward') ports.send(decision.to, { ...message, ttl: decision.ttl });
+          const decision = decideForward({ self, target: message.origin, ttl: message.ttl, links: ports.links(), preferred: ports.preferredLinks(), ...(message.ccw ? { ccw: true } : {}), previousHop: from, origin: self.id });
+          if (decision.action === 'forward') ports.send(decision.to, decision.ccw ? { ...message, ttl: decision.ttl, ccw: true } : { ...message, ttl: decision.ttl });
           return;
         }
       }
