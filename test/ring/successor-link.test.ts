@@ -9,16 +9,11 @@
  * ignored for failedMemoryMs while X, alive and linked, had no predecessor.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createActor, type Actor } from 'xstate';
 import { contactOf, sortByPosition, type Contact } from '../../src/actors/ring/contact.js';
 import { DEFAULT_RING_CONFIG, type RingConfig } from '../../src/actors/ring/ring-config.js';
-import type { RingMessage } from '../../src/actors/ring/ring-messages.js';
-import { ringMachine } from '../../src/actors/ring/ring.machine.js';
-import type { PeerId } from '../../src/identity/peer-id.js';
-import { silentLogger } from '../../src/ports/logger.js';
 import { advance } from '../../sim/drive.js';
 import { createSeededRandom } from '../../sim/seeded-random.js';
-import { createSimulatedClock, type VirtualClock } from '../../sim/simulated-clock.js';
+import { startRingActor, type RingActorHarness } from '../helpers/ring-actor.js';
 import { randomContacts } from './ring-model.js';
 
 const CONFIG: RingConfig = {
@@ -31,23 +26,14 @@ const CONFIG: RingConfig = {
   mergeIntervalMs: 600_000,
 };
 
-interface Harness {
-  clock: VirtualClock;
-  actor: Actor<typeof ringMachine>;
+interface Harness extends RingActorHarness {
   self: Contact;
   /** Between self and `old`: the successor adopted from old's report. */
   closer: Contact;
   old: Contact;
-  linked: Set<PeerId>;
-  /** Every send the actor made, and whether the transport took it. */
-  sends: Array<{ at: number; to: PeerId; message: RingMessage; sent: boolean }>;
-  connects: PeerId[];
-  successors(): PeerId[];
-  from(peer: Contact, message: RingMessage): void;
-  linkUp(peer: Contact): void;
 }
 
-let running: Actor<typeof ringMachine> | undefined;
+let running: RingActorHarness | undefined;
 afterEach(() => {
   running?.stop();
   running = undefined;
@@ -58,49 +44,10 @@ afterEach(() => {
  * predecessor: self adopts closer, to which it has no link.
  */
 async function joinedThenTold(): Promise<Harness> {
-  const clock = createSimulatedClock();
   const [self, closer, old] = sortByPosition(randomContacts(createSeededRandom(11), 3)) as [Contact, Contact, Contact];
-  const linked = new Set<PeerId>([old.id]);
-  const sends: Harness['sends'] = [];
-  const connects: PeerId[] = [];
-  const actor = createActor(ringMachine, {
-    clock,
-    input: {
-      self: self.id,
-      config: CONFIG,
-      ports: {
-        clock,
-        random: createSeededRandom(5),
-        logger: silentLogger,
-        send: (to, message) => {
-          const sent = linked.has(to);
-          sends.push({ at: clock.now(), to, message, sent });
-          return sent;
-        },
-        connect: (peer) => void connects.push(peer),
-        disconnect: (peer) => void linked.delete(peer),
-        openPeers: () => [...linked],
-        bootstrapCandidates: async () => [old.id],
-      },
-    },
-  });
-  running = actor.start();
-  const harness: Harness = {
-    clock,
-    actor,
-    self,
-    closer,
-    old,
-    linked,
-    sends,
-    connects,
-    successors: () => actor.getSnapshot().context.successors.map((c) => c.id),
-    from: (peer, message) => actor.send({ type: 'ring.message', from: peer.id, message }),
-    linkUp: (peer) => {
-      linked.add(peer.id);
-      actor.send({ type: 'link.up', peer: peer.id });
-    },
-  };
+  running = startRingActor(self, CONFIG, { linked: [old.id], bootstrap: [old.id] });
+  const harness: Harness = { ...running, self, closer, old };
+  const { clock, sends, connects } = harness;
   await advance(clock, 0);
   // The join lookup went to old: old answers that it is our successor.
   const find = sends.find((s) => s.message.t === 'find');

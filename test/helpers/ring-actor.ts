@@ -1,0 +1,68 @@
+import { createActor, type Actor } from 'xstate';
+import type { Contact } from '../../src/actors/ring/contact.js';
+import type { RingConfig } from '../../src/actors/ring/ring-config.js';
+import type { RingMessage } from '../../src/actors/ring/ring-messages.js';
+import { ringMachine } from '../../src/actors/ring/ring.machine.js';
+import type { PeerId } from '../../src/identity/peer-id.js';
+import { silentLogger } from '../../src/ports/logger.js';
+import { createSeededRandom } from '../../sim/seeded-random.js';
+import { createSimulatedClock, type VirtualClock } from '../../sim/simulated-clock.js';
+
+/**
+ * One ring actor on a virtual clock with recording ports: what it sends (and whether the
+ * transport took it: only linked peers do), whom it dials, and a set of open links the test
+ * controls. For tests of the machine's rules without a network.
+ */
+export interface RingActorHarness {
+  clock: VirtualClock;
+  actor: Actor<typeof ringMachine>;
+  linked: Set<PeerId>;
+  sends: Array<{ at: number; to: PeerId; message: RingMessage; sent: boolean }>;
+  connects: PeerId[];
+  successors(): PeerId[];
+  from(peer: Contact, message: RingMessage): void;
+  linkUp(peer: Contact): void;
+  stop(): void;
+}
+
+export function startRingActor(self: Contact, config: RingConfig, options: { linked: readonly PeerId[]; bootstrap: readonly PeerId[] }): RingActorHarness {
+  const clock = createSimulatedClock();
+  const linked = new Set<PeerId>(options.linked);
+  const sends: RingActorHarness['sends'] = [];
+  const connects: PeerId[] = [];
+  const actor = createActor(ringMachine, {
+    clock,
+    input: {
+      self: self.id,
+      config,
+      ports: {
+        clock,
+        random: createSeededRandom(5),
+        logger: silentLogger,
+        send: (to, message) => {
+          const sent = linked.has(to);
+          sends.push({ at: clock.now(), to, message, sent });
+          return sent;
+        },
+        connect: (peer) => void connects.push(peer),
+        disconnect: (peer) => void linked.delete(peer),
+        openPeers: () => [...linked],
+        bootstrapCandidates: async () => [...options.bootstrap],
+      },
+    },
+  }).start();
+  return {
+    clock,
+    actor,
+    linked,
+    sends,
+    connects,
+    successors: () => actor.getSnapshot().context.successors.map((c) => c.id),
+    from: (peer, message) => actor.send({ type: 'ring.message', from: peer.id, message }),
+    linkUp: (peer) => {
+      linked.add(peer.id);
+      actor.send({ type: 'link.up', peer: peer.id });
+    },
+    stop: () => actor.stop(),
+  };
+}
