@@ -46,6 +46,8 @@ export interface SimulatorOptions {
   routing?: NodeRuntimeOptions['routing'];
   /** Passed through to createNodeRuntime for the DHT actor (needs `ring`). */
   dht?: NodeRuntimeOptions['dht'];
+  /** Passed through to createNodeRuntime: upgrades of busy routed conversations (default on with `ring`). */
+  upgrade?: NodeRuntimeOptions['upgrade'];
   /** Passed through to createNodeRuntime (default true: ring members signal through the overlay). */
   overlaySignaling?: boolean | 'first' | 'fallback';
   maxConnections?: number;
@@ -206,6 +208,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     if (options.ring !== undefined) Object.assign(runtimeOptions, { ring: options.ring });
     if (options.routing !== undefined) runtimeOptions.routing = options.routing;
     if (options.dht !== undefined) runtimeOptions.dht = options.dht;
+    if (options.upgrade !== undefined) runtimeOptions.upgrade = options.upgrade;
     if (options.overlaySignaling !== undefined) runtimeOptions.overlaySignaling = options.overlaySignaling;
     note(shortId, 'join');
     const node = createNodeRuntime(runtimeOptions);

@@ -1,3 +1,4 @@
+import type { UpgradeNotice } from '../actors/links/upgrade.machine.js';
 import type { Observable } from 'rxjs';
 import type { InboundMessage } from '../actors/transport/peer-channel.js';
 import type { TransportNotice } from '../actors/transport/connection-manager.machine.js';
@@ -16,7 +17,9 @@ export type NodeEvent =
   /** A closestPeers lookup answered: how many links it crossed (0: answered from this node's own knowledge). */
   | { type: 'dht.lookup'; target: string; hops: number; peers: number }
   /** A round announcing a service this node provides: `holders` the record was sent to (0 when the round failed). */
-  | { type: 'dht.announced'; service: string; ok: boolean; holders: number };
+  | { type: 'dht.announced'; service: string; ok: boolean; holders: number }
+  /** A busy routed conversation got its own link, or that link closed again (see NodeOptions.upgrade). */
+  | UpgradeNotice;
 
 /** A running announcement (see PeerSockNode.provide). */
 export interface ProvideHandle {

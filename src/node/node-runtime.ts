@@ -15,6 +15,8 @@ import { PendingSends } from '../actors/routing/pending-sends.js';
 import { createRouteEndpoint } from '../actors/routing/route-endpoint.js';
 import { ROUTE_PROTOCOL, msgKey, parseRouteMessage, routeMessageToWire, type RouteMessage } from '../actors/routing/route-messages.js';
 import { routerConfig, type RouterConfig } from '../actors/routing/router-config.js';
+import { upgradeConfig, type UpgradeConfig } from '../actors/links/upgrade-config.js';
+import { upgradeMachine, type UpgradeInput } from '../actors/links/upgrade.machine.js';
 import { routerMachine, type RouterInput } from '../actors/routing/router.machine.js';
 import type { ConnectionConfig } from '../actors/transport/connection-config.js';
 import {
@@ -81,6 +83,11 @@ export interface NodeRuntimeOptions {
   /** Run the DHT (peer discovery over the node's links; needs `ring`: ring links are its first contacts). */
   dht?: Partial<DhtConfig>;
   /**
+   * Upgrade busy routed conversations to direct links (src/actors/links/upgrade.machine.ts);
+   * on by default wherever messages are routed (with `ring`); false: never.
+   */
+  upgrade?: Partial<UpgradeConfig> | false;
+  /**
    * Wall clock, ms since the Unix epoch: dates routed messages, whose replay check compares
    * times across nodes (Clock.now() is monotonic per process and means nothing elsewhere).
    * Production passes Date.now, the simulator its shared virtual clock. Absent: clock.now().
@@ -107,6 +114,10 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
   if (options.dht && !options.ring) throw new PeerSockError('INVALID_ARGUMENT', 'the DHT needs the ring (its links are the first contacts): pass `ring` too');
   const dht = options.dht ? dhtConfig(options.dht) : undefined;
   const dhtActor = (): AnyActorRef | undefined => (dht ? root.system.get('dht') : undefined);
+  const upgrade = routing && options.upgrade !== false ? upgradeConfig(options.upgrade || {}) : undefined;
+  const upgradeActor = (): AnyActorRef | undefined => (upgrade ? root.system.get('upgrade') : undefined);
+  /** When each link last carried an application message, either way: upgraded links close when idle. */
+  const directTraffic = new Map<PeerId, number>();
   /** Lookups awaiting the DHT actor's answer, by rid. */
   const pendingLookups = new Map<number, (outcome: LookupOutcome) => void>();
   let nextLookupRid = 0;
@@ -162,15 +173,21 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
         openPeers.next([...openPeers.value.filter((p) => p !== notice.peer), notice.peer]);
         ringActor()?.send({ type: 'link.up', peer: notice.peer });
         dhtActor()?.send({ type: 'link.up', peer: notice.peer });
+        upgradeActor()?.send({ type: 'link.up', peer: notice.peer });
       }
       if (notice.type === 'peer.closed') {
         openPeers.next(openPeers.value.filter((p) => p !== notice.peer));
         ringActor()?.send({ type: 'link.down', peer: notice.peer, failed: notice.failure !== undefined });
         dhtActor()?.send({ type: 'link.down', peer: notice.peer, failed: notice.failure !== undefined });
+        upgradeActor()?.send({ type: 'link.down', peer: notice.peer });
+        directTraffic.delete(notice.peer);
       }
       events.next(notice);
     },
-    deliver: (message) => messages.next(message),
+    deliver: (message) => {
+      if (upgrade) directTraffic.set(message.from, clock.now());
+      messages.next(message);
+    },
     reportViolation: (peer, error) => {
       logger.debug('protocol violation', { peer, code: error.code, message: error.message });
       events.next({ type: 'peer.violation', peer, code: error.code, message: error.message });
@@ -250,7 +267,10 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
             send: (to, message) => sendInternal(to, ROUTE_PROTOCOL, routeMessageToWire(message)),
             endpoint,
             deliver: (message) => {
-              if (message.protocol !== SIGNAL_PROTOCOL) return messages.next(message);
+              if (message.protocol !== SIGNAL_PROTOCOL) {
+                upgradeActor()?.send({ type: 'routed', peer: message.from });
+                return messages.next(message);
+              }
               // Signed by its origin and sealed for us: `from` is authenticated, unlike a server's.
               const data = decodeSignal(message.data);
               relay.received('overlay', data);
@@ -307,6 +327,24 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
       }
     : undefined;
 
+  const upgradeInput: UpgradeInput | undefined = upgrade
+    ? {
+        config: upgrade,
+        ports: {
+          clock,
+          logger: logger.child({ part: 'upgrade' }),
+          isLinked: (peer) => channels.get(peer)?.authenticated === true,
+          connect: (peer) => {
+            connect(peer).catch(() => upgradeActor()?.send({ type: 'dial.failed', peer }));
+          },
+          disconnect: (peer) => manager()?.send({ type: 'disconnect', peer }),
+          lastUsed: (peer) => directTraffic.get(peer),
+          keep: (peer) => ringNeighbours().includes(peer),
+          notify: (event) => events.next(event),
+        },
+      }
+    : undefined;
+
   const managerInput: ConnectionManagerInput = {
     self: identity.peerId,
     maxConnections: options.maxConnections,
@@ -323,6 +361,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
         ...(ringInput ? [{ id: 'ring', systemId: 'ring', logic: ringMachine, input: ringInput }] : []),
         ...(routerInput ? [{ id: 'router', systemId: 'router', logic: routerMachine, input: routerInput }] : []),
         ...(dhtInput ? [{ id: 'dht', systemId: 'dht', logic: dhtMachine, input: dhtInput }] : []),
+        ...(upgradeInput ? [{ id: 'upgrade', systemId: 'upgrade', logic: upgradeMachine, input: upgradeInput }] : []),
       ],
       policy: options.restartPolicy,
       now: () => clock.now(),
@@ -432,7 +471,10 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
       channel = channels.get(peer);
     }
     // A link still opening (or closing) is no direct channel: a ring node routes around it.
-    if (channel && (channel.authenticated || !endpoint)) return channel.send(protocol, data);
+    if (channel && (channel.authenticated || !endpoint)) {
+      if (upgrade) directTraffic.set(peer, clock.now());
+      return channel.send(protocol, data);
+    }
     if (!endpoint) return Promise.reject(new PeerSockError('NOT_CONNECTED', `no connection to ${peer}; call connect() first`));
     return sendRouted(peer, protocol, data, endpoint);
   }
@@ -453,6 +495,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
       throw new PeerSockError('MESSAGE_TOO_LARGE', `a routed message carries at most ${limits.maxPayloadBytes} bytes, got ${data.length}; connect() to send more`);
     }
     const { acked } = await dispatchRouted(peer, protocol, data, routeEndpoint);
+    upgradeActor()?.send({ type: 'routed', peer });
     return acked;
   }
 

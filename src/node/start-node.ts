@@ -1,5 +1,6 @@
 import { DEFAULT_CONNECTION_CONFIG, validateConnectionConfig, type ConnectionConfig } from '../actors/transport/connection-config.js';
 import { DEFAULT_RING_CONFIG, type RingConfig } from '../actors/ring/ring-config.js';
+import type { UpgradeConfig } from '../actors/links/upgrade-config.js';
 import type { RouterConfig } from '../actors/routing/router-config.js';
 import type { DhtConfig } from '../actors/dht/dht-config.js';
 import { createCryptoPort } from '../crypto/crypto-port.js';
@@ -51,6 +52,13 @@ export interface StartNodeOptions {
    * (default 10 s), most pending (1024), largest payload (64 KiB), ttl (32 links).
    */
   routing?: Partial<RouterConfig>;
+  /**
+   * Upgrade busy routed conversations to direct links (with `ring`; on by default): a peer with
+   * `threshold` (32) application messages routed to or from it within `windowMs` (10 s) gets a
+   * link of its own, signaled like any other; it closes after `idleMs` (60 s) without an
+   * application message; at most `maxLinks` (4) at once. `false`: never.
+   */
+  upgrade?: Partial<UpgradeConfig> | false;
   /**
    * Run the DHT (closestPeers; needs `ring`): `true` for the defaults, or a partial DhtConfig
    * (k 20, linkBudget 32 links in total, lookupTimeoutMs 5 s, maxPendingLookups 256, planIntervalMs 10 s).
@@ -129,6 +137,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<PeerSoc
     connectTimeoutMs: options.connectTimeoutMs ?? 60_000,
     ...(options.ring ? { ring: { ...DEFAULT_RING_CONFIG, ...(options.ring === true ? {} : options.ring) } } : {}),
     ...(options.routing ? { routing: options.routing } : {}),
+    ...(options.upgrade !== undefined ? { upgrade: options.upgrade } : {}),
     ...(options.dht ? { dht: options.dht === true ? {} : options.dht } : {}),
     ...(options.overlaySignaling !== undefined ? { overlaySignaling: options.overlaySignaling } : {}),
     // The production edge: routed messages are dated in real time, comparable across machines.
