@@ -88,4 +88,26 @@ describe('routed messages over real WebRTC on loopback', () => {
     await direct;
     expect(log.some((t) => t.node === ai && t.direction === 'out' && contains(t.bytes, plain))).toBe(true);
   }, 60_000);
+
+  it('a busy routed conversation gets its own link, and sends use it', async () => {
+    network = await startTestNetwork(0, { node: { ring, connection, upgrade: { threshold: 8, windowMs: 10_000 } } });
+    for (let i = 0; i < 8; i += 1) await network.add();
+    const nodes = network.nodes;
+    const started = performance.now();
+    let problems: string[] = ['not checked'];
+    while (problems.length > 0 && performance.now() - started < 20_000) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      problems = ringProblems(nodes.map((n) => n.id), new Map(nodes.map((n) => [n.id, n.ring()])), ring.successorListLength);
+    }
+    expect(problems).toEqual([]);
+    const a = nodes.find((n) => nodes.some((m) => m !== n && !n.peers().includes(m.id)))!;
+    const b = nodes.find((m) => m !== a && !a.peers().includes(m.id))!;
+    const upgraded = firstValueFrom(a.events$.pipe(filter((e) => e.type === 'upgrade.opened' && e.peer === b.id), timeout(15_000)));
+    for (let i = 0; i < 8; i += 1) await a.send(b.id, 'chat', new Uint8Array([i]));
+    await upgraded;
+    expect(a.peers()).toContain(b.id);
+    const arrived = firstValueFrom(b.messages$.pipe(filter((m) => m.protocol === 'chat' && m.data[0] === 99), timeout(10_000)));
+    await a.send(b.id, 'chat', new Uint8Array([99]));
+    await arrived;
+  }, 60_000);
 });
