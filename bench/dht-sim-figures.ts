@@ -42,6 +42,8 @@ export interface LookupFigures {
   latencyP99Ms: number | null;
   /** What the unsuccessful ones were: rejected:<code>, wrong:<cause>, pending. */
   failures: Record<string, number>;
+  /** wrong:answeredDeparted by how the answered peer departed, and its median age then (virtual ms). */
+  departedAnswers: { crash: number; leave: number; agoMedianMs: number | null };
 }
 
 export function lookupFigures(records: readonly LookupRecord[]): LookupFigures {
@@ -64,6 +66,11 @@ export function lookupFigures(records: readonly LookupRecord[]): LookupFigures {
     failures: tally(
       counted.flatMap((r) => (r.result === 'rejected' ? [`rejected:${r.code}`] : r.result === 'wrong' ? [`wrong:${r.cause}`] : r.result === 'pending' ? ['pending'] : [])),
     ),
+    departedAnswers: {
+      crash: counted.filter((r) => r.departed?.how === 'crash').length,
+      leave: counted.filter((r) => r.departed?.how === 'leave').length,
+      agoMedianMs: ms(counted.flatMap((r) => (r.departed === undefined ? [] : [r.departed.agoMs])), 50),
+    },
   };
 }
 

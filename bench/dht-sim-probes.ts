@@ -37,7 +37,11 @@ export interface LookupRecord {
   topExact?: boolean;
   code?: string;
   cause?: MissCause;
+  /** answeredDeparted: how the answered first peer departed, and how long before the answer. */
+  departed?: { how: DepartureKind; agoMs: number };
 }
+
+export type DepartureKind = 'crash' | 'leave';
 
 /** A routed send: acked, failed (`code`: the reason the node gave), timeout, excluded (an end departed first), pending. */
 export type SendResult = 'acked' | 'failed' | 'timeout' | 'excluded' | 'pending';
@@ -74,6 +78,8 @@ export interface ProbeOptions {
   count: number;
   /** Virtual time each node was added (for the miss causes). */
   joinedAt: ReadonlyMap<PeerId, number>;
+  /** When and how each departed node departed (for the answeredDeparted detail). */
+  departedAt?: ReadonlyMap<PeerId, { at: number; how: DepartureKind }>;
 }
 
 export class DhtProbes {
@@ -124,6 +130,8 @@ export class DhtProbes {
         } else {
           record.result = 'wrong';
           record.cause = this.classifyMiss(peers[0], truth[0]!);
+          const departure = record.cause === 'answeredDeparted' ? this.options.departedAt?.get(peers[0]!) : undefined;
+          if (departure !== undefined) record.departed = { how: departure.how, agoMs: sim.now() - departure.at };
         }
       },
       (error: unknown) => {

@@ -30,7 +30,9 @@
  *     simulator has alive then (joining members included, the origin included). Everything
  *     else fails: a rejection (TIMEOUT...), a wrong first peer, or no outcome by the end of the
  *     drain. A lookup whose origin departed before the outcome is excluded (nobody waits for
- *     it) and counted apart. Failures are broken down by cause (LookupFigures.failures).
+ *     it) and counted apart. Failures are broken down by cause (LookupFigures.failures); an
+ *     answer naming a departed peer first also by how (crash or leave) and how long before
+ *     (LookupFigures.departedAnswers).
  *   - Lookup latency: issue → resolution, virtual ms, over every resolved lookup.
  *   - A routed send goes between two random alive members with no direct link either way, 8
  *     bytes. It counts when both ends stayed alive until its outcome: acked (the promise
@@ -52,7 +54,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { childNodeArgs } from './node-args.js';
 import { lookupFigures, sendFigures, type LookupFigures, type SendFigures } from './dht-sim-figures.js';
 import { churnFrom, formNetwork, LinkDegrees, type Formation } from './dht-sim-network.js';
-import { DhtProbes, TOP } from './dht-sim-probes.js';
+import { DhtProbes, TOP, type DepartureKind } from './dht-sim-probes.js';
 import { applyStep, type ScenarioStep } from '../sim/scenario.js';
 import { createSeededRandom, deriveSeed } from '../sim/seeded-random.js';
 import { createSimulator, type Simulator } from '../sim/simulator.js';
@@ -119,8 +121,9 @@ export async function runDhtSim(run: RunName, nodes: number, budgetSec: number):
   const seed = RUNS.indexOf(run) + 1;
   const sim = createSimulator({ seed, ring: RING, dht: DHT, routing: {}, traceLimit: 1_000 });
   const joinedAt = new Map<PeerId, number>();
+  const departedAt = new Map<PeerId, { at: number; how: DepartureKind }>();
   const degrees = new LinkDegrees(DHT.linkBudget!);
-  const probes = new DhtProbes({ sim, random: createSeededRandom(deriveSeed(seed, PROBE_STREAM)), count: COUNT, joinedAt });
+  const probes = new DhtProbes({ sim, random: createSeededRandom(deriveSeed(seed, PROBE_STREAM)), count: COUNT, joinedAt, departedAt });
   const result = (extra: Partial<RunFigures>): RunFigures => {
     clearInterval(memory);
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
@@ -143,7 +146,7 @@ export async function runDhtSim(run: RunName, nodes: number, budgetSec: number):
     return result({ stopped: formation.stopped });
   }
   log(`ring correct at ${formation.formedAt / 1_000} virtual s; the DHT settles for ${SETTLE_MS / 1_000} s`);
-  const timeline = new Timeline(sim, joinedAt, degrees);
+  const timeline = new Timeline(sim, joinedAt, departedAt, degrees);
   if (!(await timeline.runTo(sim.now() + SETTLE_MS, () => overBudget()))) return result({ stopped: 'wall budget (while the DHT settled)' });
 
   let issued = 0;
@@ -204,6 +207,7 @@ class Timeline {
   constructor(
     private readonly sim: Simulator,
     private readonly joinedAt: Map<PeerId, number>,
+    private readonly departedAt: Map<PeerId, { at: number; how: DepartureKind }>,
     private readonly degrees: LinkDegrees,
   ) {
     this.nextSample = sim.now();
@@ -227,6 +231,11 @@ class Timeline {
       if (step !== undefined && step.at === at) {
         this.nextStep += 1;
         const before = sim.nodes().length;
+        // The node applyStep picks (sim/scenario.ts): recorded before a leave runs the clock.
+        if (step.op === 'leave' || step.op === 'crash') {
+          const alive = sim.alive();
+          if (alive.length > 1) this.departedAt.set(alive[step.pick % alive.length]!.id, { at, how: step.op });
+        }
         await applyStep(sim, step);
         for (const node of sim.nodes().slice(before)) this.joinedAt.set(node.id, sim.now());
       } else if (at === this.nextSample) {
@@ -325,6 +334,7 @@ function churnKeys(f: RunFigures): Record<string, unknown> {
     [`lookupCount${m}`]: l?.counted ?? 0,
     [`lookupExcluded${m}`]: l?.excluded ?? 0,
     [`lookupFailures${m}`]: l?.failures ?? null,
+    [`lookupDepartedAnswers${m}`]: l?.departedAnswers ?? null,
     [`routedDelivery${m}`]: s?.delivery ?? null,
     [`routedReachedTarget${m}`]: s?.reachedTarget ?? null,
     [`routedOneWayMedianMs${m}`]: s?.oneWayMedianMs ?? null,
@@ -355,7 +365,7 @@ function describe(f: RunFigures): string {
   const l = f.lookups;
   const s = f.sends;
   const lookups = l
-    ? `\n  lookups: ${l.counted} counted (${l.excluded} excluded), success ${pct(l.success)}, exact ${pct(l.exact)} (first ${TOP}: ${pct(l.exactTop)}), hops median ${l.hopsMedian} p99 ${l.hopsP99} max ${l.hopsMax}, latency median ${l.latencyMedianMs} ms p99 ${l.latencyP99Ms} ms; failures ${JSON.stringify(l.failures)}`
+    ? `\n  lookups: ${l.counted} counted (${l.excluded} excluded), success ${pct(l.success)}, exact ${pct(l.exact)} (first ${TOP}: ${pct(l.exactTop)}), hops median ${l.hopsMedian} p99 ${l.hopsP99} max ${l.hopsMax}, latency median ${l.latencyMedianMs} ms p99 ${l.latencyP99Ms} ms; failures ${JSON.stringify(l.failures)}; departed answers ${JSON.stringify(l.departedAnswers)}`
     : '';
   const sends = s
     ? `\n  routed: ${s.counted} counted (${s.excluded} excluded), acked ${pct(s.delivery)}, reached target ${pct(s.reachedTarget)}, timeout ${s.timeout}, failed ${JSON.stringify(s.failed)}, pending ${s.pending}; one way median ${s.oneWayMedianMs} ms p99 ${s.oneWayP99Ms} ms, ack median ${s.ackMedianMs} ms p99 ${s.ackP99Ms} ms`

@@ -5,18 +5,14 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createActor, type AnyActorRef } from 'xstate';
-import { createSeededRandom } from '../../sim/seeded-random.js';
-import { createSimulatedClock } from '../../sim/simulated-clock.js';
-import { dhtConfig, type DhtConfig } from '../../src/actors/dht/dht-config.js';
+import type { AnyActorRef } from 'xstate';
+import type { DhtConfig } from '../../src/actors/dht/dht-config.js';
 import type { DhtMessage } from '../../src/actors/dht/dht-messages.js';
-import { dhtMachine } from '../../src/actors/dht/dht.machine.js';
 import type { KBucketTiming } from '../../src/actors/dht/k-bucket.machine.js';
 import { bucketIndex } from '../../src/actors/dht/xor-distance.js';
 import { contactOf } from '../../src/actors/ring/contact.js';
 import type { PeerId } from '../../src/identity/peer-id.js';
-import { silentLogger } from '../../src/ports/logger.js';
-import { createInspection } from '../../src/supervisor/inspection.js';
+import { startDht } from '../helpers/dht-harness.js';
 import { cpl, idOf } from './arbitraries.js';
 
 const SELF = idOf(0x5e1f);
@@ -38,61 +34,21 @@ const inBucket = (index: number, count: number): PeerId[] => {
 };
 
 function start(options: { config?: Partial<DhtConfig>; timing?: Partial<KBucketTiming> } = {}) {
-  const clock = createSimulatedClock();
-  const sent: { to: PeerId; message: DhtMessage; at: number }[] = [];
-  const linked = new Set<PeerId>();
-  const inspection = createInspection();
-  const actor = createActor(dhtMachine, {
-    clock: clock.simulated,
-    systemId: 'dht',
-    inspect: inspection.inspect,
-    input: {
-      self: SELF,
-      config: dhtConfig({ k: 2, replication: 2, planIntervalMs: 10_000, lookupTimeoutMs: 5_000, pingTimeoutMs: PING_TIMEOUT, ...options.config }),
-      bucketTiming: { ...TIMING, ...options.timing },
-      ports: {
-        clock,
-        random: createSeededRandom(3),
-        logger: silentLogger,
-        send: (to, message) => {
-          if (!linked.has(to)) return false;
-          sent.push({ to, message, at: clock.now() });
-          return true;
-        },
-        connect: () => undefined,
-        disconnect: (peer) => linked.delete(peer),
-        openPeers: () => [],
-        ringNeighbours: () => [],
-        answer: () => undefined,
-        wallClock: () => clock.now(),
-        records: { sign: () => undefined, verify: () => undefined },
-        announced: () => undefined,
-        found: () => undefined,
-        providedServices: () => [],
-      },
-    },
+  const t = startDht({
+    self: SELF,
+    inspect: true,
+    // Lookups never re-sent (retry at the timeout): these tests count the refresh lookups sent.
+    config: { k: 2, replication: 2, planIntervalMs: 10_000, lookupTimeoutMs: 5_000, lookupRetryMs: 5_000, pingTimeoutMs: PING_TIMEOUT, ...options.config },
+    bucketTiming: { ...TIMING, ...options.timing },
   });
-  actor.start();
-  const table = () => actor.getSnapshot().context.state.table;
+  const table = () => t.state().table;
   return {
-    actor,
-    clock,
-    sent,
-    linked,
-    inspection,
+    ...t,
     table,
     /** The bucket actor of `index`, if it exists. */
-    bucket: (index: number) => actor.getSnapshot().children[`bucket-${index}`] as AnyActorRef | undefined,
-    bucketIds: () => Object.keys(actor.getSnapshot().children).sort(),
-    up: (peer: PeerId) => {
-      linked.add(peer);
-      actor.send({ type: 'link.up', peer });
-    },
-    down: (peer: PeerId, failed: boolean) => {
-      linked.delete(peer);
-      actor.send({ type: 'link.down', peer, failed });
-    },
-    pings: (to: PeerId) => sent.filter((s) => s.to === to && s.message.t === 'ping'),
+    bucket: (index: number) => t.actor.getSnapshot().children[`bucket-${index}`] as AnyActorRef | undefined,
+    bucketIds: () => Object.keys(t.actor.getSnapshot().children).sort(),
+    pings: (to: PeerId) => t.sent.filter((s) => s.to === to && s.message.t === 'ping'),
     bucketIdsOfTable: () => table().nonEmptyBuckets().map((index) => `bucket-${index}`).sort(),
   };
 }
@@ -233,7 +189,7 @@ describe('DHT bucket actors: refresh when idle', () => {
     n.clock.advance(60_000 * 0.5 + 1);
     const [request] = lookupsIn(0);
     expect(request).toBeDefined();
-    expect(request!.at).toBeGreaterThanOrEqual(45_000);
+    expect(n.sentAt[n.sent.indexOf(request!)]).toBeGreaterThanOrEqual(45_000);
     expect(stateOf(n.bucket(0))).toBe('refreshing');
     const lookup = request!.message as Extract<DhtMessage, { t: 'lookup' }>;
     const heard = idOf(0xfff1);

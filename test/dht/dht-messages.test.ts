@@ -1,6 +1,6 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import fc from 'fast-check';
-import { DHT_PROTOCOL, MAX_LINK_SET, MAX_PATH, MAX_PEERS, MAX_RECORDS, MAX_TTL, dhtMessageToWire, parseDhtMessage, type DhtMessage } from '../../src/actors/dht/dht-messages.js';
+import { DHT_PROTOCOL, MAX_AVOID, MAX_LINK_SET, MAX_PATH, MAX_PEERS, MAX_RECORDS, MAX_TTL, dhtMessageToWire, parseDhtMessage, type DhtMessage } from '../../src/actors/dht/dht-messages.js';
 import { createProviderRecord, serviceKey, type ProviderRecord } from '../../src/actors/dht/provider-record.js';
 import { createCryptoPort } from '../../src/crypto/crypto-port.js';
 import { generateIdentity } from '../../src/identity/identity.js';
@@ -42,6 +42,7 @@ describe('ps/dht messages', () => {
     await recordReady;
     const messages: DhtMessage[] = [
       { t: 'lookup', rid: 2 ** 40, target, count: MAX_PEERS, ttl: MAX_TTL, path: ids(MAX_PATH) },
+      { t: 'lookup', rid: 2 ** 40, target, count: MAX_PEERS, ttl: MAX_TTL, path: ids(MAX_PATH), avoid: ids(MAX_AVOID, 100) },
       { t: 'closest', rid: 0, target, peers: ids(MAX_PEERS), path: ids(MAX_PATH, 100) },
       { t: 'store', record, to: idOf(3), ttl: MAX_TTL, path: ids(MAX_PATH, 100) },
       { t: 'find-providers', rid: 9, key, count: 1, ttl: 0, path: ids(1) },
@@ -75,6 +76,9 @@ describe('ps/dht messages', () => {
       [{ ...lookup, path: ids(2) }, /path/],
       [{ ...lookup, path: [idOf(1), idOf(2), idOf(1)].map(bytes) }, /repeat/],
       [{ ...lookup, path: ['not a peer'] }, /path/],
+      [{ ...lookup, avoid: wireIds(MAX_AVOID + 1) }, /avoid/],
+      [{ ...lookup, avoid: ids(1) }, /avoid/],
+      [{ ...lookup, avoid: 'x' }, /avoid/],
       [{ t: 'closest', rid: 1, target: bytes(target), peers: wireIds(MAX_PEERS + 1), path: wireIds(1) }, /peers/],
       [{ t: 'closest', rid: 1, target: bytes(target), peers: 'x', path: wireIds(1) }, /peers/],
       [{ t: 'links', peers: wireIds(MAX_LINK_SET + 1) }, /peers/],

@@ -4,21 +4,17 @@
  * a recorder here: the test plays its verdicts (provider-desk.test.ts checks the real one).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { createActor } from 'xstate';
 import { createSeededRandom } from '../../sim/seeded-random.js';
-import { createSimulatedClock } from '../../sim/simulated-clock.js';
-import { dhtConfig, type DhtConfig } from '../../src/actors/dht/dht-config.js';
-import type { DhtMessage } from '../../src/actors/dht/dht-messages.js';
-import type { AnnounceOutcome, FindOutcome, ProvidedService } from '../../src/actors/dht/dht-providers.js';
-import { dhtBootstrapContacts, dhtMachine } from '../../src/actors/dht/dht.machine.js';
-import type { VerifyTag } from '../../src/actors/dht/provider-desk.js';
+import type { DhtConfig } from '../../src/actors/dht/dht-config.js';
+import type { ProvidedService } from '../../src/actors/dht/dht-providers.js';
+import { dhtBootstrapContacts } from '../../src/actors/dht/dht.machine.js';
 import { createProviderRecord, serviceKey, type ProviderRecord } from '../../src/actors/dht/provider-record.js';
 import { closest } from '../../src/actors/dht/xor-distance.js';
 import { contactOf } from '../../src/actors/ring/contact.js';
 import { createCryptoPort } from '../../src/crypto/crypto-port.js';
 import { generateIdentity } from '../../src/identity/identity.js';
 import type { PeerId } from '../../src/identity/peer-id.js';
-import { silentLogger } from '../../src/ports/logger.js';
+import { startDht } from '../helpers/dht-harness.js';
 import { idOf } from './arbitraries.js';
 
 const crypto = createCryptoPort({ identity: generateIdentity(createSeededRandom(9)) });
@@ -34,47 +30,8 @@ const CONFIG: Partial<DhtConfig> = { planIntervalMs: 1_000, lookupTimeoutMs: 5_0
 const record = (issuedAt = T0, service = SERVICE): Promise<ProviderRecord> => createProviderRecord(crypto, { service, issuedAt, ttlMs: 60_000 });
 
 function start(options: { open?: PeerId[]; config?: Partial<DhtConfig>; provided?: ProvidedService[] } = {}) {
-  const clock = createSimulatedClock();
-  const sent: { to: PeerId; message: DhtMessage }[] = [];
-  const signs: { service: string; ttlMs: number; epoch: number }[] = [];
-  const verifies: { from: PeerId; records: readonly ProviderRecord[]; tag: VerifyTag }[] = [];
-  const announced: { service: string; epoch: number; outcome: AnnounceOutcome }[] = [];
-  const found: { rid: number; outcome: FindOutcome }[] = [];
-  const linked = new Set<PeerId>(options.open ?? []);
-  const actor = createActor(dhtMachine, {
-    clock: clock.simulated,
-    input: {
-      self: SELF,
-      config: dhtConfig({ ...CONFIG, ...options.config }),
-      ports: {
-        clock,
-        random: createSeededRandom(3),
-        logger: silentLogger,
-        send: (to, message) => {
-          if (!linked.has(to)) return false;
-          sent.push({ to, message });
-          return true;
-        },
-        connect: () => undefined,
-        disconnect: () => undefined,
-        openPeers: () => options.open ?? [],
-        ringNeighbours: () => [],
-        answer: () => undefined,
-        wallClock: () => T0 + clock.now(),
-        records: {
-          sign: (service, ttlMs, epoch) => signs.push({ service, ttlMs, epoch }),
-          verify: (from, _key, records, tag) => verifies.push({ from, records, tag }),
-        },
-        announced: (service, epoch, outcome) => announced.push({ service, epoch, outcome }),
-        found: (rid, outcome) => found.push({ rid, outcome }),
-        providedServices: () => options.provided ?? [],
-      },
-    },
-  });
-  actor.start();
-  const of = <T extends DhtMessage['t']>(t: T) => sent.filter((s) => s.message.t === t) as { to: PeerId; message: Extract<DhtMessage, { t: T }> }[];
-  const store = () => actor.getSnapshot().context.state.providers.store;
-  return { actor, clock, sent, signs, verifies, announced, found, linked, of, store };
+  const t = startDht({ self: SELF, ...options, config: { ...CONFIG, ...options.config }, wallClockAt: T0 });
+  return { ...t, store: () => t.state().providers.store };
 }
 
 describe('dht provider records', () => {

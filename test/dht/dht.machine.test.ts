@@ -1,69 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { createActor } from 'xstate';
-import { createSeededRandom } from '../../sim/seeded-random.js';
-import { createSimulatedClock } from '../../sim/simulated-clock.js';
-import { dhtConfig, type DhtConfig } from '../../src/actors/dht/dht-config.js';
+import type { DhtConfig } from '../../src/actors/dht/dht-config.js';
 import type { DhtMessage } from '../../src/actors/dht/dht-messages.js';
-import { dhtMachine, type LookupOutcome } from '../../src/actors/dht/dht.machine.js';
 import { closest } from '../../src/actors/dht/xor-distance.js';
 import { contactOf } from '../../src/actors/ring/contact.js';
 import type { Position } from '../../src/actors/ring/id-space.js';
 import type { PeerId } from '../../src/identity/peer-id.js';
-import { silentLogger } from '../../src/ports/logger.js';
+import { startDht } from '../helpers/dht-harness.js';
 import { idOf } from './arbitraries.js';
 
 const SELF = idOf(0x5e1f);
 const ids = (n: number, from = 1) => Array.from({ length: n }, (_, i) => idOf(from + i));
 
-/** The DHT actor over recording ports on virtual time; `linked` peers accept sends. */
+/** The DHT actor over recording ports on virtual time; `open` peers are linked from the start. */
 function start(options: { config?: Partial<DhtConfig>; open?: PeerId[]; ring?: PeerId[] } = {}) {
-  const clock = createSimulatedClock();
-  const sent: { to: PeerId; message: DhtMessage }[] = [];
-  const answers: { rid: number; outcome: LookupOutcome }[] = [];
-  const connects: PeerId[] = [];
-  const disconnects: PeerId[] = [];
-  const linked = new Set<PeerId>(options.open ?? []);
-  const actor = createActor(dhtMachine, {
-    clock: clock.simulated,
-    input: {
-      self: SELF,
-      config: dhtConfig({ planIntervalMs: 10_000, lookupTimeoutMs: 5_000, ...options.config }),
-      ports: {
-        clock,
-        random: createSeededRandom(3),
-        logger: silentLogger,
-        send: (to, message) => {
-          if (!linked.has(to)) return false;
-          sent.push({ to, message });
-          return true;
-        },
-        connect: (peer) => connects.push(peer),
-        disconnect: (peer) => {
-          disconnects.push(peer);
-          linked.delete(peer);
-        },
-        openPeers: () => options.open ?? [],
-        ringNeighbours: () => options.ring ?? [],
-        answer: (rid, outcome) => answers.push({ rid, outcome }),
-        // Provider records are tested in dht-providers.test.ts; these ports are never reached here.
-        wallClock: () => clock.now(),
-        records: { sign: () => undefined, verify: () => undefined },
-        announced: () => undefined,
-        found: () => undefined,
-        providedServices: () => [],
-      },
-    },
-  });
-  actor.start();
-  const up = (peer: PeerId) => {
-    linked.add(peer);
-    actor.send({ type: 'link.up', peer });
-  };
-  const down = (peer: PeerId, failed = true) => {
-    linked.delete(peer);
-    actor.send({ type: 'link.down', peer, failed });
-  };
-  return { actor, clock, sent, answers, connects, disconnects, up, down, linked };
+  return startDht({ self: SELF, ...options, config: { planIntervalMs: 10_000, lookupTimeoutMs: 5_000, ...options.config } });
 }
 
 const selfContact = contactOf(SELF);

@@ -9,8 +9,10 @@ import { parseProviderRecord, serviceKey, type ProviderRecord } from './provider
  * The DHT protocol (`ps/dht` frames between authenticated peers). Peers travel as PeerIds only:
  * the receiver derives positions itself, so nobody can claim a place in the ID space.
  *
- *   lookup         {t, rid, target, count, ttl, path}    route greedily (XOR) toward `target`;
- *                                                        `path` = hops so far, origin first
+ *   lookup         {t, rid, target, count, ttl, path,    route greedily (XOR) toward `target`;
+ *                   avoid?}                              `path` = hops so far, origin first;
+ *                                                        `avoid` = peers a re-sent lookup routes
+ *                                                        around: no hop sends it to them
  *   closest        {t, rid, target, peers, path}         the `count` closest peers the local
  *                                                        minimum knows, routed back along `path`
  *   store          {t, record, to, ttl, path}            route greedily toward the peer `to`, which
@@ -41,9 +43,11 @@ export const MAX_PEERS = 32;
 export const MAX_RECORDS = 20;
 /** A link set: the 32-link budget twice over, for links others opened to the sender. */
 export const MAX_LINK_SET = 64;
+/** Peers a re-sent lookup names to route around (lookup-retry.ts). */
+export const MAX_AVOID = 8;
 
 export type DhtMessage =
-  | { t: 'lookup'; rid: number; target: Position; count: number; ttl: number; path: PeerId[] }
+  | { t: 'lookup'; rid: number; target: Position; count: number; ttl: number; path: PeerId[]; avoid?: PeerId[] }
   | { t: 'closest'; rid: number; target: Position; peers: PeerId[]; path: PeerId[] }
   | { t: 'store'; record: ProviderRecord; to: PeerId; ttl: number; path: PeerId[] }
   | { t: 'find-providers'; rid: number; key: Position; count: number; ttl: number; path: PeerId[]; to?: PeerId }
@@ -122,7 +126,7 @@ function nonce(value: unknown): number {
 export function dhtMessageToWire(message: DhtMessage): Record<string, unknown> {
   switch (message.t) {
     case 'lookup':
-      return { ...message, target: wireId(message.target), path: message.path.map(wireId) };
+      return { ...message, target: wireId(message.target), path: message.path.map(wireId), ...(message.avoid !== undefined ? { avoid: message.avoid.map(wireId) } : {}) };
     case 'closest':
       return { ...message, target: wireId(message.target), peers: message.peers.map(wireId), path: message.path.map(wireId) };
     case 'store':
@@ -144,8 +148,10 @@ export function parseDhtMessage(body: unknown): DhtMessage {
   if (!isRecord(body)) fail('must be a map');
   const m = body;
   switch (m.t) {
-    case 'lookup':
-      return { t: 'lookup', rid: rid(m.rid), target: position(m.target, 'target'), count: count(m.count), ttl: ttl(m.ttl), path: path(m.path) };
+    case 'lookup': {
+      const lookup = { t: 'lookup' as const, rid: rid(m.rid), target: position(m.target, 'target'), count: count(m.count), ttl: ttl(m.ttl), path: path(m.path) };
+      return m.avoid === undefined ? lookup : { ...lookup, avoid: peerIds(m.avoid, MAX_AVOID, 'avoid') };
+    }
     case 'closest':
       return { t: 'closest', rid: rid(m.rid), target: position(m.target, 'target'), peers: peerIds(m.peers, MAX_PEERS, 'peers'), path: path(m.path) };
     case 'store':

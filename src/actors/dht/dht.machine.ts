@@ -11,12 +11,14 @@ import * as buckets from './dht-buckets.js';
 import type { BucketState } from './dht-buckets.js';
 import type { DhtConfig } from './dht-config.js';
 import { forward, linkContacts } from './dht-forward.js';
-import { MAX_LINK_SET, MAX_PATH, MAX_TTL, type DhtMessage } from './dht-messages.js';
+import { MAX_AVOID, MAX_LINK_SET, MAX_PATH, type DhtMessage } from './dht-messages.js';
 import * as providers from './dht-providers.js';
 import type { ProviderPorts, ProviderState } from './dht-providers.js';
 import { DEFAULT_K_BUCKET_TIMING, kBucketMachine, type KBucketEvent, type KBucketRequest, type KBucketTiming } from './k-bucket.machine.js';
 import { planLinks } from './link-planner.js';
 import { answerPeers } from './lookup-answer.js';
+import { staleOnPath } from './lookup-vouching.js';
+import { answerFor, answerWithout, resendLookup, retryDue, sendLookup, suspects, tryLost, type RetriableLookup } from './lookup-retry.js';
 import { planningTable } from './planning-table.js';
 import type { ProviderDeskEvent } from './provider-desk.js';
 import { serviceKey } from './provider-record.js';
@@ -35,6 +37,11 @@ import { closest } from './xor-distance.js';
  * everything else is a reaction to a link or a message. Every wait has a timeout: a lookup
  * started here fails with TIMEOUT after lookupTimeoutMs; a dial the planner asked for that has
  * not opened by the next plan round (≥ planIntervalMs later) counts as a failure of that contact.
+ * A lookup with no answer after lookupRetryMs is sent again, routed around the peers its silent
+ * tries went through, every lookupRetryMs until it settles, and at once when the link its
+ * latest try went over closes (lookup-retry.ts: a crashed link looks open for seconds); where a
+ * lookup stops, peers that only the stale link sets of its path name stay out of the answer
+ * (lookup-vouching.ts).
  *
  * Contacts: a link that comes up is a verified contact (an authenticated channel proves the
  * key) and enters the table. Peers we only hear of (in a link set or a `closest` answer) are
@@ -106,9 +113,7 @@ const SATURATED_MAX_DOUBLINGS = 5;
 /** Who asked for a lookup: the runtime (answered through ports.answer) or an announcement round. */
 type LookupFor = { kind: 'api'; rid: number } | { kind: 'announce'; service: string; epoch: number } | { kind: 'refresh'; index: number };
 
-interface PendingLookup {
-  target: Position;
-  count: number;
+interface PendingLookup extends RetriableLookup {
   for: LookupFor;
 }
 
@@ -135,7 +140,8 @@ export interface DhtState {
   buckets: BucketState;
 }
 
-interface Context {
+/** The actor's context (exported so that a test harness returning the actor can name its type). */
+export interface Context {
   self: Contact;
   config: DhtConfig;
   ports: DhtPorts;
@@ -153,6 +159,7 @@ type Event =
   | { type: 'lookup'; rid: number; target: Position; count: number }
   /** `rid`: the wire rid of a lookup started here. */
   | { type: 'lookup.expire'; rid: number }
+  | { type: 'lookup.retry'; rid: number }
   /** From the runtime: announce `service` until `unprovide`; each round's outcome goes to `ports.announced`. */
   | { type: 'provide'; service: string; epoch: number; ttlMs: number }
   | { type: 'unprovide'; service: string; epoch?: number }
@@ -210,6 +217,9 @@ function linkDown(context: Context, peer: PeerId, failed: boolean): void {
   if (!state.links.delete(peer)) return;
   state.linkSetChanged = true;
   announceIfDue(context, context.ports.clock.now());
+  // Lookups awaiting an answer over this link: re-sent now (measured: a pruned link took the
+  // answer of the peer nearest the target with it, and waiting made that peer a suspect).
+  for (const [rid, lookup] of state.pending) if (tryLost(lookup, peer, failed)) retryLookup(context, rid, true);
 }
 
 function receive(context: Context, from: PeerId, message: DhtMessage): void {
@@ -276,9 +286,10 @@ function onLookup(context: Context, from: PeerId, message: Extract<DhtMessage, {
   }
   if (message.ttl > 0 && message.path.length < MAX_PATH) {
     const onward: DhtMessage = { ...message, ttl: message.ttl - 1, path: [...message.path, self.id] };
-    if (forward(context, message.target, new Set(message.path), onward)) return;
+    if (forward(context, message.target, new Set([...message.path, ...(message.avoid ?? [])]), onward)) return;
   }
-  const peers = answerPeers(context, message.target, message.count);
+  const stale = staleOnPath(context, message.target, message.path);
+  const peers = answerWithout((n) => answerPeers(context, message.target, n), message.count, stale);
   ports.send(from, { t: 'closest', rid: message.rid, target: message.target, peers, path: message.path });
 }
 
@@ -293,8 +304,9 @@ function onClosest(context: Context, from: PeerId, message: Extract<DhtMessage, 
   const pending = state.pending.get(message.rid);
   if (pending === undefined || pending.target !== message.target) return;
   state.pending.delete(message.rid);
-  state.candidates.hear(message.peers.map(contactOf), from, self.id);
-  settleLookup(context, pending.for, { ok: true, peers: message.peers.slice(0, pending.count), hops: message.path.length });
+  const peers = answerFor(pending, message.peers);
+  state.candidates.hear(peers.map(contactOf), from, self.id);
+  settleLookup(context, pending.for, { ok: true, peers, hops: message.path.length });
 }
 
 function settleLookup(context: Context, asker: LookupFor, outcome: LookupOutcome): void {
@@ -317,9 +329,9 @@ function startLookup(context: Context, asker: LookupFor, target: Position, count
     settleLookup(context, asker, { ok: false, code: 'BACKPRESSURE', message: `${config.maxPendingLookups} lookups already await their answer` });
     return;
   }
-  const request: DhtMessage = { t: 'lookup', rid, target, count, ttl: MAX_TTL - 1, path: [self.id] };
-  if (forward(context, target, new Set([self.id]), request)) {
-    state.pending.set(rid, { target, count, for: asker });
+  const sent = sendLookup(context, rid, target, count, context.ports.clock.now());
+  if (sent !== undefined) {
+    state.pending.set(rid, { ...sent, for: asker });
     return;
   }
   if (state.links.size === 0 && state.table.size === 0) {
@@ -328,6 +340,23 @@ function startLookup(context: Context, asker: LookupFor, target: Position, count
   }
   // Nothing nearer within two hops: this node is where the lookup would stop.
   settleLookup(context, asker, { ok: true, peers: answerPeers(context, target, count), hops: 0 });
+}
+
+/**
+ * No answer yet to lookup `rid` after a retry interval (or `lost`: the link its latest try went
+ * over closed): sent again, routed around the peers its silent tries suggest; where no other
+ * link leads nearer, this node answers it itself now.
+ */
+function retryLookup(context: Context, rid: number, lost = false): void {
+  const { state, ports, config } = context;
+  const pending = state.pending.get(rid);
+  const now = ports.clock.now();
+  if (pending === undefined || (!lost && !retryDue(pending, now, config.lookupRetryMs))) return;
+  const resent = resendLookup(context, rid, pending, now);
+  if (resent.kind !== 'stop') return;
+  state.pending.delete(rid);
+  const peers = answerWithout((n) => answerPeers(context, pending.target, n), pending.count, suspects(pending));
+  settleLookup(context, pending.for, { ok: true, peers, hops: 0 });
 }
 
 function plan(context: Context): void {
@@ -409,6 +438,8 @@ export const dhtMachine = setup({
   actors: { kBucket: kBucketMachine },
   delays: {
     planDelay: ({ context }) => jittered(context.ports.random, context.config.planIntervalMs),
+    lookupTimeout: ({ context }) => context.config.lookupTimeoutMs,
+    lookupRetry: ({ context }) => context.config.lookupRetryMs,
   },
   actions: {
     loadLinks: ({ context }) => {
@@ -451,8 +482,19 @@ export const dhtMachine = setup({
       } else {
         return;
       }
-      // Never cancelled: an expiry for a settled rid finds nothing.
-      enqueue.raise({ type: 'lookup.expire', rid }, { delay: context.config.lookupTimeoutMs });
+      // Never cancelled: an expiry or a retry for a settled rid finds nothing.
+      enqueue.raise({ type: 'lookup.expire', rid }, { delay: 'lookupTimeout' });
+      if (context.config.lookupRetryMs < context.config.lookupTimeoutMs) enqueue.raise({ type: 'lookup.retry', rid }, { delay: 'lookupRetry' });
+    }),
+    retry: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'lookup.retry') return;
+      const { rid } = event;
+      const pending = context.state.pending.get(rid);
+      // Settled, or MAX_AVOID tries made: nothing more to schedule (the expiry still comes).
+      if (pending === undefined || pending.tries.length >= MAX_AVOID) return;
+      enqueue(() => retryLookup(context, rid));
+      // Never cancelled either: one that finds its lookup settled ends the chain.
+      enqueue.raise({ type: 'lookup.retry', rid }, { delay: 'lookupRetry' });
     }),
     expire: ({ context, event }) => {
       if (event.type !== 'lookup.expire') return;
@@ -551,6 +593,7 @@ export const dhtMachine = setup({
         'dht.message': { actions: ['receive', 'syncBuckets', 'bump'] },
         lookup: { actions: ['startLookup', 'syncBuckets', 'bump'] },
         'lookup.expire': { actions: ['expire', 'syncBuckets', 'bump'] },
+        'lookup.retry': { actions: ['retry', 'syncBuckets', 'bump'] },
         provide: { actions: ['provide', 'syncBuckets', 'bump'] },
         unprovide: { actions: ['provide', 'syncBuckets', 'bump'] },
         'provider.signed': { actions: ['startLookup', 'syncBuckets', 'bump'] },
