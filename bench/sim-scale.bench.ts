@@ -9,6 +9,8 @@
  *   PEERSOCK_BENCH_MAX_NODES   largest N run (default 10000)
  *   PEERSOCK_BENCH_BUDGET_SEC  wall-time budget per size (default 300, the target)
  *   PEERSOCK_BENCH_SIZES       comma-separated sizes instead of 1000,10000
+ *   PEERSOCK_BENCH_SIGNATURES  `ed25519` (default) or `simulated`: keyed hashes that verify
+ *                              exactly like ed25519 inside the simulation (sim/simulated-signatures.ts)
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -23,6 +25,7 @@ const MiB = 1024 * 1024;
 
 export interface ScaleFigures {
   nodes: number;
+  signatures: 'ed25519' | 'simulated';
   wallSec: number;
   virtualSecDone: number;
   /** Wall time for the full 600 virtual s at the pace reached (a projection when stopped early). */
@@ -45,7 +48,14 @@ export interface ScaleFigures {
 }
 
 /** One size, in this process. */
+function signaturesSetting(): 'ed25519' | 'simulated' {
+  const value = process.env.PEERSOCK_BENCH_SIGNATURES ?? 'ed25519';
+  if (value !== 'ed25519' && value !== 'simulated') throw new Error(`PEERSOCK_BENCH_SIGNATURES must be ed25519 or simulated, got ${value}`);
+  return value;
+}
+
 export async function runSimScale(nodes: number, budgetSec: number): Promise<ScaleFigures> {
+  const signatures = signaturesSetting();
   let peakRss = 0;
   let peakHeap = 0;
   const sampleMemory = () => {
@@ -72,6 +82,7 @@ export async function runSimScale(nodes: number, budgetSec: number): Promise<Sca
       quietMs: 0,
       // Stopping 10,000 nodes is not part of the run: the child process exits instead.
       close: false,
+      simulator: { signatures },
       onProgress: (progress) => {
         sampleMemory();
         virtualMs = progress.virtualMs;
@@ -92,6 +103,7 @@ export async function runSimScale(nodes: number, budgetSec: number): Promise<Sca
     virtualMs = result.stoppedEarly ? virtualMs : result.endAt;
     return {
       nodes,
+      signatures,
       wallSec: round(wallSec, 1),
       virtualSecDone: round(virtualMs / 1_000, 1),
       projectedWallSec: Math.round(virtualMs > 0 ? (wallSec * DURATION_MS) / virtualMs : Infinity),
@@ -116,11 +128,11 @@ export async function runSimScale(nodes: number, budgetSec: number): Promise<Sca
 export async function runSimScaleBench(): Promise<Record<string, unknown>> {
   const maxNodes = Number(process.env.PEERSOCK_BENCH_MAX_NODES ?? 10_000);
   const budgetSec = Number(process.env.PEERSOCK_BENCH_BUDGET_SEC ?? 300);
-  const out: Record<string, unknown> = { bench: 'simScale' };
+  const out: Record<string, unknown> = { bench: 'simScale', signatures: signaturesSetting() };
   // PEERSOCK_BENCH_SIZES (e.g. "10000") runs only those sizes.
   const sizes = process.env.PEERSOCK_BENCH_SIZES ? process.env.PEERSOCK_BENCH_SIZES.split(',').map(Number) : SIZES;
   for (const nodes of sizes.filter((n) => n <= maxNodes)) {
-    console.log(`${nodes} nodes, 10 virtual min, exponential churn (median 30 min), budget ${budgetSec} s wall`);
+    console.log(`${nodes} nodes, 10 virtual min, exponential churn (median 30 min), budget ${budgetSec} s wall, ${signaturesSetting()} signatures`);
     const figures = await child(nodes, budgetSec);
     const key = `sim${nodes / 1_000}k`;
     console.log(
@@ -182,6 +194,7 @@ function child(nodes: number, budgetSec: number): Promise<ScaleFigures> {
         if (!oom) console.log(errors.split('\n').slice(-8).join('\n'));
         resolve({
           nodes,
+          signatures: signaturesSetting(),
           wallSec,
           virtualSecDone: last?.virtualSec ?? 0,
           projectedWallSec: last && last.virtualSec > 0 ? Math.round((wallSec * DURATION_MS) / 1_000 / last.virtualSec) : -1,

@@ -74,8 +74,26 @@ export function createMemorySignalingHub(options: MemorySignalingHubOptions): Me
     return ms;
   };
   const reachable = options.reachable ?? (() => true);
-  // Insertion order is registration order: sample() draws from a deterministic sequence.
   const registered = new Map<PeerId, Registration>();
+  // The registered ids as an array for sample(): drawing from it costs O(n drawn), where
+  // copying and filtering every registration cost O(N) per call (at 10,000 nodes, ~300
+  // samples per virtual second). Removal swaps the last id in: still a deterministic order.
+  const ids: PeerId[] = [];
+  const slots = new Map<PeerId, number>();
+  const addId = (peerId: PeerId) => {
+    slots.set(peerId, ids.length);
+    ids.push(peerId);
+  };
+  const removeId = (peerId: PeerId) => {
+    const slot = slots.get(peerId);
+    if (slot === undefined) return;
+    slots.delete(peerId);
+    const last = ids.pop()!;
+    if (slot < ids.length) {
+      ids[slot] = last;
+      slots.set(last, slot);
+    }
+  };
   // FIFO per (from, to): equal deadlines on the virtual clock fire in no promised order.
   const queues = new Map<string, Relayed[]>();
   let available = true;
@@ -152,18 +170,26 @@ export function createMemorySignalingHub(options: MemorySignalingHubOptions): Me
         sample(n) {
           if (!available) return Promise.reject(unavailable());
           counters.samples += 1;
-          const others = [...registered.keys()].filter((id) => id !== peerId && reachable(peerId, id));
-          const count = Math.max(0, Math.min(Math.floor(n), others.length));
-          // Partial Fisher–Yates on the seeded stream.
-          for (let i = 0; i < count; i += 1) {
-            const j = i + Math.floor(random.float() * (others.length - i));
-            [others[i], others[j]] = [others[j]!, others[i]!];
+          const wanted = Math.max(0, Math.floor(n));
+          const picked: PeerId[] = [];
+          // Partial Fisher–Yates on the seeded stream over a virtual copy of `ids` (only the
+          // swapped positions are stored), skipping ourselves and the unreachable: a uniform
+          // sample without replacement of the other reachable peers, of up to `wanted`.
+          const moved = new Map<number, number>();
+          for (let i = 0; i < ids.length && picked.length < wanted; i += 1) {
+            const j = i + Math.floor(random.float() * (ids.length - i));
+            const drawn = moved.get(j) ?? j;
+            moved.set(j, moved.get(i) ?? i);
+            const id = ids[drawn]!;
+            if (id !== peerId && reachable(peerId, id)) picked.push(id);
           }
-          const picked = others.slice(0, count);
           return after(latency(peerId, peerId), () => picked);
         },
         async close() {
-          if (registered.get(peerId) === self) registered.delete(peerId);
+          if (registered.get(peerId) === self) {
+            registered.delete(peerId);
+            removeId(peerId);
+          }
           signals.complete();
         },
       },
@@ -177,6 +203,7 @@ export function createMemorySignalingHub(options: MemorySignalingHubOptions): Me
       if (!registration) {
         registration = makePort(peerId);
         registered.set(peerId, registration);
+        addId(peerId);
       }
       return registration.port;
     },
@@ -184,6 +211,7 @@ export function createMemorySignalingHub(options: MemorySignalingHubOptions): Me
       const registration = registered.get(peerId);
       if (!registration) return;
       registered.delete(peerId);
+      removeId(peerId);
       registration.signals.complete();
     },
     isRegistered: (peerId) => registered.has(peerId),

@@ -16,6 +16,7 @@ import { createMemoryNetwork, type MemoryNetwork } from './memory-network.js';
 import { createMemorySignalingHub, type MemorySignalingHub } from './memory-signaling.js';
 import { createSeededRandom, deriveSeed, type SeededRandom } from './seeded-random.js';
 import { createSimulatedClock, type VirtualClock } from './simulated-clock.js';
+import { SimulatedSignatures } from './simulated-signatures.js';
 import { createTraceRecorder, type ActorStateRecord, type SimTraceEntry, type TraceRecorder } from './trace.js';
 
 /**
@@ -56,6 +57,12 @@ export interface SimulatorOptions {
   puzzleBits?: number;
   restartPolicy?: Partial<RestartPolicy>;
   connectTimeoutMs?: number;
+  /**
+   * `ed25519` (default): each node's crypto port is the production one. `simulated`: keyed
+   * hashes that verify exactly like ed25519 within the simulation at a fraction of the cost,
+   * but reject real signatures made outside it (see simulated-signatures.ts). For scale runs.
+   */
+  signatures?: 'ed25519' | 'simulated';
   /** Trace entries kept in memory (default 200,000). */
   traceLimit?: number;
   /** Writes every trace entry to this file as JSON lines. */
@@ -148,6 +155,10 @@ export function createSimulator(options: SimulatorOptions): Simulator {
   const clock = createSimulatedClock();
   // One parsed-key cache for every simulated node: they all verify the same few thousand keys.
   const keyCache = new NativeKeyCache(SHARED_KEY_CACHE_CAPACITY);
+  if (options.signatures !== undefined && options.signatures !== 'ed25519' && options.signatures !== 'simulated') {
+    throw new RangeError(`signatures must be 'ed25519' or 'simulated', got ${String(options.signatures)}`);
+  }
+  const simulatedSignatures = options.signatures === 'simulated' ? new SimulatedSignatures() : undefined;
   const latency = createLatencyModel({ seed, clock, ...options.latency });
   const network = createMemoryNetwork({
     clock,
@@ -182,7 +193,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     const id = identity.peerId;
     const shortId = id.slice(0, SHORT_ID_LENGTH);
     const transport = network.transport(id);
-    const crypto = createCryptoPort({ identity, keyCache });
+    const crypto = simulatedSignatures ? simulatedSignatures.port(identity) : createCryptoPort({ identity, keyCache });
     const port = signaling.port(id);
     if (groupCount > 0) network.setGroup(id, Math.floor(random.float() * groupCount));
     const runtimeOptions: NodeRuntimeOptions = {

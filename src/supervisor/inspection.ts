@@ -91,9 +91,11 @@ function statusOf(snapshot: unknown): string {
     : 'active';
 }
 
+/** Updated in place on every snapshot; views are made only when someone asks (view()). */
 interface LiveEntry {
   ref: ActorRefLike;
-  view: ActorStateView;
+  state: unknown;
+  status: string;
 }
 
 export function createInspection(): Inspection {
@@ -116,7 +118,7 @@ export function createInspection(): Inspection {
 
   const view = (): ReadonlyMap<string, ActorStateView> => {
     const out = new Map<string, ActorStateView>();
-    for (const [id, entry] of live) out.set(id, entry.view);
+    for (const [id, entry] of live) out.set(id, { actor: id, state: entry.state, status: entry.status });
     return out;
   };
 
@@ -161,7 +163,13 @@ export function createInspection(): Inspection {
           events.next({ kind: 'snapshot', actor, type: event.event.type, state, status });
         }
         if (status === 'active') {
-          live.set(actor, { ref: event.actorRef, view: { actor, state, status } });
+          const entry = live.get(actor);
+          if (entry !== undefined && entry.ref === event.actorRef) {
+            entry.state = state;
+            entry.status = status;
+          } else {
+            live.set(actor, { ref: event.actorRef, state, status });
+          }
           publish();
         } else {
           remove(event.actorRef);

@@ -93,6 +93,29 @@ describe('memory signaling hub', () => {
     expect((await draw(2)).sample).not.toEqual(first.sample);
   });
 
+  it('samples only registered, reachable peers after registrations come and go, each about equally often', async () => {
+    const unreachable = new Set([id(3), id(4)]);
+    const { clock, signaling } = hub({ seed: 7, reachable: (_from, to) => !unreachable.has(to) });
+    const ports = Array.from({ length: 30 }, (_, i) => signaling.port(id(i + 1)));
+    signaling.unregister(id(5));
+    await ports[5]!.close(); // id(6)
+    signaling.port(id(31));
+    const counts = new Map<PeerId, number>();
+    const draws = Array.from({ length: 400 }, () => track(ports[0]!.sample(4)));
+    const everyone = track(ports[0]!.sample(1_000));
+    await advance(clock, 25);
+    const eligible = [2, ...Array.from({ length: 24 }, (_, i) => i + 7), 31].map(id);
+    expect([...everyone.value!].sort()).toEqual([...eligible].sort());
+    for (const draw of draws) {
+      expect(new Set(draw.value!).size).toBe(4);
+      for (const peer of draw.value!) counts.set(peer, (counts.get(peer) ?? 0) + 1);
+    }
+    expect([...counts.keys()].every((peer) => eligible.includes(peer))).toBe(true);
+    // 1,600 picks over 26 peers: ~61.5 each; a biased draw (e.g. toward the array's ends) shows.
+    for (const peer of eligible) expect(counts.get(peer) ?? 0).toBeGreaterThan(30);
+    for (const peer of eligible) expect(counts.get(peer) ?? 0).toBeLessThan(100);
+  });
+
   it('after shutdown every call rejects with SIGNALING_UNAVAILABLE and signals in flight are lost; restore brings it back', async () => {
     const { clock, signaling } = hub();
     const a = signaling.port(id(1));

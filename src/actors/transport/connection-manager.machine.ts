@@ -207,9 +207,9 @@ export const connectionManagerMachine = setup({
     releaseFinished: stopChild(({ event }) => finishedChildId(event.type)),
     forgetFinished: assign(({ context, event }) => {
       const childId = finishedChildId(event.type);
-      const entry = Object.entries(context.peers).find(([, value]) => value.childId === childId);
-      if (!entry) return {};
-      const [peer] = entry as [PeerId, PeerEntry];
+      // The child id names its peer (see preparePeer): one lookup, not a scan of every entry.
+      const peer = peerOfChildId(childId);
+      if (peer === undefined || context.peers[peer]?.childId !== childId) return {};
       const output: PeerConnectionOutput =
         'output' in event
           ? event.output
@@ -269,6 +269,14 @@ function finishedChildId(eventType: string): string {
   return eventType.replace(/^xstate\.(done|error)\.actor\./, '');
 }
 
+const CHILD_ID_PREFIX = 'peer:';
+
+/** `peer:<peerId>#<generation>` → the peer id (undefined for any other id). */
+function peerOfChildId(childId: string): PeerId | undefined {
+  const hash = childId.lastIndexOf('#');
+  return childId.startsWith(CHILD_ID_PREFIX) && hash > CHILD_ID_PREFIX.length ? (childId.slice(CHILD_ID_PREFIX.length, hash) as PeerId) : undefined;
+}
+
 function pendingInbound(context: Context, children: Record<string, unknown>): number {
   let pending = 0;
   for (const entry of Object.values(context.peers)) {
@@ -307,7 +315,7 @@ function reject(context: Context, to: PeerId, cid: string, code: ErrorCode, reas
  */
 function preparePeer(context: Context, peer: PeerId, role: 'dialer' | 'listener', offer?: SignalEnvelope) {
   const generation = context.generation + 1;
-  const childId = `peer:${peer}#${generation}`;
+  const childId = `${CHILD_ID_PREFIX}${peer}#${generation}`;
   const channel = new PeerChannel({
     remote: peer,
     limits: context.config.limits,
