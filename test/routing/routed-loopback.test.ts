@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PeerId } from '../../src/identity/peer-id.js';
+import type { PeerSockNode } from '../../src/node/node-api.js';
 import { createWebRtcTransport } from '../../src/transport/webrtc-transport.js';
 import { decodeFrame } from '../../src/wire/index.js';
 import { startTestNetwork, type TestNetwork } from '../helpers/network.js';
@@ -22,6 +23,17 @@ function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
 const ring = { stabilizeIntervalMs: 250, requestTimeoutMs: 1_000, mergeIntervalMs: 10_000, successorListLength: 2 };
 const connection = { heartbeatIntervalMs: 250, heartbeatTimeoutMs: 1_000 };
 
+/** Polls the nodes' ring views until they form a correct ring (20 s at most); the problems left. */
+async function ringSettled(nodes: readonly PeerSockNode[]): Promise<string[]> {
+  const started = performance.now();
+  let problems: string[] = ['not checked'];
+  while (problems.length > 0 && performance.now() - started < 20_000) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    problems = ringProblems(nodes.map((n) => n.id), new Map(nodes.map((n) => [n.id, n.ring()])), ring.successorListLength);
+  }
+  return problems;
+}
+
 describe('routed messages over real WebRTC on loopback', () => {
   let network: TestNetwork | undefined;
   afterEach(async () => {
@@ -34,13 +46,7 @@ describe('routed messages over real WebRTC on loopback', () => {
     network = await startTestNetwork(0, { node: { ring, connection } });
     for (let i = 0; i < 10; i += 1) await network.add({ transport: tapTransport(createWebRtcTransport({ bindAddress: '127.0.0.1' }), { record: (direction, bytes) => log.push({ node: i, direction, bytes }) }) });
     const nodes = network.nodes;
-    const started = performance.now();
-    let problems: string[] = ['not checked'];
-    while (problems.length > 0 && performance.now() - started < 20_000) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      problems = ringProblems(nodes.map((n) => n.id), new Map(nodes.map((n) => [n.id, n.ring()])), ring.successorListLength);
-    }
-    expect(problems).toEqual([]);
+    expect(await ringSettled(nodes)).toEqual([]);
 
     // A pair with no link between them (r = 2: each node links ~4 of the other 9).
     let pair: [number, number] | undefined;
@@ -93,13 +99,7 @@ describe('routed messages over real WebRTC on loopback', () => {
     network = await startTestNetwork(0, { node: { ring, connection, upgrade: { threshold: 8, windowMs: 10_000 } } });
     for (let i = 0; i < 8; i += 1) await network.add();
     const nodes = network.nodes;
-    const started = performance.now();
-    let problems: string[] = ['not checked'];
-    while (problems.length > 0 && performance.now() - started < 20_000) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      problems = ringProblems(nodes.map((n) => n.id), new Map(nodes.map((n) => [n.id, n.ring()])), ring.successorListLength);
-    }
-    expect(problems).toEqual([]);
+    expect(await ringSettled(nodes)).toEqual([]);
     const a = nodes.find((n) => nodes.some((m) => m !== n && !n.peers().includes(m.id)))!;
     const b = nodes.find((m) => m !== a && !a.peers().includes(m.id))!;
     const upgraded = firstValueFrom(a.events$.pipe(filter((e) => e.type === 'upgrade.opened' && e.peer === b.id), timeout(15_000)));
