@@ -95,7 +95,7 @@ describe('routed messages over real WebRTC on loopback', () => {
     expect(log.some((t) => t.node === ai && t.direction === 'out' && contains(t.bytes, plain))).toBe(true);
   }, 60_000);
 
-  it('a busy routed conversation gets its own link, and sends use it', async () => {
+  it('a busy routed conversation gets its own link, and messages still arrive over it', async () => {
     network = await startTestNetwork(0, { node: { ring, connection, upgrade: { threshold: 8, windowMs: 10_000 } } });
     for (let i = 0; i < 8; i += 1) await network.add();
     const nodes = network.nodes;

@@ -277,11 +277,7 @@ export const ringMachine = setup({
       if (pool.length === 0) return;
       const via = pool[Math.floor(context.ports.random.float() * pool.length)]!;
       const rid = context.nextRid;
-      // Only the latest probe is remembered: a lookup table that never shrinks would grow forever.
-      const lookups: Record<number, LookupPurpose> = {};
-      for (const [key, purpose] of Object.entries(context.lookups)) if (purpose !== 'probe') lookups[Number(key)] = purpose;
-      lookups[rid] = 'probe';
-      enqueue.assign({ nextRid: rid + 1, lookups });
+      enqueue.assign({ nextRid: rid + 1, lookups: withLatestLookup(context.lookups, rid, 'probe') });
       // The point just past our own: whoever answers for it is our true successor. (Our own
       // position would be answered by ourselves as soon as we know a predecessor.)
       context.ports.send(via, { t: 'find', rid, target: ringAdd(context.self.position, 1n), path: [context.self.id] });
@@ -308,10 +304,7 @@ export const ringMachine = setup({
       const via = nextHop(context.self.position, context.self.position, linkedContacts(context));
       if (via === undefined) return;
       const rid = context.nextRid;
-      const lookups: Record<number, LookupPurpose> = {};
-      for (const [key, purpose] of Object.entries(context.lookups)) if (purpose !== 'predecessor') lookups[Number(key)] = purpose;
-      lookups[rid] = 'predecessor';
-      enqueue.assign({ nextRid: rid + 1, lookups });
+      enqueue.assign({ nextRid: rid + 1, lookups: withLatestLookup(context.lookups, rid, 'predecessor') });
       context.ports.send(via.id, { t: 'find', rid, target: context.self.position, path: [context.self.id] });
     }),
     followPredecessorLead: assign(({ context, event }) => {
@@ -458,7 +451,7 @@ export const ringMachine = setup({
           if (message.path[message.path.length - 1] !== context.self.id) return;
           const path = message.path.slice(0, -1);
           if (path.length === 0) {
-            enqueue.raise(message.by === undefined ? { type: 'lookup.done', rid: message.rid, node: message.node } : { type: 'lookup.done', rid: message.rid, node: message.node, by: message.by });
+            enqueue.raise({ type: 'lookup.done', rid: message.rid, node: message.node, ...(message.by === undefined ? {} : { by: message.by }) });
             return;
           }
           context.ports.send(path[path.length - 1]!, { ...message, path });
@@ -693,6 +686,18 @@ export const ringMachine = setup({
   },
 });
 
+/**
+ * The lookup table with `rid` added for `purpose`, and any earlier lookup of that purpose
+ * dropped: probes and predecessor searches repeat every few rounds, only the latest answer
+ * counts, and a table that never shrinks would grow forever.
+ */
+function withLatestLookup(lookups: Readonly<Record<number, LookupPurpose>>, rid: number, purpose: LookupPurpose): Record<number, LookupPurpose> {
+  const kept: Record<number, LookupPurpose> = {};
+  for (const [key, held] of Object.entries(lookups)) if (held !== purpose) kept[Number(key)] = held;
+  kept[rid] = purpose;
+  return kept;
+}
+
 function neighbourIds(context: Context): PeerId[] {
   const ids = context.successors.map((c) => c.id);
   if (context.predecessor) ids.push(context.predecessor.id);
@@ -754,9 +759,9 @@ function routeFind(context: Context, message: Extract<RingMessage, { t: 'find' }
 
 /**
  * The first node c we know — successor or link — with target ∈ (self, c]; our first successor
- * when none lies at or past the target (undefined: the caller answers itself). Links count: when our list skips a stretch of the ring (churn
- * left it wrong, see adoptLinkedSuccessors), a link into that stretch gives the right answer where
- * the list would confirm the wrong one. Nodes on the lookup's path are not answers: a joiner
+ * when none lies at or past the target (undefined: the caller answers itself). Links count:
+ * when our list skips a stretch of the ring (churn left it wrong, see adoptLinkedSuccessors), a
+ * link into that stretch gives the right answer where the list would confirm the wrong one. Nodes on the lookup's path are not answers: a joiner
  * linked to us (and adopted by adoptLinkedSuccessors) looking up its own position would be told
  * it is its own successor.
  */
