@@ -98,9 +98,9 @@ export function decideForward(input: ForwardInput): ForwardDecision {
     const to = choosePreferredHop(input.self, input.target, input.preferred ?? [], input.links, exclude);
     if (to !== undefined) return { action: 'forward', to, ttl };
   }
-  // Clockwise greedy is stuck: every link lies past the target. That happens when churn left the ring skipping a stretch — the node before the stretch
-  // has no link into it, and the stretch's first node links only onward — and it is exactly when
-  // the links to heal it must be signaled (found in the simulator: 3 of 16 crashed with no
+  // Clockwise greedy is stuck: every link lies past the target. That happens when churn left the
+  // ring skipping a stretch — the node before the stretch has no link into it, and the stretch's
+  // first node links only onward — and it is exactly when the links to heal it must be signaled (found in the simulator: 3 of 16 crashed with no
   // server left, r = 3, and the skipped node's answers could not get back to its predecessor).
   // Approaching from behind reaches the target through its successors' links to it. Once a
   // message turns, it stays turned: clockwise greedy from past the target would send it round
