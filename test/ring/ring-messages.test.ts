@@ -10,7 +10,7 @@ const ids = (max: number, min = 0) => fc.array(idArb, { minLength: min, maxLengt
 
 const messageArb: fc.Arbitrary<RingMessage> = fc.oneof(
   fc.record({ t: fc.constant('find' as const), rid: fc.nat(), target: positionArb, path: ids(MAX_PATH, 1) }),
-  fc.record({ t: fc.constant('found' as const), rid: fc.nat(), target: positionArb, node: idArb, path: ids(MAX_PATH, 1), by: idArb }, { requiredKeys: ['t', 'rid', 'target', 'node', 'path'] }),
+  fc.record({ t: fc.constant('found' as const), rid: fc.nat(), target: positionArb, node: idArb, path: ids(MAX_PATH, 1), by: idArb, more: fc.constant(true as const) }, { requiredKeys: ['t', 'rid', 'target', 'node', 'path'] }),
   fc.constant({ t: 'get' as const }),
   fc.constant({ t: 'notify' as const }),
   fc.record({ t: fc.constantFrom('neighbours' as const, 'leave' as const), predecessor: idArb, successors: ids(MAX_LIST) }, { requiredKeys: ['t', 'successors'] }),
@@ -48,6 +48,7 @@ describe('ring messages on the wire', () => {
       { t: 'found', rid: -1, target: id, node: id, path: [id] },
       { t: 'found', rid: 1, target: id, node: new Uint8Array(33), path: [id] },
       { t: 'found', rid: 1, target: id, node: id, path: [id], by: new Uint8Array(31) },
+      { t: 'found', rid: 1, target: id, node: id, path: [id], more: false },
       { t: 'gossip' },
       [1, 2],
       null,

@@ -9,9 +9,11 @@ import type { Position } from './id-space.js';
  *
  *   find       {t, rid, target, path}        route greedily toward the node responsible for
  *                                            `target`; `path` = the hops so far, origin first
- *   found      {t, rid, target, node, path, by?}  the answer, routed back along `path`; `by`
- *                                            = who answered (the target's predecessor, as far as
- *                                            it knows, or `node` itself when responsible)
+ *   found      {t, rid, target, node, path, by?, more?}  the answer, routed back along `path`;
+ *                                            `by` = who answered (the target's predecessor, as far
+ *                                            as it knows, or `node` itself when responsible);
+ *                                            `more: true` = not an answer: the path ran out at
+ *                                            `node`, ask again from there
  *   get        {t}                           "tell me your neighbours" (stabilize)
  *   neighbours {t, predecessor?, successors} the answer to `get`
  *   notify     {t}                           "I think I am your predecessor"
@@ -23,14 +25,18 @@ import type { Position } from './id-space.js';
  */
 export const RING_PROTOCOL = 'ps/ring';
 
-/** A path longer than this is dropped: greedy routing needs O(log n) hops, 10,000 nodes ~ 14. */
+/**
+ * Hops a find travels before it stops and says where it got to (`found.more`). Over ring links
+ * alone a hop moves at most ~r nodes along the ring (there are no fingers), so a lookup from a
+ * peer sampled at random among 10,000 needs ~40 hops on average and often more than this.
+ */
 export const MAX_PATH = 48;
 /** Successor lists on the wire; r is ~8. */
 export const MAX_LIST = 32;
 
 export type RingMessage =
   | { t: 'find'; rid: number; target: Position; path: PeerId[] }
-  | { t: 'found'; rid: number; target: Position; node: PeerId; path: PeerId[]; by?: PeerId }
+  | { t: 'found'; rid: number; target: Position; node: PeerId; path: PeerId[]; by?: PeerId; more?: true }
   | { t: 'get' }
   | { t: 'neighbours'; predecessor?: PeerId; successors: PeerId[] }
   | { t: 'notify' }
@@ -72,6 +78,7 @@ export function ringMessageToWire(message: RingMessage): Record<string, unknown>
     case 'found': {
       const out: Record<string, unknown> = { t: 'found', rid: message.rid, target: wireId(message.target), node: wireId(message.node), path: message.path.map(wireId) };
       if (message.by !== undefined) out.by = wireId(message.by);
+      if (message.more) out.more = true;
       return out;
     }
     case 'get':
@@ -99,8 +106,11 @@ export function parseRingMessage(body: unknown): RingMessage {
       if (path.length === 0) fail('path must name the origin');
       if (m.t === 'find') return { t: 'find', rid: rid(m.rid), target, path };
       const by = optionalPeerId(m.by, 'by');
-      const found = { t: 'found' as const, rid: rid(m.rid), target, node: peerId(m.node, 'node'), path };
-      return by === undefined ? found : { ...found, by };
+      if (m.more !== undefined && m.more !== true) fail('more must be true when present');
+      const found: Extract<RingMessage, { t: 'found' }> = { t: 'found', rid: rid(m.rid), target, node: peerId(m.node, 'node'), path };
+      if (by !== undefined) found.by = by;
+      if (m.more === true) found.more = true;
+      return found;
     }
     case 'get':
       return { t: 'get' };

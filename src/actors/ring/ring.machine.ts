@@ -1,4 +1,4 @@
-import { assign, enqueueActions, fromPromise, setup } from 'xstate';
+import { and, assign, enqueueActions, fromPromise, setup } from 'xstate';
 import type { PeerId } from '../../identity/peer-id.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Logger } from '../../ports/logger.js';
@@ -84,6 +84,8 @@ interface Context {
   predecessorMissing: number;
   /** The node a predecessor search named; its link is kept until the search is over. */
   predecessorLead: PeerId | undefined;
+  /** Times the current join or merge lookup was re-asked from where its path ran out. */
+  continuations: number;
 }
 
 interface ProbeSchedule {
@@ -99,7 +101,8 @@ type Event =
   | { type: 'ring.message'; from: PeerId; message: RingMessage }
   | { type: 'leave' }
   // raised by the message dispatcher
-  | { type: 'lookup.done'; rid: number; node: PeerId; by?: PeerId }
+  /** `more`: not an answer — the lookup ran out of path at `node`; it can be asked again from there. */
+  | { type: 'lookup.done'; rid: number; node: PeerId; by?: PeerId; more?: true }
   | { type: 'stabilize.reply'; from: PeerId; predecessor: PeerId | undefined; successors: PeerId[] };
 
 /**
@@ -108,6 +111,12 @@ type Event =
  */
 /** Peers asked of the signaling server per join or merge probe (its default cap is 32). */
 const BOOTSTRAP_SAMPLE = 32;
+/**
+ * A join or merge lookup whose path runs out is re-asked from where it stopped at most this
+ * often (each time over a new link to that node): 8 × MAX_PATH hops cover ~3,000 nodes of ring
+ * from the sampled peer, which is 10 times the mean gap between 32 peers sampled among 10,000.
+ */
+const MAX_CONTINUATIONS = 8;
 
 const sampleCandidates = fromPromise<PeerId[], { ports: RingPorts; self: PeerId }>(async ({ input }) => {
   try {
@@ -170,6 +179,9 @@ export const ringMachine = setup({
     isFound: ({ context, event }) => event.type === 'link.up' && event.peer === context.found,
     isJoinLookup: ({ context, event }) => event.type === 'lookup.done' && context.lookups[event.rid] === 'join',
     isMergeLookup: ({ context, event }) => event.type === 'lookup.done' && context.lookups[event.rid] === 'merge',
+    /** The lookup stopped short (`more`) and may be re-asked from where it got to. */
+    canContinue: ({ context, event }) => event.type === 'lookup.done' && event.more === true && context.continuations < MAX_CONTINUATIONS,
+    cutShort: ({ event }) => event.type === 'lookup.done' && event.more === true,
     isProbeLookup: ({ context, event }) => event.type === 'lookup.done' && context.lookups[event.rid] === 'probe',
     isPredecessorLookup: ({ context, event }) => event.type === 'lookup.done' && context.lookups[event.rid] === 'predecessor',
     foundIsSelf: ({ context }) => context.found === context.self.id,
@@ -244,7 +256,12 @@ export const ringMachine = setup({
           viaPosition = position;
         }
       }
-      return { via };
+      return { via, continuations: 0 };
+    }),
+    /** Re-ask the lookup from the node where its path ran out: link to it, then look up from there. */
+    continueFromCut: assign(({ context, event }) => {
+      if (event.type !== 'lookup.done') return {};
+      return { via: event.node, continuations: context.continuations + 1 };
     }),
     connectVia: assign(({ context }) => (context.via ? { owned: link(context, [context.via], 'discovery') } : {})),
     becomeAlone: assign({ successors: [], predecessor: undefined, failedJoins: 0 }),
@@ -308,7 +325,7 @@ export const ringMachine = setup({
       context.ports.send(via.id, { t: 'find', rid, target: context.self.position, path: [context.self.id] });
     }),
     followPredecessorLead: assign(({ context, event }) => {
-      if (event.type !== 'lookup.done' || context.predecessor !== undefined) return {};
+      if (event.type !== 'lookup.done' || event.more || context.predecessor !== undefined) return {};
       const lead = event.by;
       if (lead === undefined || lead === context.self.id || lead === successor(context)?.id || !aliveCheck(context)(lead)) return {};
       return { predecessorLead: lead, owned: link(context, [lead]) };
@@ -409,7 +426,7 @@ export const ringMachine = setup({
       };
     }),
     considerMergeResult: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'lookup.done' || event.node === context.self.id) return;
+      if (event.type !== 'lookup.done' || event.more || event.node === context.self.id) return;
       const candidate = contactOf(event.node);
       const next = successor(context);
       if (next !== undefined && candidate.id === next.id) {
@@ -437,21 +454,27 @@ export const ringMachine = setup({
         }
       }
     },
-    dispatch: enqueueActions(({ context, event, enqueue }) => {
+    dispatch: enqueueActions(({ context, event, enqueue }, params: { member: boolean }) => {
       if (event.type !== 'ring.message') return;
       const { from, message } = event;
       // Whoever speaks is alive, whatever we concluded before.
       if (context.failed.has(from)) enqueue.assign({ failed: forgetFailed(context.failed, from) });
       switch (message.t) {
         case 'find':
-          routeFind(context, message);
+          if (params.member || !passFindOn(context, message)) routeFind(context, message);
           return;
         case 'found': {
           // The path leads back to the origin; the last entry is whoever should get this next.
           if (message.path[message.path.length - 1] !== context.self.id) return;
           const path = message.path.slice(0, -1);
           if (path.length === 0) {
-            enqueue.raise({ type: 'lookup.done', rid: message.rid, node: message.node, ...(message.by === undefined ? {} : { by: message.by }) });
+            enqueue.raise({
+              type: 'lookup.done',
+              rid: message.rid,
+              node: message.node,
+              ...(message.by === undefined ? {} : { by: message.by }),
+              ...(message.more ? { more: true as const } : {}),
+            });
             return;
           }
           context.ports.send(path[path.length - 1]!, { ...message, path });
@@ -521,12 +544,13 @@ export const ringMachine = setup({
     failed: NO_FAILED_PEERS,
     predecessorMissing: 0,
     predecessorLead: undefined,
+    continuations: 0,
   }),
   entry: 'loadLinks',
   on: {
     'link.up': { actions: 'linkUp' },
     'link.down': { actions: 'linkDown' },
-    'ring.message': { actions: 'dispatch' },
+    'ring.message': { actions: { type: 'dispatch', params: { member: true } } },
     leave: '.leaving',
   },
   initial: 'joining',
@@ -534,6 +558,7 @@ export const ringMachine = setup({
     joining: {
       initial: 'sampling',
       exit: 'forgetLookups',
+      on: { 'ring.message': { actions: { type: 'dispatch', params: { member: false } } } },
       states: {
         sampling: {
           invoke: {
@@ -557,8 +582,12 @@ export const ringMachine = setup({
         locating: {
           entry: { type: 'lookupOwnPosition', params: { purpose: 'join' } },
           on: {
-            // The node responsible for our position is our successor-to-be.
-            'lookup.done': { guard: 'isJoinLookup', target: 'linkingSuccessor', actions: 'takeFound' },
+            'lookup.done': [
+              { guard: and(['isJoinLookup', 'canContinue']), target: 'linkingBootstrap', actions: 'continueFromCut' },
+              { guard: and(['isJoinLookup', 'cutShort']), target: '#ring.rebootstrapping' },
+              // The node responsible for our position is our successor-to-be.
+              { guard: 'isJoinLookup', target: 'linkingSuccessor', actions: 'takeFound' },
+            ],
           },
           after: { lookupTimeout: '#ring.rebootstrapping' },
         },
@@ -668,7 +697,12 @@ export const ringMachine = setup({
             },
             probing: {
               entry: { type: 'lookupOwnPosition', params: { purpose: 'merge' } },
-              on: { 'lookup.done': { guard: 'isMergeLookup', target: 'idle', actions: ['considerMergeResult', 'forgetLookups'] } },
+              on: {
+                'lookup.done': [
+                  { guard: and(['isMergeLookup', 'canContinue']), target: 'linking', actions: 'continueFromCut' },
+                  { guard: 'isMergeLookup', target: 'idle', actions: ['considerMergeResult', 'forgetLookups'] },
+                ],
+              },
               after: { lookupTimeout: { target: 'idle', actions: 'forgetLookups' } },
             },
           },
@@ -677,6 +711,7 @@ export const ringMachine = setup({
     },
     rebootstrapping: {
       entry: 'countFailedJoin',
+      on: { 'ring.message': { actions: { type: 'dispatch', params: { member: false } } } },
       after: { rebootstrapDelay: 'joining' },
     },
     leaving: {
@@ -747,14 +782,41 @@ function routeFind(context: Context, message: Extract<RingMessage, { t: 'find' }
   // the point just past it, say) only earns their own stale answer.
   const onPath = new Set(message.path);
   const hop = nextHop(self.position, message.target as Position, linkedContacts(context).filter((c) => !onPath.has(c.id)));
-  if (hop === undefined || message.path.length >= MAX_PATH) {
+  if (hop === undefined) {
     // We are the target's predecessor as far as we know: the first node we know at or past the
     // target answers for it. (Not simply our successor: for a probe of the point just past the
     // origin, the origin's predecessor must name the origin's successor.)
     answer(firstKnownFrom(context, message.target, onPath)?.id ?? self.id);
     return;
   }
+  if (message.path.length >= MAX_PATH) {
+    // Out of path, and not there yet: say where the lookup got to. (Answering as if we were the
+    // target's predecessor named a node before the target, which a joiner took for its
+    // successor: a pointer nearly all the way round the ring, walked back one node per round.)
+    const back = message.path[message.path.length - 1]!;
+    context.ports.send(back, { t: 'found', rid: message.rid, target: message.target, node: self.id, path: message.path, by: self.id, more: true });
+    return;
+  }
   context.ports.send(hop.id, { ...message, path: [...message.path, self.id] });
+}
+
+/**
+ * A node that is not on the ring yet (joining, or back to bootstrap) knows no successor, so
+ * any answer it gave would be a guess — and a guess was costly: sampled from the signaling
+ * server as a joiner's bootstrap peer, it named the node it was itself joining through, which
+ * lies before the target. The joiner took that for its successor (a pointer almost all the
+ * way round the ring), stabilization walked it back one node per round, and the wrong lists
+ * it spread made later joins wrong too: at 300 nodes joining 10 per second, 1 join in 10, and
+ * after a minute the successor cycle still skipped a third of the ring. So such a node passes
+ * the lookup on to the peer it is joining through. Only when it cannot (no such link, or the
+ * lookup already went through it: joiners that all started at once, with no member in reach)
+ * does it answer as best it can — that guess is how simultaneous first nodes form a ring.
+ * Returns whether the lookup was passed on.
+ */
+function passFindOn(context: Context, message: Extract<RingMessage, { t: 'find' }>): boolean {
+  const via = context.via;
+  if (via === undefined || !context.links.has(via) || message.path.includes(via) || message.path.length >= MAX_PATH) return false;
+  return context.ports.send(via, { ...message, path: [...message.path, context.self.id] });
 }
 
 /**
