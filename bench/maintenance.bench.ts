@@ -6,8 +6,10 @@
  * Each size runs in its own process.
  *
  * Environment: PEERSOCK_BENCH_MAX_NODES (default 10000), PEERSOCK_BENCH_BUDGET_SEC (wall
- * budget per size, default 600), PEERSOCK_BENCH_SIZES (e.g. "1000" instead of 1000,10000). Past the budget the run stops joining or settling and
- * measures what it has, and says so (`settled: false`, `nodesJoined`).
+ * budget per size, default 600), PEERSOCK_BENCH_SIZES (e.g. "1000" instead of 1000,10000). Past the budget
+ * the run stops where it is and reports no traffic figures (`settled: false`, `nodesJoined`): a
+ * window measured while the ring is still forming is not steady state, and simulating it took
+ * minutes of wall time past the budget (the bench looked hung).
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -29,8 +31,9 @@ export interface MaintenanceFigures {
   /** The run reached steady state (joined everyone, ring formed or settle limit reached) within the budget. */
   settled: boolean;
   windowStartSec: number;
-  bytesPerNodeSec: number;
-  messagesPerNodeSec: number;
+  /** null when the run did not settle within its budget. */
+  bytesPerNodeSec: number | null;
+  messagesPerNodeSec: number | null;
   wallSec: number;
   /** The run died (e.g. out of memory): no figures. */
   failure?: string;
@@ -66,6 +69,9 @@ export async function runMaintenance(nodes: number, budgetSec: number): Promise<
       console.log(`  n=${nodes}: settling, ${sim.now() / 1_000} virtual s, wall ${wall(started)} s`);
     }
   }
+  if (!settled) {
+    return { nodes, nodesJoined: sim.nodes().length, ringCorrect: false, settled, windowStartSec: sim.now() / 1_000, bytesPerNodeSec: null, messagesPerNodeSec: null, wallSec: Number(wall(started)) };
+  }
   const correctAtStart = correct();
   const windowStart = sim.now();
   const before = sim.network.stats();
@@ -96,22 +102,24 @@ export async function runMaintenanceBench(): Promise<Record<string, unknown>> {
     const figures = await child(nodes, budgetSec);
     const key = `maint${nodes / 1_000}k`;
     console.log(
-      `${nodes} nodes: ${figures.bytesPerNodeSec} B/s and ${figures.messagesPerNodeSec} msg/s per node from ${figures.windowStartSec} virtual s; ` +
-        `ring ${figures.ringCorrect ? 'correct' : 'NOT correct'} during the window; ${figures.settled ? 'steady state' : `NOT settled (budget): ${figures.nodesJoined} joined`}; wall ${figures.wallSec} s`,
+      figures.settled
+        ? `${nodes} nodes: ${figures.bytesPerNodeSec} B/s and ${figures.messagesPerNodeSec} msg/s per node from ${figures.windowStartSec} virtual s; ` +
+            `ring ${figures.ringCorrect ? 'correct' : 'NOT correct'} during the window; wall ${figures.wallSec} s`
+        : `${nodes} nodes: NOT settled within the budget (${figures.nodesJoined} joined by ${figures.windowStartSec} virtual s): no figures; wall ${figures.wallSec} s`,
     );
     if (figures.failure !== undefined) {
       console.log(`${nodes} nodes: no figures, the run died (${figures.failure}) after ${figures.wallSec} s wall`);
       out[`${key}Failure`] = figures.failure;
       continue;
     }
-    largest = figures;
+    if (figures.settled) largest = figures;
     out[`${key}BytesPerNodeSec`] = figures.bytesPerNodeSec;
     out[`${key}MsgPerNodeSec`] = figures.messagesPerNodeSec;
     out[`${key}RingCorrect`] = figures.ringCorrect;
     out[`${key}Settled`] = figures.settled;
     out[`${key}NodesJoined`] = figures.nodesJoined;
   }
-  // At the largest N that produced figures (maintNodes says which).
+  // At the largest N that settled and produced figures (maintNodes says which).
   out.maintBytesPerNodeSec = largest?.bytesPerNodeSec ?? null;
   out.maintNodes = largest?.nodesJoined ?? null;
   out.targets = { maintBytesPerNodeSec: 500 };
@@ -144,7 +152,7 @@ function child(nodes: number, budgetSec: number): Promise<MaintenanceFigures> {
         const oom = /heap out of memory|Allocation failed/i.test(errors);
         const failure = oom ? 'out of memory (4 GiB heap)' : `exit ${code ?? signal}`;
         if (!oom) console.log(errors.split('\n').slice(-8).join('\n'));
-        resolve({ nodes, nodesJoined: 0, ringCorrect: false, settled: false, windowStartSec: 0, bytesPerNodeSec: -1, messagesPerNodeSec: -1, wallSec: Number(wall(started)), failure });
+        resolve({ nodes, nodesJoined: 0, ringCorrect: false, settled: false, windowStartSec: 0, bytesPerNodeSec: null, messagesPerNodeSec: null, wallSec: Number(wall(started)), failure });
       }
     });
   });

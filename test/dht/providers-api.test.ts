@@ -1,6 +1,7 @@
 /** provide / unprovide / findProviders on the node API: argument checks, coded rejections, and a round trip. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSimulator, type Simulator } from '../../sim/simulator.js';
+import { DEFAULT_DHT_CONFIG } from '../../src/actors/dht/dht-config.js';
 import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG } from '../../src/cli/sim-profile.js';
 import type { NodeEvent } from '../../src/node/node-api.js';
 import { settledCode } from '../helpers/error-code.js';
@@ -54,7 +55,8 @@ describe('provide and findProviders', () => {
     expect(records[0]!.expiresAt - records[0]!.issuedAt).toBe(DHT.recordTtlMs);
     expect(await sim.until(b!.node.findProviders('module:nobody'), 10_000)).toEqual([]);
 
-    await sim.advance(DHT.reannounceIntervalMs + 2_000);
+    // A round is due one interval later (a little earlier, at random) and runs at the next plan round.
+    await sim.advance(DHT.reannounceIntervalMs + DEFAULT_DHT_CONFIG.planIntervalMs + 2_000);
     expect(rounds).toHaveLength(2);
     handle.stop();
     await sim.advance(2 * DHT.reannounceIntervalMs);

@@ -24,6 +24,14 @@ export interface RingConfig {
   probeMaxIntervalRounds: number;
   /** A peer seen failing is not re-adopted from others' reports for this long (see failed-peers.ts). */
   failedMemoryMs: number;
+  /**
+   * While stabilization rounds keep finding the same predecessor and successor list, the period
+   * doubles, up to this many times stabilizeIntervalMs; any change brings it back at once. Joins,
+   * leaves and failures reach the neighbours by notify, list pushes, leave messages and the
+   * link's failure detector, not by the next round, so a calm ring need not ask every 2 s: at
+   * steady state the rounds were most of the ring actor's work and of its bytes. 1 = no back-off.
+   */
+  stabilizeMaxIntervalFactor: number;
 }
 
 export const DEFAULT_RING_CONFIG: RingConfig = {
@@ -37,4 +45,5 @@ export const DEFAULT_RING_CONFIG: RingConfig = {
   mergeIntervalMs: 60_000,
   probeMaxIntervalRounds: 16,
   failedMemoryMs: 10_000,
+  stabilizeMaxIntervalFactor: 8,
 };

@@ -86,6 +86,8 @@ interface Context {
   predecessorLead: PeerId | undefined;
   /** Times the current join or merge lookup was re-asked from where its path ran out. */
   continuations: number;
+  /** Stabilization back-off (RingConfig.stabilizeMaxIntervalFactor): rounds in a row that changed nothing, and what they saw. */
+  calm: { rounds: number; neighbourhood: string };
 }
 
 interface ProbeSchedule {
@@ -154,7 +156,7 @@ export const ringMachine = setup({
   },
   actors: { sampleCandidates },
   delays: {
-    stabilizeDelay: ({ context }) => jittered(context.ports.random, context.config.stabilizeIntervalMs),
+    stabilizeDelay: ({ context }) => jittered(context.ports.random, context.config.stabilizeIntervalMs * roundFactor(context)),
     mergeDelay: ({ context }) => jittered(context.ports.random, context.config.mergeIntervalMs),
     requestTimeout: ({ context }) => context.config.requestTimeoutMs,
     lookupTimeout: ({ context }) => context.config.lookupTimeoutMs,
@@ -208,6 +210,7 @@ export const ringMachine = setup({
     lostLastNeighbour: ({ context, event }) =>
       event.type === 'link.down' &&
       event.failed &&
+      context.links.size <= 1 &&
       context.successors.length === 1 &&
       context.successors[0]!.id === event.peer &&
       (context.predecessor === undefined || context.predecessor.id === event.peer),
@@ -227,10 +230,20 @@ export const ringMachine = setup({
       // A graceful close (the peer pruned a link it no longer needs) says nothing about the
       // peer's liveness: keep it as a neighbour; linkNeighbours reopens the link if we need it.
       if (!event.failed) return { links };
+      const failed = rememberFailed(context.failed, event.peer, context.ports.clock.now(), context.config.failedMemoryMs);
+      let successors = promoteNextSuccessor(context.successors, event.peer);
+      // A list cut short by failures is topped up from our other links at once: they are live
+      // peers, and the nearest of them clockwise are our best successors until a round says
+      // otherwise. Waiting for the next round instead, a node whose whole list crashed while its
+      // rounds were spaced out (a calm ring) ran dry and re-joined although it had links.
+      if (successors !== context.successors && successors.length < context.config.successorListLength) {
+        const isAlive = (id: PeerId) => !recentlyFailed(failed, id, context.ports.clock.now());
+        successors = mergeCandidates(context.self, [successors, [...links].map(contactOf)], context.config.successorListLength, isAlive);
+      }
       return {
         links,
-        failed: rememberFailed(context.failed, event.peer, context.ports.clock.now(), context.config.failedMemoryMs),
-        successors: promoteNextSuccessor(context.successors, event.peer),
+        failed,
+        successors,
         predecessor: context.predecessor?.id === event.peer ? undefined : context.predecessor,
       };
     }),
@@ -281,8 +294,9 @@ export const ringMachine = setup({
       const next = successor(context);
       // A new successor (or none) means the neighbourhood moved: probe every round again.
       let probe = next?.id === context.probe.confirmed ? context.probe : { every: 1, wait: 0, confirmed: undefined };
+      // The probe's schedule counts base periods, so a calm ring's longer rounds do not stretch it.
       if (probe.wait > 0) {
-        enqueue.assign({ probe: { ...probe, wait: probe.wait - 1 } });
+        enqueue.assign({ probe: { ...probe, wait: Math.max(0, probe.wait - roundFactor(context)) } });
         return;
       }
       probe = { ...probe, wait: probe.every - 1 };
@@ -414,6 +428,12 @@ export const ringMachine = setup({
       return links ? { owned, links } : { owned };
     }),
     dropVia: assign({ via: undefined }),
+    /** A round ended: count it as calm if the neighbourhood is what the last round ended with. */
+    noteCalm: assign(({ context }) => {
+      const neighbourhood = neighbourhoodOf(context);
+      const rounds = neighbourhood === context.calm.neighbourhood ? context.calm.rounds + 1 : 0;
+      return { calm: { rounds, neighbourhood } };
+    }),
     /** The successor we asked did not answer in time: drop it (if still listed), the next moves up. */
     suspectSuccessor: assign(({ context }) => {
       const failed = context.asked;
@@ -545,6 +565,7 @@ export const ringMachine = setup({
     predecessorMissing: 0,
     predecessorLead: undefined,
     continuations: 0,
+    calm: { rounds: 0, neighbourhood: '' },
   }),
   entry: 'loadLinks',
   on: {
@@ -607,13 +628,15 @@ export const ringMachine = setup({
       type: 'parallel',
       entry: ['notifySuccessor', 'linkNeighbours'],
       on: {
-        'link.up': { actions: ['linkUp', 'adoptLinkedSuccessors'] },
+        // Links no longer needed are closed when the neighbourhood changes, not only as a round
+        // starts: a calm ring's rounds are up to stabilizeMaxIntervalFactor periods apart.
+        'link.up': { actions: ['linkUp', 'adoptLinkedSuccessors', 'pruneLinks'] },
         'link.down': [
           { guard: 'lostLastNeighbour', target: 'rebootstrapping', actions: 'linkDown' },
           { actions: ['linkDown', 'linkNeighbours'] },
         ],
         // A successor pushes its list when it changes (see pushIfChanged): reconcile at once.
-        'stabilize.reply': { guard: 'isSuccessorReply', actions: ['reconcile', 'linkNeighbours'] },
+        'stabilize.reply': { guard: 'isSuccessorReply', actions: ['reconcile', 'linkNeighbours', 'pruneLinks'] },
         'lookup.done': [
           { guard: 'isProbeLookup', actions: 'considerMergeResult' },
           { guard: 'isPredecessorLookup', actions: 'followPredecessorLead' },
@@ -624,7 +647,7 @@ export const ringMachine = setup({
           initial: 'waiting',
           states: {
             waiting: {
-              entry: 'pruneLinks',
+              entry: ['pruneLinks', 'noteCalm'],
               after: { stabilizeDelay: 'stabilizing' },
               // A successor we just adopted is asked as soon as its link is up rather than at the
               // next round: while a burst of joins is sorted out, a node walks back towards its
@@ -731,6 +754,18 @@ function withLatestLookup(lookups: Readonly<Record<number, LookupPurpose>>, rid:
   for (const [key, held] of Object.entries(lookups)) if (held !== purpose) kept[Number(key)] = held;
   kept[rid] = purpose;
   return kept;
+}
+
+/** How many base periods the next stabilization round waits: doubles per calm round, capped. */
+function roundFactor(context: Context): number {
+  return Math.min(context.config.stabilizeMaxIntervalFactor, 2 ** Math.min(context.calm.rounds, 16));
+}
+
+/** Predecessor and successor list as one comparable string. */
+function neighbourhoodOf(context: Context): string {
+  let text = context.predecessor?.id ?? '-';
+  for (const c of context.successors) text += c.id;
+  return text;
 }
 
 function neighbourIds(context: Context): PeerId[] {
