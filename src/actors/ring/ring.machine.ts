@@ -232,14 +232,15 @@ export const ringMachine = setup({
       // A graceful close (the peer pruned a link it no longer needs) says nothing about the
       // peer's liveness: keep it as a neighbour; linkNeighbours reopens the link if we need it.
       if (!event.failed) return { links };
-      const failed = rememberFailed(context.failed, event.peer, context.ports.clock.now(), context.config.failedMemoryMs);
+      const now = context.ports.clock.now();
+      const failed = rememberFailed(context.failed, event.peer, now, context.config.failedMemoryMs);
+      const isAlive = (id: PeerId) => !recentlyFailed(failed, id, now);
       let successors = promoteNextSuccessor(context.successors, event.peer);
       // A list cut short by failures is topped up from our other links at once: they are live
       // peers, and the nearest of them clockwise are our best successors until a round says
       // otherwise. Waiting for the next round instead, a node whose whole list crashed while its
       // rounds were spaced out (a calm ring) ran dry and re-joined although it had links.
       if (successors !== context.successors && successors.length < context.config.successorListLength) {
-        const isAlive = (id: PeerId) => !recentlyFailed(failed, id, context.ports.clock.now());
         successors = mergeCandidates(context.self, [successors, [...links].map(contactOf)], context.config.successorListLength, isAlive);
       }
       // A failed predecessor is replaced by the nearest linked peer before us: the node before
@@ -252,7 +253,7 @@ export const ringMachine = setup({
         predecessor = undefined;
         const listed = new Set(successors.map((c) => c.id));
         for (const peer of links) {
-          if (!listed.has(peer) && !recentlyFailed(failed, peer, context.ports.clock.now())) predecessor = closerPredecessor(context.self, predecessor, contactOf(peer));
+          if (!listed.has(peer) && isAlive(peer)) predecessor = closerPredecessor(context.self, predecessor, contactOf(peer));
         }
       }
       return { links, failed, successors, predecessor };
@@ -819,9 +820,10 @@ function sameIds(a: readonly Contact[], b: readonly Contact[]): boolean {
 /** Answer a lookup if we are responsible (or the target's predecessor); else pass it on. */
 function routeFind(context: Context, message: Extract<RingMessage, { t: 'find' }>): void {
   const { self } = context;
-  const answer = (node: PeerId) => {
+  const answer = (node: PeerId, more?: true) => {
     const back = message.path[message.path.length - 1]!;
-    context.ports.send(back, { t: 'found', rid: message.rid, target: message.target, node, path: message.path, by: self.id });
+    const found: RingMessage = { t: 'found', rid: message.rid, target: message.target, node, path: message.path, by: self.id };
+    context.ports.send(back, more ? { ...found, more } : found);
   };
   if (isResponsible(self.position, context.predecessor?.position, message.target)) {
     answer(self.id);
@@ -842,8 +844,7 @@ function routeFind(context: Context, message: Extract<RingMessage, { t: 'find' }
     // Out of path, and not there yet: say where the lookup got to. (Answering as if we were the
     // target's predecessor named a node before the target, which a joiner took for its
     // successor: a pointer nearly all the way round the ring, walked back one node per round.)
-    const back = message.path[message.path.length - 1]!;
-    context.ports.send(back, { t: 'found', rid: message.rid, target: message.target, node: self.id, path: message.path, by: self.id, more: true });
+    answer(self.id, true);
     return;
   }
   context.ports.send(hop.id, { ...message, path: [...message.path, self.id] });
