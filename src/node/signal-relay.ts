@@ -26,7 +26,8 @@ import type { SignalingPort } from './signaling-port.js';
  *   3. a send that fails is retried once the other way, if there is one: an overlay send (no
  *      route, no ack in time) through a server, a server send (server down, not "unknown
  *      peer", which is an answer) through the overlay.
- *      Otherwise a definite failure (no route) reaches the connection, which fails the attempt;
+ *      Otherwise a definite failure (no route) reaches the connection, which fails the attempt
+ *      (when both ways failed, with an error naming both causes: see bothWaysFailed);
  *      a routed signal without an ack (TIMEOUT: fate unknown) does not — the connection's own
  *      timeouts cover a signal that was really lost.
  * The attempt id (`cid`) ties the signals of one attempt together; the relay remembers the
@@ -120,7 +121,9 @@ export function createSignalRelay(options: SignalRelayOptions): SignalRelay {
       stats.fellBack += 1;
       logger.debug('server signal failed; retrying through the overlay', { cid: envelope.cid, error: String((error as Error)?.message ?? error) });
       remember(envelope.cid, 'overlay');
-      return viaOverlay(to, envelope, overlay, false);
+      return viaOverlay(to, envelope, overlay, false).catch((overlayError: unknown) => {
+        throw bothWaysFailed({ path: 'server', error }, { path: 'overlay', error: overlayError });
+      });
     });
   };
 
@@ -165,7 +168,9 @@ export function createSignalRelay(options: SignalRelayOptions): SignalRelay {
       stats.fellBack += 1;
       logger.debug('overlay signal failed; retrying through a server', { cid: envelope.cid, error: String((error as Error)?.message ?? error) });
       remember(envelope.cid, 'server');
-      return viaServer(to, envelope, false).catch((serverError: unknown) => settled(serverError, error));
+      return viaServer(to, envelope, false).catch((serverError: unknown) =>
+        settled(bothWaysFailed({ path: 'overlay', error }, { path: 'server', error: serverError }), error),
+      );
     });
   };
 
@@ -188,6 +193,28 @@ export function createSignalRelay(options: SignalRelayOptions): SignalRelay {
     },
     stats: () => ({ ...stats }),
   };
+}
+
+/**
+ * The error of a signal that failed one way and then the other. Reporting only the retry's
+ * error hid the first cause: an overlay "no route" surfaced as the server's "not registered
+ * with a signaling server", which sent people looking at the server. The message names both
+ * ways in the order they were tried; `cause` holds both errors (an AggregateError). The code is
+ * SIGNALING_UNAVAILABLE (no way carried the signal), except that a server's answer about the
+ * peer (SIGNAL_UNKNOWN_PEER: nobody by that id is registered) keeps its code, which callers
+ * match on.
+ */
+function bothWaysFailed(first: { path: SignalPath; error: unknown }, retry: { path: SignalPath; error: unknown }): PeerSockError {
+  const code = isPeerSockError(retry.error, 'SIGNAL_UNKNOWN_PEER') ? 'SIGNAL_UNKNOWN_PEER' : 'SIGNALING_UNAVAILABLE';
+  return new PeerSockError(code, `through the ${describeFailure(first)}; retried through the ${describeFailure(retry)}`, {
+    cause: new AggregateError([first.error, retry.error], 'the signal failed both ways'),
+  });
+}
+
+function describeFailure({ path, error }: { path: SignalPath; error: unknown }): string {
+  const way = path === 'overlay' ? 'overlay' : 'signaling server';
+  const message = error instanceof Error ? error.message : String(error);
+  return isPeerSockError(error) ? `${way}: ${message} (${error.code})` : `${way}: ${message}`;
 }
 
 const encoder = new TextEncoder();

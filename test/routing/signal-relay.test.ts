@@ -179,6 +179,60 @@ describe('signal relay: which way a WebRTC signal goes', () => {
     expect(await definite).toBe('SIGNALING_UNAVAILABLE');
   });
 
+  it('when both ways fail, the error names both causes, the first one first', async () => {
+    const rejection = async (promise: Promise<unknown>): Promise<PeerSockError> => {
+      try {
+        await promise;
+      } catch (error) {
+        if (error instanceof PeerSockError) return error;
+        throw error;
+      }
+      throw new Error('expected the send to fail');
+    };
+    const failingServer = (error: PeerSockError) => {
+      const server = fakeServer();
+      server.signal = async () => {
+        throw error;
+      };
+      return server;
+    };
+    const notRegistered = new PeerSockError('SIGNALING_UNAVAILABLE', 'not registered with a signaling server (state: closed)');
+    const noRoute = new PeerSockError('UNREACHABLE', 'no route');
+
+    // Overlay first: no route; the retry through the server finds it unregistered.
+    const overlay = fakeOverlay();
+    const relay = createSignalRelay({ server: failingServer(notRegistered), overlay: overlay.route, overlayReady: () => true, logger: silentLogger, now: () => time });
+    const sent = rejection(relay.send(peer, offer('0000000000000080')));
+    await new Promise((resolve) => setImmediate(resolve));
+    overlay.acks[0]!.reject(noRoute);
+    const both = await sent;
+    expect(both.code).toBe('SIGNALING_UNAVAILABLE');
+    expect(both.message).toMatch(/overlay.*no route.*UNREACHABLE.*server.*not registered with a signaling server/s);
+    expect(both.cause).toBeInstanceOf(AggregateError);
+    expect((both.cause as AggregateError).errors).toEqual([noRoute, notRegistered]);
+
+    // Server first ('fallback'): it is down; the retry through the overlay finds no route.
+    const overlayLater = fakeOverlay();
+    const fallback = createSignalRelay({ server: failingServer(notRegistered), overlay: overlayLater.route, overlayReady: () => true, mode: 'fallback', logger: silentLogger, now: () => time });
+    const sentLater = rejection(fallback.send(peer, offer('0000000000000081')));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    overlayLater.acks[0]!.reject(noRoute);
+    const bothLater = await sentLater;
+    expect(bothLater.code).toBe('SIGNALING_UNAVAILABLE');
+    expect(bothLater.message).toMatch(/server.*not registered with a signaling server.*overlay.*no route/s);
+
+    // A server's answer about the peer keeps its code: nobody by that id is registered.
+    const unknown = new PeerSockError('SIGNAL_UNKNOWN_PEER', 'no peer by that id is registered here');
+    const overlayGone = fakeOverlay();
+    const gone = createSignalRelay({ server: failingServer(unknown), overlay: overlayGone.route, overlayReady: () => true, logger: silentLogger, now: () => time });
+    const sentGone = rejection(gone.send(peer, offer('0000000000000082')));
+    await new Promise((resolve) => setImmediate(resolve));
+    overlayGone.acks[0]!.reject(noRoute);
+    const answer = await sentGone;
+    expect(answer.code).toBe('SIGNAL_UNKNOWN_PEER');
+    expect(answer.message).toMatch(/no route.*no peer by that id is registered here/s);
+  });
+
   it('with neither a server nor an overlay, signals are refused with SIGNALING_UNAVAILABLE', async () => {
     const relay = createSignalRelay({ overlayReady: () => true, logger: silentLogger, now: () => time });
     expect(await settledCode(relay.send(peer, offer('0000000000000005')))).toBe('SIGNALING_UNAVAILABLE');
