@@ -48,20 +48,27 @@ export interface StartNodeOptions {
    */
   ring?: boolean | Partial<RingConfig>;
   /**
-   * Routed messages (send() to a peer without a direct link; needs `ring`): ack timeout
-   * (default 10 s), most pending (1024), largest payload (64 KiB), ttl (32 links).
+   * Routed messages (send() to a peer without a direct link; needs `ring`), a partial
+   * RouterConfig: ackTimeoutMs (10 s), maxPending (1024 awaiting an ack), maxPayloadBytes
+   * (64 KiB), ttl (32 links), returnTtl (64 links, for acks and failure notices), maxOpening
+   * (256 envelopes being opened at once), replayWindowMs (5 min) and replayMaxEntries (16,384).
    */
   routing?: Partial<RouterConfig>;
   /**
    * Upgrade busy routed conversations to direct links (with `ring`; on by default): a peer with
    * `threshold` (32) application messages routed to or from it within `windowMs` (10 s) gets a
    * link of its own, signaled like any other; it closes after `idleMs` (60 s) without an
-   * application message; at most `maxLinks` (4) at once. `false`: never.
+   * application message; at most `maxLinks` (4) at once; `maxTracked` (256) peers' traffic is
+   * counted at once. `false`: never.
    */
   upgrade?: Partial<UpgradeConfig> | false;
   /**
-   * Run the DHT (closestPeers; needs `ring`): `true` for the defaults, or a partial DhtConfig
-   * (k 20, linkBudget 32 links in total, lookupTimeoutMs 5 s, maxPendingLookups 256, planIntervalMs 10 s).
+   * Run the DHT (closestPeers, provide / findProviders; needs `ring`): `true` for the defaults,
+   * or a partial DhtConfig (src/actors/dht/dht-config.ts): k 20, linkBudget 32 links in total,
+   * lookupTimeoutMs 5 s, lookupRetryMs 1 s (a silent lookup is re-sent, routed around its silent
+   * tries), maxPendingLookups 256, planIntervalMs 10 s, pingTimeoutMs 3 s, replication 8,
+   * recordTtlMs 20 min, reannounceIntervalMs 10 min, providerQueryFanout 3, maxStoredRecords
+   * 10,000, maxProvidersPerService 20.
    */
   dht?: boolean | Partial<DhtConfig>;
   /**
