@@ -2,6 +2,7 @@ import { assign, enqueueActions, setup, stopChild, type ActorRefFrom } from 'xst
 import { PeerSockError, type ErrorCode } from '../../errors.js';
 import type { PeerId } from '../../identity/peer-id.js';
 import { assertPuzzle } from '../../identity/position-puzzle.js';
+import type { LinkSignal } from '../../ports/transport.js';
 import type { ConnectionConfig } from './connection-config.js';
 import { PeerChannel, type InboundMessage, type InternalProtocols } from './peer-channel.js';
 import { peerConnectionMachine, type PeerConnectionOutput, type PeerPorts } from './peer-connection.machine.js';
@@ -12,6 +13,14 @@ import { isOffer, parseSignalEnvelope, type SignalEnvelope } from './signal-enve
  * limit, routing of inbound signals to the right attempt, and glare resolution (when
  * both sides dial at once, the lower PeerId's offer wins). It reports every change to
  * the node through `notify`; the node's `send` path uses `channels` directly.
+ *
+ * The winner of a glare keeps the offer it ignored (one per peer, see WaitingOffer): the
+ * loser now waits for an answer to that offer, so if the winner's own dial fails before it
+ * opens (e.g. its offer found no route), the winner answers the kept offer at once. Before,
+ * the loser waited out its whole signaling timeout for an answer that was never coming
+ * (test/transport/glare-stall.test.ts: open after 10.7 s, now 0.75 s, for an offer that
+ * failed after 0.5 s). An offer lost without a word is noticed only at the winner's own
+ * signaling timeout, by when the loser's has about run out too: that case is not helped.
  */
 export type TransportNotice =
   | { type: 'peer.connecting'; peer: PeerId; role: 'dialer' | 'listener' }
@@ -48,9 +57,26 @@ interface PeerEntry {
   role: 'dialer' | 'listener';
 }
 
+/**
+ * A remote's offer this node ignored because its own dial to that peer won the glare. Kept
+ * only while that dial waits for its answer: cleared when the answer comes (the remote
+ * yielded, so its offer is void), when the dial fails (answered, or dropped if older than a
+ * signaling timeout), when the peer's entry goes, or when another attempt to the peer
+ * starts. So there are at most as many as peer entries, one bounded offer each. The offer
+ * alone is enough: an offerer sends its candidates only once answered (webrtc-transport.ts),
+ * and the memory network needs the answerer's alone.
+ */
+interface WaitingOffer {
+  cid: string;
+  signal: LinkSignal;
+  /** When it arrived; the remote's signaling timer started a little earlier. */
+  at: number;
+}
+
 interface Context extends ConnectionManagerInput {
   peers: Record<string, PeerEntry>;
   generation: number;
+  waitingOffers: Record<string, WaitingOffer>;
 }
 
 type Event =
@@ -58,6 +84,8 @@ type Event =
   | { type: 'disconnect'; peer: PeerId }
   | { type: 'signal.in'; from: PeerId; data: unknown }
   | { type: 'peer.opened'; remote: PeerId }
+  /** From a connection actor: its dial failed before opening (it may retry next). */
+  | { type: 'peer.dialFailed'; remote: PeerId }
   | { type: 'shutdown' }
   | { type: `xstate.done.actor.${string}`; output: PeerConnectionOutput }
   | { type: `xstate.error.actor.${string}`; error: unknown };
@@ -174,6 +202,10 @@ export const connectionManagerMachine = setup({
       }
       const snapshot = child.getSnapshot();
       if (envelope.cid === snapshot.context.cid) {
+        // The remote answered our offer, so it yielded: its own offer is void.
+        if (context.waitingOffers[from] && 'signal' in envelope && envelope.signal.type === 'answer') {
+          enqueue.assign({ waitingOffers: withoutOffer(context.waitingOffers, from) });
+        }
         child.send({ type: 'signal.in', envelope });
         return;
       }
@@ -183,10 +215,39 @@ export const connectionManagerMachine = setup({
         reject(context, from, envelope.cid, 'CONNECTION_REJECTED', 'already connected');
         return;
       }
-      // Glare: both sides dialled. The lower PeerId keeps its offer; the other yields.
-      if (entry.role === 'dialer' && context.self < from) return;
+      // Glare: both sides dialled. The lower PeerId keeps its offer and keeps the other's in
+      // reserve (answerWaitingOffer); the other yields. Between two attempts of our dial
+      // (retrying) no offer of ours is out: nothing to keep, the remote's is answered now.
+      if (entry.role === 'dialer' && context.self < from && !snapshot.matches('retrying')) {
+        const waiting: WaitingOffer = { cid: envelope.cid, signal: envelope.signal, at: context.ports.clock.now() };
+        enqueue.assign({ waitingOffers: { ...context.waitingOffers, [from]: waiting } });
+        return;
+      }
       enqueue.stopChild(entry.childId);
       const spawn = preparePeer(context, from, 'listener', envelope);
+      enqueue.assign(spawn.context);
+      enqueue.spawnChild('peerConnection', { id: spawn.childId, input: spawn.input });
+    }),
+    /**
+     * Our dial to a peer failed before it opened: answer the offer of that peer's we ignored
+     * in a glare, if it is younger than a signaling timeout (the remote may still be waiting
+     * for an answer), instead of retrying our own. An older one is dropped.
+     */
+    answerWaitingOffer: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'peer.dialFailed') return;
+      const peer = event.remote;
+      const waiting = context.waitingOffers[peer];
+      if (!waiting) return;
+      const entry = context.peers[peer];
+      const fresh = context.ports.clock.now() - waiting.at < context.config.signalingTimeoutMs;
+      if (!entry || entry.role !== 'dialer' || !fresh) {
+        enqueue.assign({ waitingOffers: withoutOffer(context.waitingOffers, peer) });
+        return;
+      }
+      // The dial's slot is reused: no limit is checked, and the failed dial is not reported
+      // closed (as when the higher PeerId yields in a glare); its connect() waits for this one.
+      enqueue.stopChild(entry.childId);
+      const spawn = preparePeer(context, peer, 'listener', { cid: waiting.cid, signal: waiting.signal });
       enqueue.assign(spawn.context);
       enqueue.spawnChild('peerConnection', { id: spawn.childId, input: spawn.input });
     }),
@@ -228,12 +289,12 @@ export const connectionManagerMachine = setup({
         ...(output.failure ? { failure: output.failure } : {}),
       });
       const { [peer]: _gone, ...peers } = context.peers;
-      return { peers };
+      return { peers, waitingOffers: withoutOffer(context.waitingOffers, peer) };
     }),
   },
 }).createMachine({
   id: 'transport',
-  context: ({ input }) => ({ ...input, peers: {}, generation: 0 }),
+  context: ({ input }) => ({ ...input, peers: {}, generation: 0, waitingOffers: {} }),
   entry: 'forgetPreviousLife',
   initial: 'running',
   states: {
@@ -247,6 +308,7 @@ export const connectionManagerMachine = setup({
         disconnect: { actions: 'closePeer' },
         'signal.in': { actions: 'routeSignal' },
         'peer.opened': { actions: 'announceOpen' },
+        'peer.dialFailed': { actions: 'answerWaitingOffer' },
         'xstate.done.actor.*': { actions: ['forgetFinished', 'releaseFinished'] },
         'xstate.error.actor.*': { actions: ['forgetFinished', 'releaseFinished'] },
         shutdown: 'draining',
@@ -298,6 +360,12 @@ function puzzleProblem(context: Context, peer: PeerId): string | undefined {
   }
 }
 
+function withoutOffer(offers: Record<string, WaitingOffer>, peer: PeerId): Record<string, WaitingOffer> {
+  if (!(peer in offers)) return offers;
+  const { [peer]: _gone, ...rest } = offers;
+  return rest;
+}
+
 function atLimit(context: Context): boolean {
   return Object.keys(context.peers).length >= context.maxConnections;
 }
@@ -311,7 +379,8 @@ function reject(context: Context, to: PeerId, cid: string, code: ErrorCode, reas
 
 /**
  * Builds everything needed to spawn the connection actor for `peer`: its channel (shared
- * with the node's data path through `channels`), its child id and its input.
+ * with the node's data path through `channels`), its child id and its input. A new attempt
+ * supersedes any offer of that peer's still kept from a glare.
  */
 function preparePeer(context: Context, peer: PeerId, role: 'dialer' | 'listener', offer?: SignalEnvelope) {
   const generation = context.generation + 1;
@@ -332,7 +401,7 @@ function preparePeer(context: Context, peer: PeerId, role: 'dialer' | 'listener'
   context.ports.notify({ type: 'peer.connecting', peer, role });
   return {
     childId,
-    context: { generation, peers: { ...context.peers, [peer]: { childId, role } } },
+    context: { generation, peers: { ...context.peers, [peer]: { childId, role } }, waitingOffers: withoutOffer(context.waitingOffers, peer) },
     input: {
       remote: peer,
       role,

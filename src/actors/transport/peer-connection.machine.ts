@@ -1,4 +1,4 @@
-import { assign, fromCallback, sendParent, setup, type EventObject } from 'xstate';
+import { assign, enqueueActions, fromCallback, sendParent, setup, type EventObject } from 'xstate';
 import { PeerSockError, isPeerSockError, type ErrorCode } from '../../errors.js';
 import { publicKeyOf, type PeerId } from '../../identity/peer-id.js';
 import type { Clock } from '../../ports/clock.js';
@@ -346,6 +346,14 @@ export const peerConnectionMachine = setup({
       return { wasOpen: true };
     }),
     notifyOpen: sendParent(({ context }) => ({ type: 'peer.opened', remote: context.remote })),
+    /**
+     * A dial attempt failed before the connection opened: the manager may hold the remote's own
+     * offer from a glare it won, and answers it now rather than leave the remote waiting for its
+     * signaling timeout (see the connection manager). Sent before any retry or the final state.
+     */
+    notifyDialFailed: enqueueActions(({ context, enqueue }) => {
+      if (context.role === 'dialer' && !context.wasOpen) enqueue.sendParent({ type: 'peer.dialFailed', remote: context.remote });
+    }),
     beginClose: ({ context }) => context.channel.beginClose(),
     sendBye: ({ context }) => context.channel.sendControl(BYE_PROTOCOL, null),
     logFailure: ({ context }) => {
@@ -560,7 +568,7 @@ export const peerConnectionMachine = setup({
       },
     },
     failing: {
-      entry: 'logFailure',
+      entry: ['logFailure', 'notifyDialFailed'],
       always: [{ guard: 'canRetry', target: 'retrying' }, { target: 'failed' }],
     },
     retrying: {

@@ -41,6 +41,6 @@ function parseLinkSignal(value: unknown): LinkSignal | undefined {
   return undefined;
 }
 
-export function isOffer(envelope: SignalEnvelope): boolean {
+export function isOffer(envelope: SignalEnvelope): envelope is Extract<SignalEnvelope, { signal: LinkSignal }> {
   return 'signal' in envelope && envelope.signal.type === 'offer';
 }
