@@ -16,6 +16,17 @@ export interface RingConfig {
   /** Mean period of the partition-merge probe (look up our own position via an outside peer). */
   mergeIntervalMs: number;
   /**
+   * Past this many nodes (estimated from the successor list's span, see network-size.ts) the
+   * merge probe's period grows in proportion, up to mergeMaxIntervalFactor × mergeIntervalMs, so
+   * the whole network probes at a bounded rate (~mergeReferenceSize probes per mergeIntervalMs)
+   * instead of one per node per period: each probe opens a connection to a sampled peer, and at
+   * 10,000 nodes that was ~170 new connections per second, the largest share of a calm network's
+   * work in the simulator. A partition is still noticed within seconds, by whichever node of
+   * either side probes first; the merge then spreads by links and stabilization.
+   */
+  mergeReferenceSize: number;
+  mergeMaxIntervalFactor: number;
+  /**
    * The per-round lookup of the point past our own position backs off while it keeps
    * confirming our successor: every round, then every 2nd, 4th… up to every this many rounds.
    * It returns to every round as soon as our successor changes. At steady state it was over
@@ -43,6 +54,8 @@ export const DEFAULT_RING_CONFIG: RingConfig = {
   rebootstrapBaseMs: 500,
   rebootstrapMaxMs: 30_000,
   mergeIntervalMs: 60_000,
+  mergeReferenceSize: 1_000,
+  mergeMaxIntervalFactor: 16,
   probeMaxIntervalRounds: 16,
   failedMemoryMs: 10_000,
   stabilizeMaxIntervalFactor: 8,

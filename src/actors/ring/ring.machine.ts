@@ -5,6 +5,7 @@ import type { Logger } from '../../ports/logger.js';
 import type { Random } from '../../ports/random.js';
 import { contactOf, type Contact } from './contact.js';
 import { between, compareClockwise, ringAdd, type Position } from './id-space.js';
+import { estimateNetworkSize, mergePeriodFactor } from './network-size.js';
 import { closerPredecessor } from './predecessor.js';
 import { forgetFailed, NO_FAILED_PEERS, recentlyFailed, rememberFailed, type FailedPeers } from './failed-peers.js';
 import type { RingConfig } from './ring-config.js';
@@ -157,7 +158,7 @@ export const ringMachine = setup({
   actors: { sampleCandidates },
   delays: {
     stabilizeDelay: ({ context }) => jittered(context.ports.random, context.config.stabilizeIntervalMs * roundFactor(context)),
-    mergeDelay: ({ context }) => jittered(context.ports.random, context.config.mergeIntervalMs),
+    mergeDelay: ({ context }) => jittered(context.ports.random, context.config.mergeIntervalMs * mergeFactor(context)),
     requestTimeout: ({ context }) => context.config.requestTimeoutMs,
     lookupTimeout: ({ context }) => context.config.lookupTimeoutMs,
     /**
@@ -774,6 +775,12 @@ function withLatestLookup(lookups: Readonly<Record<number, LookupPurpose>>, rid:
 /** How many base periods the next stabilization round waits: doubles per calm round, capped. */
 function roundFactor(context: Context): number {
   return Math.min(context.config.stabilizeMaxIntervalFactor, 2 ** Math.min(context.calm.rounds, 16));
+}
+
+/** How many merge periods the next partition-merge probe waits: grows with the network (see RingConfig). */
+function mergeFactor(context: Context): number {
+  const { successorListLength, mergeReferenceSize, mergeMaxIntervalFactor } = context.config;
+  return mergePeriodFactor(estimateNetworkSize(context.self, context.successors, successorListLength), mergeReferenceSize, mergeMaxIntervalFactor);
 }
 
 /** Predecessor and successor list as one comparable string. */
