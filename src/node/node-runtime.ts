@@ -104,6 +104,8 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
   const events = new Subject<NodeEvent>();
   const openPeers = new BehaviorSubject<readonly PeerId[]>([]);
   const channels = new Map<PeerId, PeerChannel>();
+  /** Peers the application connect()ed to: their links are watched closely (see isRingNeighbour). Left on close. */
+  const requestedPeers = new Set<PeerId>();
   const inspection = createInspection();
 
   const ringActor = (): AnyActorRef | undefined => (options.ring ? root.system.get('ring') : undefined);
@@ -168,6 +170,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
     clock,
     logger: logger.child({ part: 'transport' }),
     sendSignal: (to, envelope) => relay.send(to, envelope),
+    ...(options.ring ? { watched: (peer: PeerId) => requestedPeers.has(peer) || isRingNeighbour(peer) } : {}),
     notify: (notice) => {
       if (notice.type === 'peer.open') {
         openPeers.next([...openPeers.value.filter((p) => p !== notice.peer), notice.peer]);
@@ -175,6 +178,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
         dhtActor()?.send({ type: 'link.up', peer: notice.peer });
         upgradeActor()?.send({ type: 'link.up', peer: notice.peer });
       }
+      if (notice.type === 'peer.closed' || notice.type === 'connect.refused') requestedPeers.delete(notice.peer);
       if (notice.type === 'peer.closed') {
         openPeers.next(openPeers.value.filter((p) => p !== notice.peer));
         ringActor()?.send({ type: 'link.down', peer: notice.peer, failed: notice.failure !== undefined });
@@ -419,6 +423,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
   async function connect(peerText: PeerId | string, connectOptions: { timeoutMs?: number } = {}): Promise<void> {
     assertRunning();
     const peer = parsePeerId(peerText);
+    requestedPeers.add(peer);
     if (openPeers.value.includes(peer)) return;
     const timeoutMs = connectOptions.timeoutMs ?? options.connectTimeoutMs;
     const outcome = settledBy(
@@ -451,6 +456,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
   async function disconnect(peerText: PeerId | string): Promise<void> {
     assertRunning();
     const peer = parsePeerId(peerText);
+    requestedPeers.delete(peer);
     if (!channels.has(peer)) return;
     const closed = firstValueFrom(outcomeFor(peer).pipe(filter((event) => event.type === 'peer.closed'), timeout(config.closeTimeoutMs * 3)));
     manager()?.send({ type: 'disconnect', peer });
@@ -658,6 +664,17 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
     if (!outcome.ok) throw new PeerSockError(outcome.code, outcome.message);
     events.next({ type: 'dht.lookup', target: position, hops: outcome.hops, peers: outcome.peers.length });
     return outcome.peers;
+  }
+
+  /**
+   * The ring links whose failure must be noticed fast (ConnectionConfig.unwatchedHeartbeatFactor):
+   * the predecessor and the first successor, as in Chord. A failure further down the successor
+   * list reaches us from the successor that watches it (list pushes), or as a silent stabilize
+   * request once it moves up.
+   */
+  function isRingNeighbour(peer: PeerId): boolean {
+    const context = ringActor()?.getSnapshot().context as { predecessor?: { id: PeerId }; successors: readonly { id: PeerId }[] } | undefined;
+    return context !== undefined && (context.predecessor?.id === peer || context.successors[0]?.id === peer);
   }
 
   function ringView(): RingView | undefined {

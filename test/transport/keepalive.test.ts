@@ -49,3 +49,40 @@ describe('keepalive heartbeat', () => {
     expect(sent).toEqual([]);
   });
 });
+
+/**
+ * Watched links (ConnectionConfig.unwatchedHeartbeatFactor): a side tells the other which links
+ * it needs watched closely (`ps/watch`); only those are kept alive every interval.
+ */
+describe('watched and unwatched links', () => {
+  it('an idle link nobody watches pings once every `factor` intervals, every interval once watched', () => {
+    const { ch, sent } = channel();
+    for (let i = 0; i < 8; i += 1) ch.keepAlive(4);
+    expect(sent).toEqual(['ps/ping', 'ps/ping']);
+    ch.receive(encodeFrame('ps/watch', true, DEFAULT_WIRE_LIMITS));
+    sent.length = 0;
+    for (let i = 0; i < 3; i += 1) ch.keepAlive(4);
+    expect(sent).toEqual(['ps/ping', 'ps/ping', 'ps/ping']);
+    ch.receive(encodeFrame('ps/watch', false, DEFAULT_WIRE_LIMITS));
+    sent.length = 0;
+    for (let i = 0; i < 4; i += 1) ch.keepAlive(4);
+    expect(sent).toEqual(['ps/ping']);
+  });
+
+  it('tells the remote only when what it watches changes', () => {
+    const { ch, sent } = channel();
+    ch.setWatching(true);
+    ch.setWatching(true);
+    ch.setWatching(false);
+    expect(sent).toEqual(['ps/watch', 'ps/watch']);
+    expect(ch.watching).toBe(false);
+  });
+
+  it('a malformed watch frame is a violation and changes nothing', () => {
+    const { ch, violations } = testChannel(REMOTE, openTestLink());
+    ch.markAuthenticated();
+    ch.receive(encodeFrame('ps/watch', 'yes', DEFAULT_WIRE_LIMITS));
+    expect(violations.map((v) => v.code)).toEqual(['FRAME_SCHEMA']);
+    expect(ch.watchedByRemote).toBe(false);
+  });
+});

@@ -15,6 +15,14 @@ export interface ConnectionConfig {
   heartbeatIntervalMs: number;
   /** Silence longer than this fails the connection with HEARTBEAT_TIMEOUT. */
   heartbeatTimeoutMs: number;
+  /**
+   * A link this node does not watch closely (TransportPorts.watched: e.g. a ring node's links
+   * other than its predecessor and successor) keeps both the interval and the timeout this many
+   * times longer, and each side tells the other which links it watches (`ps/watch`). Keepalives
+   * were three quarters of a calm ring's messages with every link beating every interval. 1 = every
+   * link watched closely.
+   */
+  unwatchedHeartbeatFactor: number;
   /** Dial attempts before giving up (only failures before the connection opened are retried). */
   maxDialAttempts: number;
   /** Backoff before retry n is retryBaseMs × 2^(n-1), jittered by ±50%. */
@@ -37,6 +45,7 @@ export const DEFAULT_CONNECTION_CONFIG: ConnectionConfig = {
   closeTimeoutMs: 1_000,
   heartbeatIntervalMs: 5_000,
   heartbeatTimeoutMs: 15_000,
+  unwatchedHeartbeatFactor: 4,
   maxDialAttempts: 3,
   retryBaseMs: 500,
   sendBudgetBytes: 4 * 1024 * 1024,
@@ -61,6 +70,7 @@ export function validateConnectionConfig(config: ConnectionConfig): ConnectionCo
   ] as const) {
     if (!Number.isFinite(config[key]) || config[key] <= 0) throw problem(`${key} must be a positive number of milliseconds`);
   }
+  if (!Number.isInteger(config.unwatchedHeartbeatFactor) || config.unwatchedHeartbeatFactor < 1) throw problem('unwatchedHeartbeatFactor must be an integer ≥ 1');
   if (!Number.isInteger(config.maxDialAttempts) || config.maxDialAttempts < 1) throw problem('maxDialAttempts must be an integer ≥ 1');
   if (!Number.isInteger(config.violationThreshold) || config.violationThreshold < 1) throw problem('violationThreshold must be an integer ≥ 1');
   if (config.heartbeatTimeoutMs <= config.heartbeatIntervalMs) {

@@ -31,6 +31,11 @@ export type TransportNotice =
 
 export interface TransportPorts extends PeerPorts {
   notify(notice: TransportNotice): void;
+  /**
+   * Whether this node needs the link to `peer` watched closely: its failure noticed within
+   * heartbeatTimeoutMs rather than unwatchedHeartbeatFactor times that. Absent: every link is.
+   */
+  watched?(peer: PeerId): boolean;
   deliver(message: InboundMessage): void;
   reportViolation(remote: PeerId, error: PeerSockError): void;
   internal?: InternalProtocols;
@@ -111,19 +116,24 @@ export const connectionManagerMachine = setup({
      * The heartbeat of every open connection at once: a keepalive where nothing else went out
      * (PeerChannel.keepAlive), and `heartbeat.silent` to a connection whose peer sent nothing
      * for heartbeatTimeoutMs. A silent peer is noticed within (timeout, timeout + interval] of
-     * its last frame, as with a timer per link, for one timer per node.
+     * its last frame, as with a timer per link, for one timer per node. Links this node does not
+     * watch (TransportPorts.watched) get unwatchedHeartbeatFactor times the timeout, and their
+     * remotes, told so by `ps/watch`, keep them alive that many times less often.
      */
     heartbeatTick: enqueueActions(({ context, self, enqueue }) => {
       const now = context.ports.clock.now();
+      const { heartbeatTimeoutMs, unwatchedHeartbeatFactor } = context.config;
       const children = self.getSnapshot().children as Record<string, PeerActor | undefined>;
       for (const [peer, channel] of context.channels) {
         if (!channel.authenticated) continue;
-        if (channel.silentFor(now) > context.config.heartbeatTimeoutMs) {
+        channel.setWatching(isWatched(context, peer));
+        const timeout = channel.watching ? heartbeatTimeoutMs : heartbeatTimeoutMs * unwatchedHeartbeatFactor;
+        if (channel.silentFor(now) > timeout) {
           const entry = context.peers[peer];
           const child = entry ? children[entry.childId] : undefined;
           if (child) enqueue.sendTo(child, { type: 'heartbeat.silent' });
         } else {
-          channel.keepAlive();
+          channel.keepAlive(unwatchedHeartbeatFactor);
         }
       }
     }),
@@ -260,7 +270,10 @@ export const connectionManagerMachine = setup({
       for (const entry of Object.values(context.peers)) enqueue.sendTo(entry.childId, { type: 'close' });
     }),
     announceOpen: ({ context, event }) => {
-      if (event.type === 'peer.opened') context.ports.notify({ type: 'peer.open', peer: event.remote });
+      if (event.type !== 'peer.opened') return;
+      // Watched from the start, not from the next heartbeat tick.
+      context.channels.get(event.remote)?.setWatching(isWatched(context, event.remote));
+      context.ports.notify({ type: 'peer.open', peer: event.remote });
     },
     // XState keeps a spawned child that finished in `children` until it is stopped: without
     // this, every connection a long-lived node ever had stays in memory (seen: ~75 dead
@@ -326,6 +339,10 @@ export const connectionManagerMachine = setup({
     stopped: { type: 'final' },
   },
 });
+
+function isWatched(context: Context, peer: PeerId): boolean {
+  return context.ports.watched?.(peer) ?? true;
+}
 
 function finishedChildId(eventType: string): string {
   return eventType.replace(/^xstate\.(done|error)\.actor\./, '');

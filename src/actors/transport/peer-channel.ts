@@ -16,6 +16,11 @@ import { SendQueue } from './send-queue.js';
 export const PING_PROTOCOL = 'ps/ping';
 export const PONG_PROTOCOL = 'ps/pong';
 export const BYE_PROTOCOL = 'ps/bye';
+/**
+ * `true`: "I watch this link closely, keep it alive every heartbeat interval"; `false`: no
+ * longer. A link nobody watches beats `unwatchedHeartbeatFactor` times slower (see keepAlive).
+ */
+export const WATCH_PROTOCOL = 'ps/watch';
 /** Handled during the handshake itself; everything else waits for it (see `early`). */
 const HANDSHAKE_PHASE_PROTOCOLS: ReadonlySet<string> = new Set([AUTH_PROTOCOL, BYE_PROTOCOL, PING_PROTOCOL, PONG_PROTOCOL]);
 
@@ -82,8 +87,16 @@ export class PeerChannel {
   private authenticatedAt = 0;
   private violations = 0;
   private pingCounter = 0;
-  /** Whether anything went out since the last keepAlive(): traffic is its own heartbeat. */
+  /** Whether anything went out since the last keepalive opportunity: traffic is its own heartbeat. */
   private sentSinceKeepAlive = false;
+  /** Heartbeat ticks since the last keepalive opportunity (see keepAlive). */
+  private ticksSinceKeepAlive = 0;
+  /** We asked the remote to keep this link alive every interval (see setWatching). */
+  watching = false;
+  /** When `watching` last changed: silence is measured from no earlier than this. */
+  private watchChangedAt = 0;
+  /** The remote asked us to keep this link alive every interval. */
+  watchedByRemote = false;
   /** Cached per link: the native call costs more than the rest of a small send. */
   private maxMessageBytes = 0;
   /** The last protocol tag that passed validation: senders mostly reuse one tag. */
@@ -275,14 +288,30 @@ export class PeerChannel {
    * pings, and no ping needs an answer: each side keeps its own direction alive. (Ping/pong on
    * every link was 4 frames per link per interval, most of the steady-state traffic.)
    */
-  keepAlive(): void {
+  keepAlive(unwatchedEvery = 1): void {
+    // A link the remote does not watch closely needs a sign of life only every few ticks.
+    this.ticksSinceKeepAlive += 1;
+    if (this.ticksSinceKeepAlive < (this.watchedByRemote ? 1 : unwatchedEvery)) return;
+    this.ticksSinceKeepAlive = 0;
     if (!this.sentSinceKeepAlive) this.sendPing();
     this.sentSinceKeepAlive = false;
   }
 
-  /** How long nothing has arrived from the peer since the link opened, at `now`. */
+  /**
+   * Whether we need this link's failure noticed within the short heartbeat timeout: tells the
+   * remote on change, which then keeps the link alive every interval instead of every few.
+   */
+  setWatching(on: boolean): void {
+    if (on === this.watching || !this.authenticated) return;
+    this.watching = on;
+    // Silence counts from the change: the remote may have been beating slowly until now.
+    this.watchChangedAt = this.options.clock.now();
+    this.sendControl(WATCH_PROTOCOL, on);
+  }
+
+  /** How long nothing has arrived from the peer since the link opened (or was last re-watched), at `now`. */
   silentFor(now: number): number {
-    return now - Math.max(this.authenticatedAt, this.lastReceivedAt);
+    return now - Math.max(this.authenticatedAt, this.lastReceivedAt, this.watchChangedAt);
   }
 
   drain(): void {
@@ -349,6 +378,10 @@ export class PeerChannel {
         return;
       case BYE_PROTOCOL:
         this.control?.({ type: 'channel.bye' });
+        return;
+      case WATCH_PROTOCOL:
+        if (typeof body === 'boolean') this.watchedByRemote = body;
+        else this.violation(new PeerSockError('FRAME_SCHEMA', `${WATCH_PROTOCOL} carries true or false, got ${typeof body}`));
         return;
       case PING_PROTOCOL:
       // Pongs are no longer sent (see keepAlive); one from an older peer is just a frame.
