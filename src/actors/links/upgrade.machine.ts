@@ -125,6 +125,11 @@ export const upgradeMachine = setup({
   },
 });
 
+/** Whether a link change of `peer` concerns the actor (a link it opened or is opening). */
+export function upgradeTracks(context: Pick<Context, 'state'>, peer: PeerId): boolean {
+  return context.state.dialing.has(peer) || context.state.upgraded.has(peer);
+}
+
 /** For tests and the visualizer: the upgraded links and those being opened. */
 export function upgradeView(context: Pick<Context, 'state'>): { upgraded: PeerId[]; dialing: PeerId[] } {
   return { upgraded: [...context.state.upgraded.keys()], dialing: [...context.state.dialing] };
