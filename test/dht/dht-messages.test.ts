@@ -51,6 +51,7 @@ describe('ps/dht messages', () => {
       { t: 'ping', nonce: 77 },
       { t: 'pong', nonce: 77 },
       { t: 'links', peers: ids(MAX_LINK_SET) },
+      { t: 'links', peers: ids(MAX_LINK_SET), own: MAX_LINK_SET },
     ];
     for (const message of messages) expect(parseDhtMessage(wire(message))).toEqual(message);
   });
@@ -83,6 +84,9 @@ describe('ps/dht messages', () => {
       [{ t: 'closest', rid: 1, target: bytes(target), peers: 'x', path: wireIds(1) }, /peers/],
       [{ t: 'links', peers: wireIds(MAX_LINK_SET + 1) }, /peers/],
       [{ t: 'links', peers: [new Uint8Array(32), 'x'] }, /peers/],
+      [{ t: 'links', peers: wireIds(2), own: 3 }, /own/],
+      [{ t: 'links', peers: wireIds(2), own: -1 }, /own/],
+      [{ t: 'links', peers: wireIds(2), own: '1' }, /own/],
       [{ t: 'store', to: bytes(idOf(3)), ttl: 1, path: wireIds(1) }, /record/],
       [{ t: 'store', record: { ...record, signature: new Uint8Array(3) }, to: bytes(idOf(3)), ttl: 1, path: wireIds(1) }, /signature/],
       [{ t: 'store', record, to: idOf(3), ttl: 1, path: wireIds(1) }, /to/],

@@ -23,8 +23,10 @@ import { parseProviderRecord, serviceKey, type ProviderRecord } from './provider
  *                                                        its closest peers to `key` when it has
  *                                                        none), routed back along `path`
  *   ping / pong    {t, nonce}                            liveness of a contact (k-bucket checks)
- *   links          {t, peers}                            the sender's current link set, for
- *                                                        neighbour-of-neighbour routing
+ *   links          {t, peers, own?}                      the sender's current link set, for
+ *                                                        neighbour-of-neighbour routing, in the
+ *                                                        order it keeps its links; the last
+ *                                                        `own` (absent: 0) are its DHT's dials
  *
  * On the wire every PeerId and position is its 32 raw bytes (a CBOR byte string), as in ps/ring:
  * `dhtMessageToWire` and `parseDhtMessage` convert at the edge. Provider records keep their own
@@ -54,7 +56,7 @@ export type DhtMessage =
   | { t: 'providers'; rid: number; key: Position; records: ProviderRecord[]; peers: PeerId[]; path: PeerId[] }
   | { t: 'ping'; nonce: number }
   | { t: 'pong'; nonce: number }
-  | { t: 'links'; peers: PeerId[] };
+  | { t: 'links'; peers: PeerId[]; own?: number };
 
 function fail(message: string): never {
   throw new PeerSockError('FRAME_SCHEMA', `dht message: ${message}`);
@@ -136,7 +138,7 @@ export function dhtMessageToWire(message: DhtMessage): Record<string, unknown> {
     case 'providers':
       return { ...message, key: wireId(message.key), peers: message.peers.map(wireId), path: message.path.map(wireId) };
     case 'links':
-      return { t: 'links', peers: message.peers.map(wireId) };
+      return { t: 'links', peers: message.peers.map(wireId), ...(message.own !== undefined ? { own: message.own } : {}) };
     case 'ping':
     case 'pong':
       return { ...message };
@@ -174,8 +176,12 @@ export function parseDhtMessage(body: unknown): DhtMessage {
     case 'ping':
     case 'pong':
       return { t: m.t, nonce: nonce(m.nonce) };
-    case 'links':
-      return { t: 'links', peers: peerIds(m.peers, MAX_LINK_SET, 'peers') };
+    case 'links': {
+      const peers = peerIds(m.peers, MAX_LINK_SET, 'peers');
+      if (m.own === undefined) return { t: 'links', peers };
+      if (!isUint(m.own, peers.length)) fail('own must be 0..the number of peers');
+      return { t: 'links', peers, own: m.own };
+    }
     default:
       fail('unknown type');
   }

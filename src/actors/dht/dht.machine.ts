@@ -49,13 +49,14 @@ import { closest } from './xor-distance.js';
  * or an answer until their link opens. A link that fails is evicted at once.
  *
  * Neighbour-of-neighbour routing needs each link's link set: on link up we send the peer ours
- * (`links`), and when ours changes we send the new one to every link at most once per
- * planIntervalMs (batched: changes in between go out together at the next plan round).
+ * (`links`), and when ours changes (members or order) we send the new one to every link at most
+ * once per planIntervalMs (batched: changes in between go out together at the next plan round).
  *
  * Link budget: links others opened count against ours and are never closed by us, so the
  * planner treats them like ring neighbours (fixed: counted, never closed) and we shed our own
  * as soon as a link up puts us over budget; an opener that finds itself past the budget in its
- * peer's link set yields (see yieldIfSaturated), backing off that peer exponentially.
+ * peer's link set yields (see yieldIfSaturated), backing off that peer exponentially. For that
+ * the link set is announced in the order the node would keep its links (linkSetMessage).
  *
  * Provider records (announce, hold, find) are in dht-providers.ts; their rounds ride on the plan
  * round, and their signatures are made and checked beside the actor (provider-desk.ts).
@@ -135,7 +136,14 @@ export interface DhtState {
   providers: ProviderState;
   /** Peers that were over their link budget when we linked to them: left alone until `until`. */
   saturated: Map<PeerId, { until: number; times: number }>;
-  linkSetChanged: boolean;
+  /**
+   * Links whose far end told us (its link set names us outside its own dials) that its DHT did
+   * not open them: its ring's, an application's. It never yields them, so they are announced
+   * before the links it would yield (linkSetMessage).
+   */
+  kept: Set<PeerId>;
+  /** The link set last sent to every link, and when. */
+  announced: { peers: readonly PeerId[]; own: number };
   lastAnnouncedAt: number;
   buckets: BucketState;
 }
@@ -170,18 +178,48 @@ type Event =
   /** From a bucket actor (sendParent). */
   | KBucketRequest;
 
-function linkSetMessage(state: DhtState): DhtMessage {
-  return { t: 'links', peers: [...state.links].slice(0, MAX_LINK_SET) };
+/**
+ * Our link set in the order we would keep our links when over budget, so that the links past
+ * the budget in it are exactly the ones their openers should give up (yieldIfSaturated):
+ *   1. ring neighbours (the ring keeps them whatever the budget);
+ *   2. links opened by others that will not yield them (`kept`: their ring's, an application's);
+ *   3. links others' DHTs opened, and links whose far end has not told us yet;
+ *   4. our own dials, last (`own` counts them): we shed those ourselves (applyPlan), and a peer
+ *      finding itself among them knows our DHT opened its link, so it files us under 3.
+ * Each group in the order its links came up. In the order links came up alone, a late ring
+ * neighbour or application link sat last, the DHT openers before it all stayed within the
+ * budget, and the node stayed over it for as long as their links lasted (simulator, 80 nodes,
+ * application links to full nodes: over budget for all of the 20 s watched; now at most ~3 s in
+ * a row, test/dht/link-budget-sim.test.ts).
+ */
+function linkSetMessage(context: Context): Extract<DhtMessage, { t: 'links' }> {
+  const { state } = context;
+  const ring = new Set(context.ports.ringNeighbours());
+  const group = (peer: PeerId) => (ring.has(peer) ? 0 : state.owned.has(peer) ? 3 : state.kept.has(peer) ? 1 : 2);
+  const peers = [...state.links].sort((a, b) => group(a) - group(b)).slice(0, MAX_LINK_SET);
+  let own = 0;
+  while (own < peers.length && group(peers[peers.length - 1 - own]!) === 3) own += 1;
+  return own > 0 ? { t: 'links', peers, own } : { t: 'links', peers };
 }
 
-/** `told`: a link that has just been sent the current set already. */
+/**
+ * Sends every link our link set if it changed since we last did (members or order: a ring
+ * neighbour adopted, a far end's answer moving its link between groups) and planIntervalMs has
+ * passed. `told`: a link that has just been sent the current set already.
+ */
 function announceIfDue(context: Context, now: number, told?: PeerId): void {
   const { state } = context;
-  if (!state.linkSetChanged || now - state.lastAnnouncedAt < context.config.planIntervalMs) return;
-  const message = linkSetMessage(state);
+  if (now - state.lastAnnouncedAt < context.config.planIntervalMs) return;
+  const message = linkSetMessage(context);
+  const own = message.own ?? 0;
+  if (own === state.announced.own && sameOrder(message.peers, state.announced.peers)) return;
   for (const link of state.links) if (link !== told) context.ports.send(link, message);
-  state.linkSetChanged = false;
+  state.announced = { peers: message.peers, own };
   state.lastAnnouncedAt = now;
+}
+
+function sameOrder(a: readonly PeerId[], b: readonly PeerId[]): boolean {
+  return a.length === b.length && a.every((peer, i) => peer === b[i]);
 }
 
 function linkUp(context: Context, peer: PeerId): void {
@@ -192,8 +230,7 @@ function linkUp(context: Context, peer: PeerId): void {
   buckets.observeVerified(context, peer);
   if (state.links.has(peer)) return;
   state.links.add(peer);
-  ports.send(peer, linkSetMessage(state));
-  state.linkSetChanged = true;
+  ports.send(peer, linkSetMessage(context));
   // Over budget (a link someone else opened, or our dials landing together): shed our own
   // excess now rather than at the next plan round.
   if (state.links.size > context.config.linkBudget) applyPlan(context, now, { open: false });
@@ -205,6 +242,7 @@ function linkDown(context: Context, peer: PeerId, failed: boolean): void {
   state.owned.delete(peer);
   state.dialing.delete(peer);
   state.linkSets.delete(peer);
+  state.kept.delete(peer);
   // A failed link is direct evidence; a graceful close (a planner pruning) says the peer lives
   // now — its lastSeen, which answers go by (lookup-answer.ts), is moved up to this moment.
   if (failed) {
@@ -215,7 +253,6 @@ function linkDown(context: Context, peer: PeerId, failed: boolean): void {
     buckets.observeVerified(context, peer);
   }
   if (!state.links.delete(peer)) return;
-  state.linkSetChanged = true;
   announceIfDue(context, context.ports.clock.now());
   // Lookups awaiting an answer over this link: re-sent now (measured: a pruned link took the
   // answer of the peer nearest the target with it, and waiting made that peer a suspect).
@@ -230,6 +267,7 @@ function receive(context: Context, from: PeerId, message: DhtMessage): void {
       const contacts = message.peers.filter((peer) => peer !== self.id && peer !== from).map(contactOf);
       state.linkSets.set(from, contacts);
       state.candidates.hear(contacts, from, self.id);
+      noteOpener(context, from, message);
       yieldIfSaturated(context, from, message.peers);
       return;
     }
@@ -260,11 +298,21 @@ function receive(context: Context, from: PeerId, message: DhtMessage): void {
   }
 }
 
+/** Files the link to `from` under `kept` or not, by where its link set names us (see linkSetMessage). */
+function noteOpener(context: Context, from: PeerId, message: Extract<DhtMessage, { t: 'links' }>): void {
+  const at = message.peers.indexOf(context.self.id);
+  if (at < 0) return;
+  const theirDial = at >= message.peers.length - (message.own ?? 0);
+  if (theirDial) context.state.kept.delete(from);
+  else context.state.kept.add(from);
+}
+
 /**
  * Others' links count against a node's budget and it may not close them, so the openers keep
- * it within budget: a link set lists links in the order they came up, and an opener that finds
- * itself past the budget in the peer's list closes its link and leaves that peer alone for a
- * few plan rounds. The latest links go first, exactly the excess, with no extra message.
+ * it within budget: a link set lists links in the order the node would keep them (see
+ * linkSetMessage), and an opener that finds itself past the budget in the peer's list closes
+ * its link and leaves that peer alone for a few plan rounds. The links past the budget are
+ * exactly the excess, with no extra message.
  */
 function yieldIfSaturated(context: Context, from: PeerId, theirLinks: readonly PeerId[]): void {
   const { state, ports, config, self } = context;
@@ -575,7 +623,8 @@ export const dhtMachine = setup({
         queries: new Map(),
       },
       saturated: new Map(),
-      linkSetChanged: false,
+      kept: new Set(),
+      announced: { peers: [], own: 0 },
       lastAnnouncedAt: Number.NEGATIVE_INFINITY,
       buckets: buckets.createBucketState(),
     },
