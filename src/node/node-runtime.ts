@@ -7,7 +7,7 @@ import type { AnnounceOutcome, FindOutcome } from '../actors/dht/dht-providers.j
 import { createProviderDesk } from '../actors/dht/provider-desk.js';
 import { DEFAULT_PROVIDER_POLICY, serviceKey, type ProviderRecord } from '../actors/dht/provider-record.js';
 import { positionHex, parsePosition, type Position } from '../actors/ring/id-space.js';
-import type { RingConfig } from '../actors/ring/ring-config.js';
+import { ringConfigFor, type RingConfig } from '../actors/ring/ring-config.js';
 import type { RingView } from '../actors/ring/ring-view.js';
 import { RING_PROTOCOL, parseRingMessage, ringMessageToWire, type RingMessage } from '../actors/ring/ring-messages.js';
 import { ringMachine, type RingInput } from '../actors/ring/ring.machine.js';
@@ -116,6 +116,10 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
   if (options.dht && !options.ring) throw new PeerSockError('INVALID_ARGUMENT', 'the DHT needs the ring (its links are the first contacts): pass `ring` too');
   const dht = options.dht ? dhtConfig(options.dht) : undefined;
   const dhtActor = (): AnyActorRef | undefined => (dht ? root.system.get('dht') : undefined);
+  // With the DHT every link stays watched: its answers name linked contacts, and one that
+  // crashed must leave its buckets within the short timeout (a simulator test with 20% of the
+  // nodes crashed saw crashed peers named in answers with unwatched DHT links).
+  const watchesOnlyNeighbours = options.ring !== undefined && dht === undefined && config.unwatchedHeartbeatFactor > 1;
   const upgrade = routing && options.upgrade !== false ? upgradeConfig(options.upgrade || {}) : undefined;
   const upgradeActor = (): AnyActorRef | undefined => (upgrade ? root.system.get('upgrade') : undefined);
   /** When each link last carried an application message, either way: upgraded links close when idle. */
@@ -170,10 +174,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
     clock,
     logger: logger.child({ part: 'transport' }),
     sendSignal: (to, envelope) => relay.send(to, envelope),
-    // With the DHT every link stays watched: its answers name linked contacts, and one that
-    // crashed must leave its buckets within the short timeout (a simulator test with 20% of the
-    // nodes crashed saw crashed peers named in answers with unwatched DHT links).
-    ...(options.ring && !dht ? { watched: (peer: PeerId) => requestedPeers.has(peer) || isRingNeighbour(peer) } : {}),
+    ...(watchesOnlyNeighbours ? { watched: (peer: PeerId) => requestedPeers.has(peer) || isRingNeighbour(peer) } : {}),
     notify: (notice) => {
       if (notice.type === 'peer.open') {
         openPeers.next([...openPeers.value.filter((p) => p !== notice.peer), notice.peer]);
@@ -244,7 +245,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
   const ringInput: RingInput | undefined = options.ring
     ? {
         self: identity.peerId,
-        config: options.ring,
+        config: ringConfigFor(options.ring, watchesOnlyNeighbours ? config : undefined),
         ports: {
           clock,
           random,

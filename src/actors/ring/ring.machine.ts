@@ -362,6 +362,8 @@ export const ringMachine = setup({
     adoptFound: assign(({ context }) => ({
       successors: context.found ? mergeCandidates(context.self, [context.successors, [contactOf(context.found)]], context.config.successorListLength) : context.successors,
       failedJoins: 0,
+      // Now a successor like any other: kept (linked) only while the list holds it.
+      found: undefined,
     })),
     countFailedJoin: assign(({ context }) => ({ failedJoins: context.failedJoins + 1, via: undefined, found: undefined })),
     notifySuccessor: ({ context }) => {
@@ -429,14 +431,17 @@ export const ringMachine = setup({
       const owned = new Set<PeerId>();
       let links: Set<PeerId> | undefined;
       for (const peer of context.owned) {
-        if (wanted.has(peer)) owned.add(peer);
-        else if (context.links.has(peer)) {
-          context.ports.disconnect(peer);
+        if (wanted.has(peer)) continue;
+        // Also a dial still in flight: once dropped from `owned` nobody would ever close the
+        // link it opens (seen: links requested by the ring, never wanted again, open for good).
+        context.ports.disconnect(peer);
+        if (context.links.has(peer)) {
           // Closed by us: not a link from now on, though its link.down comes later. A peer
           // re-adopted in between must be re-linked, not sent to over a closing channel.
           (links ??= new Set(context.links)).delete(peer);
         }
       }
+      for (const peer of context.owned) if (wanted.has(peer)) owned.add(peer);
       return links ? { owned, links } : { owned };
     }),
     dropVia: assign({ via: undefined }),
@@ -718,7 +723,8 @@ export const ringMachine = setup({
         merging: {
           initial: 'idle',
           states: {
-            idle: { entry: 'dropVia', after: { mergeDelay: 'sampling' } },
+            // The probe's link to an outside peer goes as the probe ends, not at the next prune.
+            idle: { entry: ['dropVia', 'pruneLinks'], after: { mergeDelay: 'sampling' } },
             sampling: {
               invoke: {
                 src: 'sampleCandidates',

@@ -17,10 +17,10 @@ export interface ConnectionConfig {
   heartbeatTimeoutMs: number;
   /**
    * A link this node does not watch closely (TransportPorts.watched: e.g. a ring node's links
-   * other than its predecessor and successor) keeps both the interval and the timeout this many
-   * times longer, and each side tells the other which links it watches (`ps/watch`). Keepalives
-   * were three quarters of a calm ring's messages with every link beating every interval. 1 = every
-   * link watched closely.
+   * other than its predecessor and successor) is kept alive this many times less often, and its
+   * silence tolerated for `unwatchedTimeoutMs`; each side tells the other which links it watches
+   * (`ps/watch`). Keepalives were three quarters of a calm ring's messages with every link beating
+   * every interval. 1 = every link watched closely.
    */
   unwatchedHeartbeatFactor: number;
   /** Dial attempts before giving up (only failures before the connection opened are retried). */
@@ -85,4 +85,14 @@ export function validateConnectionConfig(config: ConnectionConfig): ConnectionCo
     throw problem(`maxQueuedBytes (${config.maxQueuedBytes}) must hold at least one maximal frame (${config.limits.maxFrameBytes})`);
   }
   return config;
+}
+
+/**
+ * Silence tolerated on an unwatched link. Its remote sends a frame at least every
+ * (factor + 1) intervals (PeerChannel.keepAlive), as a watched one does every 2, so the timeout
+ * keeps the same margin over that gap: heartbeatTimeoutMs + (factor − 1) × heartbeatIntervalMs
+ * (30 s by default). Failure is noticed up to one interval later (the heartbeat tick).
+ */
+export function unwatchedTimeoutMs(config: Pick<ConnectionConfig, 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'unwatchedHeartbeatFactor'>): number {
+  return config.heartbeatTimeoutMs + (config.unwatchedHeartbeatFactor - 1) * config.heartbeatIntervalMs;
 }

@@ -3,7 +3,7 @@ import { PeerSockError, type ErrorCode } from '../../errors.js';
 import type { PeerId } from '../../identity/peer-id.js';
 import { assertPuzzle } from '../../identity/position-puzzle.js';
 import type { LinkSignal } from '../../ports/transport.js';
-import type { ConnectionConfig } from './connection-config.js';
+import { unwatchedTimeoutMs, type ConnectionConfig } from './connection-config.js';
 import { PeerChannel, type InboundMessage, type InternalProtocols } from './peer-channel.js';
 import { peerConnectionMachine, type PeerConnectionOutput, type PeerPorts } from './peer-connection.machine.js';
 import { isOffer, parseSignalEnvelope, type SignalEnvelope } from './signal-envelope.js';
@@ -117,17 +117,18 @@ export const connectionManagerMachine = setup({
      * (PeerChannel.keepAlive), and `heartbeat.silent` to a connection whose peer sent nothing
      * for heartbeatTimeoutMs. A silent peer is noticed within (timeout, timeout + interval] of
      * its last frame, as with a timer per link, for one timer per node. Links this node does not
-     * watch (TransportPorts.watched) get unwatchedHeartbeatFactor times the timeout, and their
-     * remotes, told so by `ps/watch`, keep them alive that many times less often.
+     * watch (TransportPorts.watched) get unwatchedTimeoutMs, and their remotes, told so by
+     * `ps/watch`, keep them alive unwatchedHeartbeatFactor times less often.
      */
     heartbeatTick: enqueueActions(({ context, self, enqueue }) => {
       const now = context.ports.clock.now();
       const { heartbeatTimeoutMs, unwatchedHeartbeatFactor } = context.config;
+      const unwatchedTimeout = unwatchedTimeoutMs(context.config);
       const children = self.getSnapshot().children as Record<string, PeerActor | undefined>;
       for (const [peer, channel] of context.channels) {
         if (!channel.authenticated) continue;
         channel.setWatching(isWatched(context, peer));
-        const timeout = channel.watching ? heartbeatTimeoutMs : heartbeatTimeoutMs * unwatchedHeartbeatFactor;
+        const timeout = channel.watching ? heartbeatTimeoutMs : unwatchedTimeout;
         if (channel.silentFor(now) > timeout) {
           const entry = context.peers[peer];
           const child = entry ? children[entry.childId] : undefined;
@@ -269,12 +270,16 @@ export const connectionManagerMachine = setup({
     closeAll: enqueueActions(({ context, enqueue }) => {
       for (const entry of Object.values(context.peers)) enqueue.sendTo(entry.childId, { type: 'close' });
     }),
-    announceOpen: ({ context, event }) => {
+    // enqueueActions, not a plain custom action: notify drives the ring and DHT actors at once,
+    // and their assigns inside a custom action made XState warn "Custom actions should not call
+    // assign()" thousands of times per simulation (its executing-custom-action flag is global,
+    // statelyai/xstate#5343).
+    announceOpen: enqueueActions(({ context, event }) => {
       if (event.type !== 'peer.opened') return;
       // Watched from the start, not from the next heartbeat tick.
       context.channels.get(event.remote)?.setWatching(isWatched(context, event.remote));
       context.ports.notify({ type: 'peer.open', peer: event.remote });
-    },
+    }),
     // XState keeps a spawned child that finished in `children` until it is stopped: without
     // this, every connection a long-lived node ever had stays in memory (seen: ~75 dead
     // connection actors per node after two simulated minutes).

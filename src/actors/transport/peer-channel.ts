@@ -89,8 +89,8 @@ export class PeerChannel {
   private pingCounter = 0;
   /** Whether anything went out since the last keepalive opportunity: traffic is its own heartbeat. */
   private sentSinceKeepAlive = false;
-  /** Heartbeat ticks since the last keepalive opportunity (see keepAlive). */
-  private ticksSinceKeepAlive = 0;
+  /** Heartbeat ticks in a row with nothing sent (see keepAlive). */
+  private idleTicks = 0;
   /** We asked the remote to keep this link alive every interval (see setWatching). */
   watching = false;
   /** When `watching` last changed: silence is measured from no earlier than this. */
@@ -289,11 +289,14 @@ export class PeerChannel {
    * every link was 4 frames per link per interval, most of the steady-state traffic.)
    */
   keepAlive(unwatchedEvery = 1): void {
-    // A link the remote does not watch closely needs a sign of life only every few ticks.
-    this.ticksSinceKeepAlive += 1;
-    if (this.ticksSinceKeepAlive < (this.watchedByRemote ? 1 : unwatchedEvery)) return;
-    this.ticksSinceKeepAlive = 0;
-    if (!this.sentSinceKeepAlive) this.sendPing();
+    // Ticks in a row with nothing sent. A link the remote watches gets a ping after one idle
+    // interval (a frame at least every 2 intervals), one it does not watch after `unwatchedEvery`
+    // (a frame at least every unwatchedEvery + 1 intervals: see unwatchedTimeoutMs).
+    this.idleTicks = this.sentSinceKeepAlive ? 0 : this.idleTicks + 1;
+    this.sentSinceKeepAlive = false;
+    if (this.idleTicks < (this.watchedByRemote ? 1 : unwatchedEvery)) return;
+    this.idleTicks = 0;
+    this.sendPing();
     this.sentSinceKeepAlive = false;
   }
 

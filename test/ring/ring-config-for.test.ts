@@ -1,0 +1,23 @@
+/**
+ * A node that leaves some links unwatched notices their failure late; the failed-peer memory must
+ * last at least that long, or peers that have not noticed yet report the crashed id back into
+ * the lists of those that have (ringConfigFor).
+ */
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_RING_CONFIG, ringConfigFor } from '../../src/actors/ring/ring-config.js';
+import { DEFAULT_CONNECTION_CONFIG, unwatchedTimeoutMs } from '../../src/actors/transport/connection-config.js';
+
+describe('ringConfigFor', () => {
+  it('raises the failed-peer memory to the unwatched links\' detection time (timeout + one tick)', () => {
+    const ring = ringConfigFor(DEFAULT_RING_CONFIG, DEFAULT_CONNECTION_CONFIG);
+    expect(unwatchedTimeoutMs(DEFAULT_CONNECTION_CONFIG)).toBe(30_000);
+    expect(ring.failedMemoryMs).toBe(35_000);
+    expect({ ...ring, failedMemoryMs: DEFAULT_RING_CONFIG.failedMemoryMs }).toEqual(DEFAULT_RING_CONFIG);
+  });
+
+  it('leaves a longer memory, and a node that watches every link, as configured', () => {
+    const long = { ...DEFAULT_RING_CONFIG, failedMemoryMs: 120_000 };
+    expect(ringConfigFor(long, DEFAULT_CONNECTION_CONFIG)).toBe(long);
+    expect(ringConfigFor(DEFAULT_RING_CONFIG, undefined)).toBe(DEFAULT_RING_CONFIG);
+  });
+});

@@ -1,0 +1,54 @@
+/**
+ * At rest a ring node holds only the links its ring needs (its predecessor and successor list,
+ * and the nodes that need it for theirs), with no XState warnings on the way. Three leaks: the
+ * successor a join found stayed wanted (context.found) for the node's whole life, whatever the
+ * list said later (this test: 24 link ends beyond the ring's needs among 44 nodes); a dial still
+ * in flight when the ring stopped wanting it opened a link nobody owned any more, open for good;
+ * a merge probe's link to an outside peer stayed until some later prune. And a custom action that
+ * drove other actors made XState warn hundreds of times per simulation (470 here).
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { checkNetwork } from '../../sim/check-network.js';
+import { createSimulator, type Simulator } from '../../sim/simulator.js';
+import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG } from '../../src/cli/sim-profile.js';
+import type { PeerId } from '../../src/identity/peer-id.js';
+
+const R = 4;
+const RING = { ...PROPERTY_RING_CONFIG, successorListLength: R };
+
+const open: Simulator[] = [];
+afterEach(async () => {
+  vi.restoreAllMocks();
+  for (const sim of open.splice(0)) await sim.close();
+});
+
+describe('ring links at rest', () => {
+  it('every open link is one the ring of one of its ends needs, and XState never warns', async () => {
+    const warn = vi.spyOn(console, 'warn');
+    const sim = createSimulator({ seed: 12, nodes: 20, ring: RING, connection: PROPERTY_CONNECTION });
+    open.push(sim);
+    // Joins in bursts: successor lists change while their dials are in flight.
+    for (let burst = 0; burst < 3; burst += 1) {
+      await sim.advance(700);
+      for (let i = 0; i < 8; i += 1) sim.addNode();
+    }
+    const correct = () => checkNetwork(sim, { ring: { successorListLength: R }, connected: false }).length === 0;
+    expect(await sim.runUntil(correct, 60_000)).toBe(true);
+    await sim.advance(30_000);
+    const needs = new Map<PeerId, Set<PeerId>>();
+    for (const node of sim.alive()) {
+      const view = node.ring()!;
+      needs.set(node.id, new Set([...view.successors, ...(view.predecessor ? [view.predecessor] : [])]));
+    }
+    const probing = (id: PeerId) => !/merging\.idle/.test(sim.byId(id)!.ring()!.state);
+    const unneeded: string[] = [];
+    for (const node of sim.alive()) {
+      for (const peer of node.node.peers()) {
+        if (needs.get(node.id)!.has(peer) || needs.get(peer)?.has(node.id) || probing(node.id) || probing(peer)) continue;
+        unneeded.push(`${node.shortId}–${peer.slice(0, 10)}`);
+      }
+    }
+    expect(unneeded).toEqual([]);
+    expect(warn.mock.calls.filter((args) => String(args[0]).includes('Custom actions should not call'))).toEqual([]);
+  });
+});
