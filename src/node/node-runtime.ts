@@ -700,12 +700,13 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
   function ringView(): RingView | undefined {
     const ring = ringActor();
     if (!ring) return undefined;
-    const snapshot = ring.getSnapshot() as { value: StateValue; context: { predecessor?: { id: PeerId }; successors: readonly { id: PeerId }[] } };
+    const snapshot = ring.getSnapshot() as { value: StateValue; context: { predecessor?: { id: PeerId }; successors: readonly { id: PeerId }[]; found?: PeerId } };
     return {
       self: identity.peerId,
       state: stateText(snapshot.value),
       predecessor: snapshot.context.predecessor?.id,
       successors: snapshot.context.successors.map((contact) => contact.id),
+      ...(snapshot.context.found !== undefined ? { joinedAt: snapshot.context.found } : {}),
     };
   }
 

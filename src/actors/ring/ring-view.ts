@@ -8,4 +8,6 @@ export interface RingView {
   predecessor: PeerId | undefined;
   /** Nearest first, at most the configured successor-list length. */
   successors: readonly PeerId[];
+  /** The successor the node's join found, kept linked for the node's life (see ring.machine, takeFound). */
+  joinedAt?: PeerId;
 }
