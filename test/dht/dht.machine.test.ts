@@ -108,6 +108,23 @@ describe('dht machine', () => {
     for (const peer of [idOf(1), idOf(2), idOf(99)]) expect(linked.has(peer)).toBe(true);
   });
 
+  it('dials only while it holds fewer links than the dial ceiling (budget 16: 14), and only up to it', () => {
+    // 14 links others opened: no dial, however many candidates it hears of.
+    const full = start({ open: ids(14), config: { linkBudget: 16 } });
+    full.actor.send({ type: 'dht.message', from: idOf(1), message: { t: 'links', peers: ids(10, 40) } });
+    full.clock.advance(30_000);
+    expect(full.connects).toEqual([]);
+    // 12: two dials, and no more once they are open.
+    const short = start({ open: ids(12), config: { linkBudget: 16 } });
+    short.actor.send({ type: 'dht.message', from: idOf(1), message: { t: 'links', peers: ids(10, 40) } });
+    short.clock.advance(15_000);
+    expect(short.connects).toHaveLength(2);
+    for (const peer of short.connects) short.up(peer);
+    short.clock.advance(30_000);
+    expect(short.connects).toHaveLength(2);
+    expect(short.disconnects).toEqual([]);
+  });
+
   it('yields a link it opened when the peer lists it past the budget, and leaves that peer alone for a while', () => {
     const { actor, clock, connects, disconnects, up } = start({ open: [idOf(2)], config: { linkBudget: 3 } });
     actor.send({ type: 'dht.message', from: idOf(2), message: { t: 'links', peers: [idOf(30)] } });

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { chooseDhtLinks, planLinks, type LinkPlanInput } from '../../src/actors/dht/link-planner.js';
+import { chooseDhtLinks, dialCeiling, planLinks, type LinkPlanInput } from '../../src/actors/dht/link-planner.js';
 import { nextHop } from '../../src/actors/dht/next-hop.js';
 import { RoutingTable } from '../../src/actors/dht/routing-table.js';
 import { compareDistance, randomPositionInBucket } from '../../src/actors/dht/xor-distance.js';
@@ -145,6 +145,44 @@ describe('planLinks choices', () => {
     expect(chooseDhtLinks({ table, ringNeighbours: ring, budget: 2 })).toEqual([]);
     // Over budget on ring neighbours alone: every DHT link is closed, no ring neighbour is.
     expect(planLinks({ table, ringNeighbours: ring, links: [...chosen, ring[0]!], budget: 2 })).toEqual({ open: [], close: chosen });
+  });
+
+  it('dials only below dialBudget and only up to it, keeps what it holds up to the budget, best-ranked first', () => {
+    const random = createSeededRandom(5);
+    const table = new RoutingTable(self, 0);
+    let n = 1;
+    for (const index of [0, 1, 2, 3, 4]) for (let i = 0; i < 4; i += 1) table.observe(syntheticContact(idOf(n++), randomPositionInBucket(self, index, random)), n, { verified: true });
+    const ring = [idOf(1)];
+    const wanted = chooseDhtLinks({ table, ringNeighbours: ring, budget: 12 });
+    expect(wanted).toHaveLength(11);
+    // Nothing held: dials the 7 best-ranked of the 11 it would hold (1 ring + 7 = dialBudget 8).
+    expect(planLinks({ table, ringNeighbours: ring, links: [], budget: 12, dialBudget: 8 })).toEqual({ open: wanted.slice(0, 7), close: [] });
+    // Holding the 10 lowest-ranked of them (11 links): at or above dialBudget, so no dial and no close.
+    const held = wanted.slice(1);
+    expect(planLinks({ table, ringNeighbours: ring, links: held, budget: 12, dialBudget: 8 })).toEqual({ open: [], close: [] });
+    // Without dialBudget, the budget: it dials the missing best one.
+    expect(planLinks({ table, ringNeighbours: ring, links: held, budget: 12 })).toEqual({ open: [wanted[0]], close: [] });
+    // Down to 5 links (ring + 4): dials 3, the best-ranked missing ones.
+    expect(planLinks({ table, ringNeighbours: ring, links: wanted.slice(7), budget: 12, dialBudget: 8 }).open).toEqual(wanted.slice(0, 3));
+    // Links the node did not dial (given as ring neighbours) count too: 8 of them leave no room to dial.
+    expect(planLinks({ table, ringNeighbours: Array.from({ length: 8 }, (_, i) => idOf(900 + i)), links: [], budget: 12, dialBudget: 8 }).open).toEqual([]);
+    expect([dialCeiling(32), dialCeiling(16), dialCeiling(8), dialCeiling(7), dialCeiling(1)]).toEqual([28, 14, 7, 7, 1]);
+  });
+
+  it('with a dialBudget: within both budgets, never past the dial budget by its own dials, and idempotent', () => {
+    fc.assert(
+      fc.property(scenarioArb, fc.nat(40), ({ table, ringNeighbours, links, budget, reserved }, dialBudget) => {
+        const input: LinkPlanInput = { table, ringNeighbours, links, budget, reserved, dialBudget: Math.min(dialBudget, budget) };
+        const plan = planLinks(input);
+        const ring = new Set(ringNeighbours);
+        const kept = links.filter((id) => !plan.close.includes(id) && !ring.has(id));
+        if (plan.open.length > 0) expect(ring.size + reserved + kept.length + plan.open.length).toBeLessThanOrEqual(input.dialBudget!);
+        const after = apply(links, plan);
+        expect(after.filter((id) => !ring.has(id)).length).toBeLessThanOrEqual(Math.max(0, budget - reserved - ring.size));
+        expect(planLinks({ ...input, links: after })).toEqual({ open: [], close: [] });
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('refuses a negative or fractional budget', () => {

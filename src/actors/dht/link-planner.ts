@@ -21,13 +21,31 @@ import { BUCKET_COUNT, commonPrefixLength } from './xor-distance.js';
  *   - ties go to fewer failures, then to the contact known longest (peers that have stayed long
  *     tend to stay: Kademlia's observation), then to the smaller id, so the plan is deterministic.
  *
- * The plan depends on the table, the ring neighbours and the budget only, never on which links
- * exist now: applying it and planning again gives no change (idempotent), and links move only
- * when the table changes. Ranking by age keeps them stable: a newcomer displaces a linked
+ * Which links to hold depends on the table, the ring neighbours and the budget only, never on
+ * which links exist now, and ranking by age keeps it stable: a newcomer displaces a linked
  * contact only by covering bits the bucket's links do not yet cover, or when one fails.
+ *
+ * Dials stop short of the budget (`dialBudget`, dialCeiling): a node dials only while it holds
+ * fewer links than that, and keeps the links it holds up to the budget. Every link takes a slot
+ * at both ends, so when every node dials up to the budget itself the network sits at the budget
+ * everywhere and each new link pushes its far end over: that node sheds one of its own, the
+ * far end of that one has a slot free and dials again, and so on for ever. Measured in the
+ * simulator (300 nodes at rest, budget 32): every node opened a link every ~3.5 s, 90
+ * connections/s in all against 4.4/s for the ring alone. The headroom ends each chain of
+ * displacements at the first node it reaches with a free slot. Applying a plan and planning
+ * again gives no change (idempotent).
  */
 
 export const DEFAULT_LINK_BUDGET = 32;
+
+/**
+ * The links a node dials up to with `budget`: the budget less an eighth (32 → 28), so that the
+ * nodes' own dials leave room for others' (see the module comment); small budgets dial to the
+ * full budget.
+ */
+export function dialCeiling(budget: number): number {
+  return budget - Math.floor(budget / 8);
+}
 
 export interface LinkPlanInput {
   table: Pick<RoutingTable, 'self' | 'nonEmptyBuckets' | 'bucket' | 'get'>;
@@ -37,6 +55,12 @@ export interface LinkPlanInput {
   ringNeighbours: readonly PeerId[];
   /** Total links for the node, ring neighbours included. */
   budget?: number;
+  /**
+   * The node dials only while its links (ring neighbours, reserved and kept `links` counted)
+   * number fewer than this, and only up to it; links beyond it, up to the budget, are kept but
+   * never dialed. Default: `budget` (DHT nodes pass dialCeiling(budget)).
+   */
+  dialBudget?: number;
   /** Links other subsystems hold (shortcuts, applications), also counted against the budget. */
   reserved?: number;
 }
@@ -94,16 +118,21 @@ export function chooseDhtLinks(input: Omit<LinkPlanInput, 'links'>): PeerId[] {
   return chosen;
 }
 
-/** What to open and close so the DHT holds exactly `chooseDhtLinks`; ring neighbours are never closed. */
+/**
+ * What to close so the DHT holds only links `chooseDhtLinks` wants (ring neighbours are never
+ * closed), and what to open: the best-ranked wanted contacts not linked yet, as many as keep
+ * the node's links within `dialBudget`.
+ */
 export function planLinks(input: LinkPlanInput): LinkPlan {
   const wanted = chooseDhtLinks(input);
   const wantedSet = new Set(wanted);
   const current = new Set(input.links);
   const ring = new Set(input.ringNeighbours);
-  return {
-    open: wanted.filter((id) => !current.has(id)),
-    close: [...current].filter((id) => !wantedSet.has(id) && !ring.has(id)),
-  };
+  const close = [...current].filter((id) => !wantedSet.has(id) && !ring.has(id));
+  const kept = wanted.filter((id) => current.has(id)).length;
+  const dialBudget = input.dialBudget ?? input.budget ?? DEFAULT_LINK_BUDGET;
+  const room = dialBudget - (input.reserved ?? 0) - ring.size - kept;
+  return { open: room > 0 ? wanted.filter((id) => !current.has(id)).slice(0, room) : [], close };
 }
 
 /**
