@@ -8,16 +8,18 @@ import { DEFAULT_RING_CONFIG, ringConfigFor } from '../../src/actors/ring/ring-c
 import { DEFAULT_CONNECTION_CONFIG, unwatchedTimeoutMs } from '../../src/actors/transport/connection-config.js';
 
 describe('ringConfigFor', () => {
+  const FACTOR_4 = { ...DEFAULT_CONNECTION_CONFIG, unwatchedHeartbeatFactor: 4 };
+
   it('raises the failed-peer memory to the unwatched links\' detection time (timeout + one tick)', () => {
-    const ring = ringConfigFor(DEFAULT_RING_CONFIG, DEFAULT_CONNECTION_CONFIG);
-    expect(unwatchedTimeoutMs(DEFAULT_CONNECTION_CONFIG)).toBe(30_000);
+    const ring = ringConfigFor(DEFAULT_RING_CONFIG, FACTOR_4);
+    expect(unwatchedTimeoutMs(FACTOR_4)).toBe(30_000);
     expect(ring.failedMemoryMs).toBe(35_000);
     expect({ ...ring, failedMemoryMs: DEFAULT_RING_CONFIG.failedMemoryMs }).toEqual(DEFAULT_RING_CONFIG);
   });
 
   it('leaves a longer memory, and a node that watches every link, as configured', () => {
     const long = { ...DEFAULT_RING_CONFIG, failedMemoryMs: 120_000 };
-    expect(ringConfigFor(long, DEFAULT_CONNECTION_CONFIG)).toBe(long);
+    expect(ringConfigFor(long, FACTOR_4)).toBe(long);
     expect(ringConfigFor(DEFAULT_RING_CONFIG, undefined)).toBe(DEFAULT_RING_CONFIG);
   });
 });

@@ -20,7 +20,7 @@ export interface ConnectionConfig {
    * other than its predecessor and successor) is kept alive this many times less often, and its
    * silence tolerated for `unwatchedTimeoutMs`; each side tells the other which links it watches
    * (`ps/watch`). Keepalives were three quarters of a calm ring's messages with every link beating
-   * every interval. 1 = every link watched closely.
+   * every interval. 1 (the default) = every link watched closely.
    */
   unwatchedHeartbeatFactor: number;
   /** Dial attempts before giving up (only failures before the connection opened are retried). */
@@ -45,7 +45,10 @@ export const DEFAULT_CONNECTION_CONFIG: ConnectionConfig = {
   closeTimeoutMs: 1_000,
   heartbeatIntervalMs: 5_000,
   heartbeatTimeoutMs: 15_000,
-  unwatchedHeartbeatFactor: 4,
+  // 1: off by default. At 4, a calm ring sent 63% fewer messages, but a crashed node left the
+  // successor lists that hold it only at the 30-s unwatched timeout: 100 of 1,000 crashed at once
+  // healed 14.5 stabilization rounds after detection instead of within it (target ≤ 5).
+  unwatchedHeartbeatFactor: 1,
   maxDialAttempts: 3,
   retryBaseMs: 500,
   sendBudgetBytes: 4 * 1024 * 1024,
