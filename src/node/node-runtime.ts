@@ -104,7 +104,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
   const events = new Subject<NodeEvent>();
   const openPeers = new BehaviorSubject<readonly PeerId[]>([]);
   const channels = new Map<PeerId, PeerChannel>();
-  /** Peers the application connect()ed to: their links are watched closely (see isRingNeighbour). Left on close. */
+  /** Peers the application connect()ed to: their links are watched closely (see isRingNeighbour); forgotten when the link closes. */
   const requestedPeers = new Set<PeerId>();
   const inspection = createInspection();
 
