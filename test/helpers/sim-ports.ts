@@ -24,6 +24,21 @@ import { decodeFrame } from '../../src/wire/index.js';
 export { settle };
 
 /**
+ * Short timeouts for connection tests on the memory network (virtual ms), so retries and
+ * timeouts happen within a few seconds of virtual time.
+ */
+export const FAST_CONNECTION = {
+  signalingTimeoutMs: 1_000,
+  connectTimeoutMs: 1_500,
+  authTimeoutMs: 800,
+  closeTimeoutMs: 300,
+  heartbeatIntervalMs: 500,
+  heartbeatTimeoutMs: 1_500,
+  maxDialAttempts: 3,
+  retryBaseMs: 200,
+} as const satisfies Partial<ConnectionConfig>;
+
+/**
  * Connection managers on the memory network, all on one SimulatedClock: the production
  * actors with simulated ports (DESIGN §2 rule 1). Signaling is a relay with a fixed
  * latency on the same clock; every notice, relayed signal and connection-actor state

@@ -4,21 +4,12 @@ import type { SignalEnvelope } from '../../src/actors/transport/signal-envelope.
 import { isPeerSockError } from '../../src/errors.js';
 import type { PeerId } from '../../src/identity/peer-id.js';
 import type { Link, LinkSignal, LinkTransport } from '../../src/ports/transport.js';
-import { createSim, type Sim, type SimNode, type SignalRelay } from '../helpers/sim-ports.js';
+import { createSim, FAST_CONNECTION, type Sim, type SimNode, type SignalRelay } from '../helpers/sim-ports.js';
 
 /** The connection manager on the memory network; all times are virtual. */
 const L = 10;
 const S = 25;
-const config: Partial<ConnectionConfig> = {
-  signalingTimeoutMs: 1_000,
-  connectTimeoutMs: 1_500,
-  authTimeoutMs: 800,
-  closeTimeoutMs: 300,
-  heartbeatIntervalMs: 500,
-  heartbeatTimeoutMs: 1_500,
-  maxDialAttempts: 3,
-  retryBaseMs: 200,
-};
+const config: Partial<ConnectionConfig> = FAST_CONNECTION;
 const OPEN_AFTER = 2 * S + 5 * L; // offer/answer round trip, link round trip, hello + proof + done
 
 let sim: Sim | undefined;

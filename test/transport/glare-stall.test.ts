@@ -10,7 +10,7 @@ import type { ConnectionConfig } from '../../src/actors/transport/connection-con
 import { parseSignalEnvelope, isOffer } from '../../src/actors/transport/signal-envelope.js';
 import { PeerSockError, type ErrorCode } from '../../src/errors.js';
 import type { NodeEvent } from '../../src/node/node-api.js';
-import { createSim, type Sim, type SimNode } from '../helpers/sim-ports.js';
+import { createSim, FAST_CONNECTION, type Sim, type SimNode } from '../helpers/sim-ports.js';
 
 const SIGNALING_TIMEOUT_MS = 10_000; // the default, named for the assertions
 const FAIL_AFTER_MS = 500;
@@ -92,16 +92,7 @@ describe('glare: the winner answers the offer it kept when its own dial fails', 
 });
 
 /** Connection managers alone on the memory network (see test/helpers/sim-ports.ts); all times virtual. */
-const config: Partial<ConnectionConfig> = {
-  signalingTimeoutMs: 1_000,
-  connectTimeoutMs: 1_500,
-  authTimeoutMs: 800,
-  closeTimeoutMs: 300,
-  heartbeatIntervalMs: 500,
-  heartbeatTimeoutMs: 1_500,
-  maxDialAttempts: 3,
-  retryBaseMs: 200,
-};
+const config: Partial<ConnectionConfig> = FAST_CONNECTION;
 const S = 25; // signaling latency
 
 const waitingOffers = (node: SimNode) => node.actor.getSnapshot().context.waitingOffers;

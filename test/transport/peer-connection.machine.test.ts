@@ -6,7 +6,7 @@ import { connectionManagerMachine } from '../../src/actors/transport/connection-
 import { AUTH_PROTOCOL } from '../../src/actors/transport/handshake.js';
 import { peerConnectionMachine } from '../../src/actors/transport/peer-connection.machine.js';
 import type { LinkOptions, LinkTransport } from '../../src/ports/transport.js';
-import { createSim, filterOutgoing, phaseOf, protocolOf, type Sim, type StateRecord } from '../helpers/sim-ports.js';
+import { createSim, FAST_CONNECTION, filterOutgoing, phaseOf, protocolOf, type Sim, type StateRecord } from '../helpers/sim-ports.js';
 
 /**
  * The peer-connection actor on the memory network and a SimulatedClock: every timing
@@ -14,16 +14,7 @@ import { createSim, filterOutgoing, phaseOf, protocolOf, type Sim, type StateRec
  */
 const L = 10; // one-way link latency
 const S = 25; // one-way signaling latency
-const config: Partial<ConnectionConfig> = {
-  signalingTimeoutMs: 1_000,
-  connectTimeoutMs: 1_500,
-  authTimeoutMs: 800,
-  closeTimeoutMs: 300,
-  heartbeatIntervalMs: 500,
-  heartbeatTimeoutMs: 1_500,
-  maxDialAttempts: 3,
-  retryBaseMs: 200,
-};
+const config: Partial<ConnectionConfig> = FAST_CONNECTION;
 const T = config as Required<Pick<ConnectionConfig, keyof typeof config>>;
 const OPEN_AFTER = 2 * S + 5 * L; // offer/answer round trip, link round trip, hello + proof + done
 
