@@ -33,7 +33,7 @@ export interface TransportPorts extends PeerPorts {
   notify(notice: TransportNotice): void;
   /**
    * Whether this node needs the link to `peer` watched closely: its failure noticed within
-   * heartbeatTimeoutMs rather than unwatchedHeartbeatFactor times that. Absent: every link is.
+   * heartbeatTimeoutMs rather than unwatchedTimeoutMs (connection-config.ts). Absent: every link is.
    */
   watched?(peer: PeerId): boolean;
   deliver(message: InboundMessage): void;

@@ -297,6 +297,7 @@ export class PeerChannel {
     if (this.idleTicks < (this.watchedByRemote ? 1 : unwatchedEvery)) return;
     this.idleTicks = 0;
     this.sendPing();
+    // The ping is not traffic: a watched idle link pings every tick, not every other one.
     this.sentSinceKeepAlive = false;
   }
 
