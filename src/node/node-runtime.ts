@@ -21,6 +21,7 @@ import { routerMachine, type RouterInput } from '../actors/routing/router.machin
 import type { ConnectionConfig } from '../actors/transport/connection-config.js';
 import {
   connectionManagerMachine,
+  connectWouldDial,
   type ConnectionManagerInput,
   type TransportNotice,
   type TransportPorts,
@@ -185,8 +186,9 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
       if (notice.type === 'peer.closed' || notice.type === 'connect.refused') requestedPeers.delete(notice.peer);
       if (notice.type === 'peer.closed') {
         openPeers.next(openPeers.value.filter((p) => p !== notice.peer));
-        ringActor()?.send({ type: 'link.down', peer: notice.peer, failed: notice.failure !== undefined });
-        dhtActor()?.send({ type: 'link.down', peer: notice.peer, failed: notice.failure !== undefined });
+        const failed = closedByFailure(notice);
+        ringActor()?.send({ type: 'link.down', peer: notice.peer, failed });
+        dhtActor()?.send({ type: 'link.down', peer: notice.peer, failed });
         if (upgradeTracksPeer(notice.peer)) upgradeActor()?.send({ type: 'link.down', peer: notice.peer });
         directTraffic.delete(notice.peer);
       }
@@ -403,9 +405,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
    */
   const requestConnection = (peer: PeerId): void => {
     const transport = manager();
-    if (transport && (transport.getSnapshot() as { context: { peers: Record<string, unknown> } }).context.peers[peer] === undefined) {
-      transport.send({ type: 'connect', peer });
-    }
+    if (transport && connectWouldDial(transport.getSnapshot() as Parameters<typeof connectWouldDial>[0], peer)) transport.send({ type: 'connect', peer });
   };
   /** Only links the upgrade actor opened or is opening concern it (every link change was an event for it). */
   const upgradeTracksPeer = (peer: PeerId): boolean => {
@@ -772,4 +772,10 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
   };
 }
 
-
+/**
+ * Whether a closed connection says its peer may be gone (the ring and the DHT then suspect it).
+ * An attempt the peer abandoned before it opened (CONNECT_ABANDONED) is news of a live peer.
+ */
+export function closedByFailure(notice: Extract<TransportNotice, { type: 'peer.closed' }>): boolean {
+  return notice.failure !== undefined && notice.failure.code !== 'CONNECT_ABANDONED';
+}

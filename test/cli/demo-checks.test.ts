@@ -62,8 +62,8 @@ describe('ringProblems', () => {
         const label = (id: PeerId) => `n${ids.indexOf(id)}`;
         const problems = ringProblems(ids, views, 2, label);
         expect(problems).toHaveLength(2);
-        expect(problems.find((p) => p.startsWith(`${label(self)} `))).toMatch(new RegExp(`^${label(self)} has successors .+, expected ${label(orphan)},`));
-        expect(problems).toContain(`${label(orphan)} has predecessor none, expected ${label(self)}`);
+        expect(problems.find((p) => p.startsWith(`${label(self)} `))).toMatch(new RegExp(`^${label(self)} \\(member\\) has successors .+, expected ${label(orphan)},`));
+        expect(problems).toContain(`${label(orphan)} (member) has predecessor none, expected ${label(self)}`);
       }),
     );
   });

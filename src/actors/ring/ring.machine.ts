@@ -180,6 +180,10 @@ export const ringMachine = setup({
     foundLinked: ({ context }) => context.found !== undefined && context.links.has(context.found),
     isVia: ({ context, event }) => event.type === 'link.up' && event.peer === context.via,
     isFound: ({ context, event }) => event.type === 'link.up' && event.peer === context.found,
+    /** The connection to the peer a join step waits for closed before it came up. */
+    lostVia: ({ context, event }) => event.type === 'link.down' && event.peer === context.via,
+    lostFound: ({ context, event }) => event.type === 'link.down' && event.peer === context.found,
+    linkFailed: ({ event }) => event.type === 'link.down' && event.failed,
     isJoinLookup: ({ context, event }) => event.type === 'lookup.done' && context.lookups[event.rid] === 'join',
     isMergeLookup: ({ context, event }) => event.type === 'lookup.done' && context.lookups[event.rid] === 'merge',
     /** The lookup stopped short (`more`) and may be re-asked from where it got to. */
@@ -620,7 +624,15 @@ export const ringMachine = setup({
         linkingBootstrap: {
           entry: 'connectVia',
           always: { guard: 'viaLinked', target: 'locating' },
-          on: { 'link.up': { guard: 'isVia', target: 'locating', actions: 'linkUp' } },
+          on: {
+            'link.up': { guard: 'isVia', target: 'locating', actions: 'linkUp' },
+            // See linkingSuccessor: a failed connection is a failed join step, a closed one is asked again.
+            'link.down': [
+              { guard: and(['lostVia', 'linkFailed']), target: '#ring.rebootstrapping', actions: 'linkDown' },
+              { guard: 'lostVia', actions: ['linkDown', 'connectVia'] },
+              { actions: 'linkDown' },
+            ],
+          },
           after: { linkTimeout: '#ring.rebootstrapping' },
         },
         locating: {
@@ -642,7 +654,18 @@ export const ringMachine = setup({
             { guard: 'foundIsSelf', target: '#ring.member', actions: 'becomeAlone' },
             { guard: 'foundLinked', target: '#ring.member', actions: 'adoptFound' },
           ],
-          on: { 'link.up': { guard: 'isFound', target: '#ring.member', actions: ['linkUp', 'adoptFound'] } },
+          on: {
+            'link.up': { guard: 'isFound', target: '#ring.member', actions: ['linkUp', 'adoptFound'] },
+            // The transport gave up on the connection (after its own retries): nothing more will
+            // come of it, so the join starts over now rather than at linkTimeout (20 s).
+            // Closed without a failure (e.g. by another part of this node, or the peer gave up
+            // the attempt as it opened) it is asked for again; linkTimeout still bounds the step.
+            'link.down': [
+              { guard: and(['lostFound', 'linkFailed']), target: '#ring.rebootstrapping', actions: 'linkDown' },
+              { guard: 'lostFound', actions: ['linkDown', 'connectFound'] },
+              { actions: 'linkDown' },
+            ],
+          },
           after: { linkTimeout: '#ring.rebootstrapping' },
         },
       },

@@ -60,6 +60,10 @@ export interface ConnectionManagerInput {
 interface PeerEntry {
   childId: string;
   role: 'dialer' | 'listener';
+  /** This node asked to close it (`disconnect`); it is gone once its actor finishes. */
+  closing?: true;
+  /** A `connect` came while it was closing: dial afresh once it is gone (see redialAfterClose). */
+  redial?: true;
 }
 
 /**
@@ -80,6 +84,8 @@ interface WaitingOffer {
 
 interface Context extends ConnectionManagerInput {
   peers: Record<string, PeerEntry>;
+  /** Peers whose closed connection is to be dialled again, from forgetFinished to redialAfterClose. */
+  redialing: readonly PeerId[];
   generation: number;
   waitingOffers: Record<string, WaitingOffer>;
 }
@@ -151,14 +157,24 @@ export const connectionManagerMachine = setup({
       }
       context.channels.clear();
     },
-    dial: enqueueActions(({ context, event, enqueue }) => {
+    dial: enqueueActions(({ context, event, enqueue, self }) => {
       if (event.type !== 'connect') return;
       const { peer } = event;
       if (peer === context.self) {
         context.ports.notify({ type: 'connect.refused', peer, code: 'SELF_CONNECT', message: 'a node cannot connect to itself' });
         return;
       }
-      if (context.peers[peer]) return;
+      const existing = context.peers[peer];
+      if (existing) {
+        // connect() after disconnect(), or as the connection ends, must give a connection:
+        // remember it for when the ending one is gone. Ignored, the caller waited for a link
+        // that never came (the ring closes a link it stopped wanting and may want it again a
+        // moment later; it asks again on the closed notice, which comes before the entry goes).
+        if (endingWithoutRedial(existing, self.getSnapshot().children)) {
+          enqueue.assign({ peers: { ...context.peers, [peer]: { ...existing, redial: true } } });
+        }
+        return;
+      }
       const weak = puzzleProblem(context, peer);
       if (weak) {
         context.ports.notify({ type: 'connect.refused', peer, code: 'PUZZLE_UNSOLVED', message: weak });
@@ -220,6 +236,11 @@ export const connectionManagerMachine = setup({
         child.send({ type: 'signal.in', envelope });
         return;
       }
+      // The remote abandoned the offer we kept from a glare (it yielded to ours, see below).
+      if ('reject' in envelope && context.waitingOffers[from]?.cid === envelope.cid) {
+        enqueue.assign({ waitingOffers: withoutOffer(context.waitingOffers, from) });
+        return;
+      }
       if (!isOffer(envelope)) return;
       if (snapshot.matches({ attempt: 'open' }) || snapshot.matches({ attempt: 'closing' })) {
         // Keep the authenticated link: a forged offer must not be able to displace it.
@@ -233,6 +254,11 @@ export const connectionManagerMachine = setup({
         const waiting: WaitingOffer = { cid: envelope.cid, signal: envelope.signal, at: context.ports.clock.now() };
         enqueue.assign({ waitingOffers: { ...context.waitingOffers, [from]: waiting } });
         return;
+      }
+      // Our offer is void from now on: say so, or a remote that has meanwhile given up its own
+      // dial takes ours as a fresh offer and answers it, then waits out its connect timeout.
+      if (entry.role === 'dialer' && snapshot.context.cid) {
+        reject(context, from, snapshot.context.cid, 'CONNECT_ABANDONED', 'yielded to your offer (glare)');
       }
       enqueue.stopChild(entry.childId);
       const spawn = preparePeer(context, from, 'listener', envelope);
@@ -265,7 +291,19 @@ export const connectionManagerMachine = setup({
     closePeer: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'disconnect') return;
       const entry = context.peers[event.peer];
-      if (entry) enqueue.sendTo(entry.childId, { type: 'close' });
+      if (!entry) return;
+      // A disconnect also cancels a redial asked for while the connection was closing.
+      const { redial: _cancelled, ...closing } = entry;
+      enqueue.assign({ peers: { ...context.peers, [event.peer]: { ...closing, closing: true } } });
+      enqueue.sendTo(entry.childId, { type: 'close' });
+    }),
+    /** The connection that was closing when `connect` came is gone: dial it now (see dial). */
+    redialAfterClose: enqueueActions(({ context, event, enqueue }) => {
+      const peer = peerOfChildId(finishedChildId(event.type));
+      if (peer !== undefined && context.redialing.includes(peer)) {
+        enqueue.assign({ redialing: context.redialing.filter((p) => p !== peer) });
+        enqueue.raise({ type: 'connect', peer });
+      }
     }),
     closeAll: enqueueActions(({ context, enqueue }) => {
       for (const entry of Object.values(context.peers)) enqueue.sendTo(entry.childId, { type: 'close' });
@@ -306,13 +344,14 @@ export const connectionManagerMachine = setup({
         wasOpen: output.wasOpen,
         ...(output.failure ? { failure: output.failure } : {}),
       });
-      const { [peer]: _gone, ...peers } = context.peers;
-      return { peers, waitingOffers: withoutOffer(context.waitingOffers, peer) };
+      const { [peer]: gone, ...peers } = context.peers;
+      const redialing = gone?.redial ? [...context.redialing, peer] : context.redialing;
+      return { peers, redialing, waitingOffers: withoutOffer(context.waitingOffers, peer) };
     }),
   },
 }).createMachine({
   id: 'transport',
-  context: ({ input }) => ({ ...input, peers: {}, generation: 0, waitingOffers: {} }),
+  context: ({ input }) => ({ ...input, peers: {}, redialing: [], generation: 0, waitingOffers: {} }),
   entry: 'forgetPreviousLife',
   initial: 'running',
   states: {
@@ -327,8 +366,8 @@ export const connectionManagerMachine = setup({
         'signal.in': { actions: 'routeSignal' },
         'peer.opened': { actions: 'announceOpen' },
         'peer.dialFailed': { actions: 'answerWaitingOffer' },
-        'xstate.done.actor.*': { actions: ['forgetFinished', 'releaseFinished'] },
-        'xstate.error.actor.*': { actions: ['forgetFinished', 'releaseFinished'] },
+        'xstate.done.actor.*': { actions: ['forgetFinished', 'releaseFinished', 'redialAfterClose'] },
+        'xstate.error.actor.*': { actions: ['forgetFinished', 'releaseFinished', 'redialAfterClose'] },
         shutdown: 'draining',
       },
     },
@@ -344,6 +383,23 @@ export const connectionManagerMachine = setup({
     stopped: { type: 'final' },
   },
 });
+
+/**
+ * Whether a `connect` for `peer` would make the manager do anything: no connection, or one
+ * that is ending (closed by this node, or its actor finished and about to be forgotten) with no
+ * redial asked yet. For callers that skip redundant requests (the node runtime): the snapshot
+ * they read can be one transition old, e.g. while the manager reports a closed connection.
+ */
+export function connectWouldDial(snapshot: { context: { peers: Record<string, PeerEntry> }; children: Record<string, unknown> }, peer: PeerId): boolean {
+  const entry = snapshot.context.peers[peer];
+  return entry === undefined || endingWithoutRedial(entry, snapshot.children);
+}
+
+function endingWithoutRedial(entry: PeerEntry, children: Record<string, unknown>): boolean {
+  if (entry.redial) return false;
+  const child = children[entry.childId] as PeerActor | undefined;
+  return entry.closing === true || child === undefined || child.getSnapshot().status !== 'active';
+}
 
 function isWatched(context: Context, peer: PeerId): boolean {
   return context.ports.watched?.(peer) ?? true;

@@ -227,6 +227,9 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  // The remote closed our attempt before it opened: it did not want that link then, but it is
+  // alive and this side still does; a fresh attempt is a link the remote did not ask for.
+  'CONNECT_ABANDONED',
   'SIGNALING_TIMEOUT',
   'CONNECT_TIMEOUT',
   'LINK_CLOSED',
@@ -389,6 +392,17 @@ export const peerConnectionMachine = setup({
     notifyDialFailed: enqueueActions(({ context, enqueue }) => {
       if (context.role === 'dialer' && !context.wasOpen) enqueue.sendParent({ type: 'peer.dialFailed', remote: context.remote });
     }),
+    /**
+     * Closed by this side while still negotiating: tell the remote, whose side of the attempt
+     * would otherwise wait out its signaling or connect timeout (10-15 s). Seen on loopback: a
+     * glare loser's listener pruned before it answered left the winner's dial hanging, and the
+     * winner held the loser's next offer in reserve behind it: a joining node sat 10 s without
+     * its successor. The refusal is a courtesy; the remote's timeouts cover a lost one.
+     */
+    abandonAttempt: ({ context }) => {
+      const envelope: SignalEnvelope = { cid: context.cid, reject: 'CONNECT_ABANDONED', reason: 'closed by the remote before it opened' };
+      context.ports.sendSignal(context.remote, envelope).catch(() => {});
+    },
     beginClose: ({ context }) => context.channel.beginClose(),
     sendBye: ({ context }) => context.channel.sendControl(BYE_PROTOCOL, null),
     logFailure: ({ context }) => {
@@ -467,6 +481,7 @@ export const peerConnectionMachine = setup({
             // The link relayed its answer (see openAttemptLink): the listener's negotiation moves on.
             'link.answered': 'connecting',
             'link.open': 'authenticating',
+            close: { target: '#peer.closed', actions: 'abandonAttempt' },
           },
           after: {
             signalingTimeout: {
@@ -476,7 +491,7 @@ export const peerConnectionMachine = setup({
           },
         },
         connecting: {
-          on: { ...negotiationHandlers, 'link.open': 'authenticating' },
+          on: { ...negotiationHandlers, 'link.open': 'authenticating', close: { target: '#peer.closed', actions: 'abandonAttempt' } },
           after: {
             connectTimeout: {
               target: '#peer.failing',

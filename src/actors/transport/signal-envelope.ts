@@ -13,7 +13,8 @@ export type SignalEnvelope =
 const CID_PATTERN = /^[0-9a-f]{16}$/;
 const MAX_SDP_CHARS = 16_384;
 const MAX_CANDIDATE_CHARS = 1_024;
-const REJECT_CODES: ReadonlySet<string> = new Set(['CONNECTION_LIMIT', 'CONNECTION_REJECTED', 'SELF_CONNECT', 'PUZZLE_UNSOLVED']);
+/** CONNECT_ABANDONED: the remote closed this attempt before it opened (see peer-connection's abandonAttempt). */
+const REJECT_CODES: ReadonlySet<string> = new Set(['CONNECTION_LIMIT', 'CONNECTION_REJECTED', 'CONNECT_ABANDONED', 'SELF_CONNECT', 'PUZZLE_UNSOLVED']);
 
 export function parseSignalEnvelope(data: unknown): SignalEnvelope | undefined {
   if (typeof data !== 'object' || data === null) return undefined;

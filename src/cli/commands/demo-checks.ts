@@ -35,13 +35,15 @@ export function ringProblems(
       continue;
     }
     const self = contactOf(id);
+    // The ring actor's state says why a view is wrong (joining, waiting for a link, …).
+    const who = `${label(id)} (${view.state})`;
     const successors = expectedSuccessors(sorted, self, r).map((c) => c.id);
     const predecessor = expectedPredecessor(sorted, self)?.id;
     if (view.successors.join() !== successors.join()) {
-      problems.push(`${label(id)} has successors ${short(view.successors) || 'none'}, expected ${short(successors)}`);
+      problems.push(`${who} has successors ${short(view.successors) || 'none'}, expected ${short(successors)}`);
     }
     if (view.predecessor !== predecessor) {
-      problems.push(`${label(id)} has predecessor ${short([view.predecessor])}, expected ${short([predecessor])}`);
+      problems.push(`${who} has predecessor ${short([view.predecessor])}, expected ${short([predecessor])}`);
     }
   }
   return problems;
