@@ -49,7 +49,8 @@ export interface StartNodeOptions {
   ring?: boolean | Partial<RingConfig>;
   /**
    * Routed messages (send() to a peer without a direct link; needs `ring`), a partial
-   * RouterConfig: ackTimeoutMs (10 s), maxPending (1024 awaiting an ack), maxPayloadBytes
+   * RouterConfig: ackTimeoutMs (10 s), retransmitIntervalMs (3 s: the same sealed message is sent
+   * again until acked; 0 never), maxPending (1024 awaiting an ack), maxPayloadBytes
    * (64 KiB), ttl (32 links), returnTtl (64 links, for acks and failure notices), maxOpening
    * (256 envelopes being opened at once), replayWindowMs (5 min) and replayMaxEntries (16,384).
    */

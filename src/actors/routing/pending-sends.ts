@@ -1,3 +1,4 @@
+import type { SealedEnvelope } from '../../crypto/sealed-envelope.js';
 import { PeerSockError } from '../../errors.js';
 import type { PeerId } from '../../identity/peer-id.js';
 
@@ -7,6 +8,10 @@ export type Settle = (error?: PeerSockError) => void;
 interface Entry {
   target: PeerId;
   settle: Settle;
+  /** The sealed message, kept for retransmission (the router sends the very same envelope again). */
+  env?: SealedEnvelope;
+  /** Copies sent after the first. */
+  resent: number;
 }
 
 /**
@@ -46,7 +51,24 @@ export class PendingSends {
       settle(new PeerSockError('INVALID_ARGUMENT', `msgId ${key} is already in use`));
       return;
     }
-    this.entries.set(key, { target, settle });
+    this.entries.set(key, { target, settle, resent: 0 });
+  }
+
+  /** Keeps the sealed envelope of a pending send, for retransmission. */
+  keep(key: string, env: SealedEnvelope): void {
+    const entry = this.entries.get(key);
+    if (entry) entry.env = env;
+  }
+
+  /**
+   * The envelope to send again for a pending send, counting the copy; undefined when it is not
+   * pending, has no envelope kept, or has had `max` copies already.
+   */
+  takeResend(key: string, max: number): SealedEnvelope | undefined {
+    const entry = this.entries.get(key);
+    if (!entry?.env || entry.resent >= max) return undefined;
+    entry.resent += 1;
+    return entry.env;
   }
 
   has(key: string): boolean {

@@ -14,7 +14,7 @@ import type { Logger } from '../../ports/logger.js';
 import type { Random } from '../../ports/random.js';
 import { isApplicationProtocol } from '../../wire/protocol-tag.js';
 import { ACK_PROTOCOL, msgKey } from './route-messages.js';
-import type { RouterConfig } from './router-config.js';
+import { maxRetransmits, type RouterConfig } from './router-config.js';
 
 /**
  * The cryptographic ends of routing: sealing our messages and acks, opening what is addressed
@@ -41,7 +41,7 @@ export interface RouteEndpointOptions {
   random: Random;
   /** Wall clock, ms since the Unix epoch, comparable across nodes (the simulator's virtual clock is shared). */
   wallClock: () => number;
-  config: Pick<RouterConfig, 'ttl' | 'returnTtl' | 'maxOpening' | 'replayWindowMs' | 'replayMaxEntries'>;
+  config: Pick<RouterConfig, 'ttl' | 'returnTtl' | 'maxOpening' | 'replayWindowMs' | 'replayMaxEntries' | 'ackTimeoutMs' | 'retransmitIntervalMs'>;
   logger: Logger;
   /** Internal protocols a routed message may carry (e.g. overlay signals); every other `ps/` tag is refused. */
   internalProtocols?: ReadonlySet<string>;
@@ -57,10 +57,26 @@ export interface RouteEndpoint {
   sealAck(origin: PeerId, msgId: Uint8Array): void;
 }
 
+/**
+ * Sealed acks kept to answer copies of a message already delivered (the origin retransmits
+ * until an ack reaches it, see the router). A copy comes within the origin's ack timeout, so
+ * the cache needs the acks of the last ~10 s only: 512 covers ~50 routed messages per second
+ * received; past that, an evicted ack's copies go unanswered and the origin times out.
+ */
+export const ACK_CACHE_ENTRIES = 512;
+
 export function createRouteEndpoint(options: RouteEndpointOptions): RouteEndpoint {
   const { signer, random, config, logger, report } = options;
   // Survives router restarts (the endpoint belongs to the node): a restart must not reopen the replay window.
   const replay = new ReplayWindow({ windowMs: config.replayWindowMs, maxEntries: config.replayMaxEntries });
+  /**
+   * By `${origin}/${msgId}`, oldest first, with the copies it may still answer: as many as the
+   * origin sends (maxRetransmits), so a hop replaying a message gets at most that many acks
+   * routed back for it, not one per replay.
+   */
+  const sentAcks = new Map<string, { env: SealedEnvelope; answers: number }>();
+  const copiesAnswered = maxRetransmits(config);
+  const ackKey = (origin: PeerId, msgId: Uint8Array) => `${origin}/${msgKey(msgId)}`;
   let opening = 0;
   // Integral ms: sentAt is a uint on the wire, and virtual time may be fractional.
   const now = () => Math.floor(options.wallClock());
@@ -77,6 +93,15 @@ export function createRouteEndpoint(options: RouteEndpointOptions): RouteEndpoin
     sealEnvelope({ signer, random, recipient: target, protocol, payload, sentAt: now(), ttl });
 
   async function openChecked(kind: 'msg' | 'ack', env: SealedEnvelope): Promise<void> {
+    // A copy of a message we delivered and acked: the ack again, nothing delivered. No check is
+    // needed: the ack is ours, sealed for the origin, and whoever sent the copy gets nothing new.
+    const acked = kind === 'msg' ? sentAcks.get(ackKey(env.origin, env.msgId)) : undefined;
+    if (acked) {
+      if (acked.answers <= 0) return drop(env, 'copy of a message delivered and acked as often as its origin sends');
+      acked.answers -= 1;
+      report({ type: 'route.ack.sealed', env: acked.env });
+      return;
+    }
     const candidate = { origin: env.origin, msgId: env.msgId, sentAt: env.sentAt };
     // Known replays are refused before paying for the signature check.
     if (kind === 'msg') replay.check(candidate, now());
@@ -109,7 +134,11 @@ export function createRouteEndpoint(options: RouteEndpointOptions): RouteEndpoin
     },
     sealAck(origin, msgId) {
       seal(origin, ACK_PROTOCOL, msgId, config.returnTtl).then(
-        (env) => report({ type: 'route.ack.sealed', env }),
+        (env) => {
+          if (copiesAnswered > 0) sentAcks.set(ackKey(origin, msgId), { env, answers: copiesAnswered });
+          if (sentAcks.size > ACK_CACHE_ENTRIES) sentAcks.delete(sentAcks.keys().next().value as string);
+          report({ type: 'route.ack.sealed', env });
+        },
         (error: unknown) => logger.debug('could not seal an ack', { origin: shortId(origin), error: String((error as Error)?.message ?? error) }),
       );
     },

@@ -6,6 +6,13 @@ import { PeerSockError } from '../../errors.js';
 export interface RouterConfig {
   /** A routed send that gets neither an ack nor a failure notice within this rejects with TIMEOUT. */
   ackTimeoutMs: number;
+  /**
+   * While a routed send awaits its ack, the same sealed envelope is sent again every this many
+   * ms (0: never), until the ack comes or ackTimeoutMs runs out. A copy may take another path (the
+   * links changed meanwhile); the target delivers one copy only and acks each again from a cache.
+   * A message lost with a closing link used to be lost for good: TIMEOUT after 10 s.
+   */
+  retransmitIntervalMs: number;
   /** Routed sends awaiting their ack at once; beyond this, send() rejects with BACKPRESSURE. */
   maxPending: number;
   /**
@@ -31,6 +38,7 @@ export interface RouterConfig {
 
 export const DEFAULT_ROUTER_CONFIG: RouterConfig = Object.freeze({
   ackTimeoutMs: 10_000,
+  retransmitIntervalMs: 3_000,
   maxPending: 1024,
   maxPayloadBytes: 64 * 1024,
   ttl: DEFAULT_ENVELOPE_TTL,
@@ -50,6 +58,7 @@ export function routerConfig(partial: Partial<RouterConfig> = {}): RouterConfig 
     }
   };
   check('ackTimeoutMs', 1);
+  check('retransmitIntervalMs', 0);
   check('maxPending', 1);
   check('maxPayloadBytes', 0, MAX_SEALED_PAYLOAD_BYTES);
   check('ttl', 1, MAX_ENVELOPE_TTL);
@@ -58,4 +67,9 @@ export function routerConfig(partial: Partial<RouterConfig> = {}): RouterConfig 
   check('replayWindowMs', 0);
   check('replayMaxEntries', 1);
   return config;
+}
+
+/** Copies of a routed send after the first: as many intervals as fit before its ack timeout. */
+export function maxRetransmits(config: Pick<RouterConfig, 'ackTimeoutMs' | 'retransmitIntervalMs'>): number {
+  return config.retransmitIntervalMs > 0 ? Math.max(0, Math.ceil(config.ackTimeoutMs / config.retransmitIntervalMs) - 1) : 0;
 }

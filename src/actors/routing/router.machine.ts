@@ -9,7 +9,7 @@ import type { PendingSends } from './pending-sends.js';
 import { decideForward } from './route-choice.js';
 import type { EndpointEvent, RouteEndpoint } from './route-endpoint.js';
 import { msgKey, type RouteFailCode, type RouteMessage } from './route-messages.js';
-import type { RouterConfig } from './router-config.js';
+import { maxRetransmits, type RouterConfig } from './router-config.js';
 
 /**
  * Routed messages for one node (DESIGN §3): sends to peers we have no link to travel hop by hop
@@ -27,9 +27,13 @@ import type { RouterConfig } from './router-config.js';
  * per send, id = msgId), and forwarding keeps nothing at all. Crypto runs in `ports.endpoint`,
  * which reports back with events. Links are read from the ports when a message moves.
  *
- * No retransmission: a message lost with a failing link makes its send reject with TIMEOUT, which
- * means "fate unknown" (it may have been delivered and its ack lost). The target never delivers
- * a message twice (replay window), so an application may resend.
+ * Retransmission: until its ack comes, the origin sends the same sealed envelope again every
+ * retransmitIntervalMs (`route.retransmit`, a second delayed event per send, id = msgId/resend),
+ * over whatever links it has then. The target delivers one copy (replay window) and acks every
+ * later one again from its cache of sealed acks (route-endpoint.ts). Without it, a message or
+ * ack lost with a closing link was lost for good (seen: the demo's routed message after its
+ * server stopped, while links were being replaced). A send that still gets no ack rejects
+ * with TIMEOUT, "fate unknown": it may have been delivered and every ack lost.
  */
 export interface RouterPorts {
   logger: Logger;
@@ -63,7 +67,11 @@ export type RouterEvent =
   /** A parsed `ps/route` frame from a neighbour. */
   | { type: 'route.frame'; from: PeerId; message: RouteMessage }
   | EndpointEvent
-  | { type: 'route.timeout'; key: string };
+  | { type: 'route.timeout'; key: string }
+  | { type: 'route.retransmit'; key: string };
+
+/** The id of a send's retransmission timer (its timeout's id is the key itself). */
+const resendId = (key: string) => `${key}/resend`;
 
 function routeError(code: RouteFailCode | 'TIMEOUT', target: PeerId, detail: string): PeerSockError {
   return new PeerSockError(code, `routed message to ${shortId(target)}: ${detail}`);
@@ -102,6 +110,7 @@ export const routerMachine = setup({
   },
   delays: {
     ackTimeout: ({ context }) => context.config.ackTimeoutMs,
+    retransmitInterval: ({ context }) => context.config.retransmitIntervalMs,
   },
   actions: {
     /**
@@ -123,6 +132,20 @@ export const routerMachine = setup({
         return;
       }
       enqueue.raise({ type: 'route.timeout', key }, { id: key, delay: 'ackTimeout' });
+      if (maxRetransmits(context.config) > 0) {
+        pending.keep(key, env);
+        enqueue.raise({ type: 'route.retransmit', key }, { id: resendId(key), delay: 'retransmitInterval' });
+      }
+    }),
+
+    /** Sends a pending message again, by the best link now; a copy with no way on is skipped (the timeout decides). */
+    retransmit: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'route.retransmit') return;
+      const env = context.ports.pending.takeResend(event.key, maxRetransmits(context.config));
+      if (env === undefined) return;
+      const code = forwardEnvelope(context, 'msg', env, undefined);
+      if (code !== undefined) context.ports.logger.debug('routed copy not sent', { target: shortId(env.target), code });
+      enqueue.raise({ type: 'route.retransmit', key: event.key }, { id: resendId(event.key), delay: 'retransmitInterval' });
     }),
 
     onFrame: enqueueActions(({ context, event, enqueue }) => {
@@ -166,6 +189,7 @@ export const routerMachine = setup({
             // Only a notice naming the send's real target counts (a stale or confused one does not).
             if (ports.pending.targetOf(key) !== message.to) return;
             enqueue.cancel(key);
+            enqueue.cancel(resendId(key));
             ports.pending.settle(key, routeError(message.code, message.to, failCause(message.code, config.ttl)));
             return;
           }
@@ -194,6 +218,7 @@ export const routerMachine = setup({
       // An ack is signed by its sender: it counts only from the peer the message went to.
       if (pending.targetOf(event.key) !== event.from) return;
       enqueue.cancel(event.key);
+      enqueue.cancel(resendId(event.key));
       pending.settle(event.key);
     }),
 
@@ -222,6 +247,7 @@ export const routerMachine = setup({
         'route.ack.sealed': { actions: 'sendAck' },
         'route.acked': { actions: 'settleAcked' },
         'route.timeout': { actions: 'settleTimedOut' },
+        'route.retransmit': { actions: 'retransmit' },
       },
     },
   },
