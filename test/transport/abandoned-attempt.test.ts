@@ -54,33 +54,33 @@ describe('an attempt closed before it opened', () => {
     expect(sim.noticesOf('b', 'peer.closed').map((n) => n.notice)).toEqual([{ type: 'peer.closed', peer: a.peerId, wasOpen: false }]);
   });
 
-  it('is refused by the dialer too when it closes first, so the listener does not wait out its connect timeout', async () => {
-    sim = createSim({ seed: 6, latencyMs: 10, signalingLatencyMs: S, config });
-    const a = sim.addNode('a');
-    const b = sim.addNode('b');
-    // The answer never reaches a: b's listener has answered and waits for the link.
-    sim.setRelay((from, _to, envelope) => (from === b.peerId && 'signal' in envelope && envelope.signal.type === 'answer' ? [] : undefined));
+  /** a dials b; b's answer never reaches a, so b's listener has answered and waits for the link. */
+  async function listenerWaiting(seed: number) {
+    const s = createSim({ seed, latencyMs: 10, signalingLatencyMs: S, config });
+    sim = s;
+    const a = s.addNode('a');
+    const b = s.addNode('b');
+    s.setRelay((from, _to, envelope) => (from === b.peerId && 'signal' in envelope && envelope.signal.type === 'answer' ? [] : undefined));
     a.connect('b');
-    expect(await sim.runUntil(() => b.peerState('a') === 'attempt.connecting', 10 * S)).toBe(true);
-    const offer = sim.signals.find((s) => s.from === 'a' && 'signal' in s.envelope && s.envelope.signal.type === 'offer');
+    expect(await s.runUntil(() => b.peerState('a') === 'attempt.connecting', 10 * S)).toBe(true);
+    const offer = s.signals.find((r) => r.from === 'a' && 'signal' in r.envelope && r.envelope.signal.type === 'offer');
+    return { sim: s, a, b, cid: offer!.envelope.cid };
+  }
+
+  it('is refused by the dialer too when it closes first, so the listener does not wait out its connect timeout', async () => {
+    const { sim, a, b, cid } = await listenerWaiting(6);
     a.disconnect('b');
     const refusal = sim.signals.find((s) => s.from === 'a' && 'reject' in s.envelope);
-    expect(refusal?.envelope).toEqual({ cid: offer!.envelope.cid, reject: 'CONNECT_ABANDONED', reason: 'closed by the remote before it opened' });
+    expect(refusal?.envelope).toEqual({ cid, reject: 'CONNECT_ABANDONED', reason: 'closed by the remote before it opened' });
     // (The memory network also closes b's end of the link at once; a WebRTC peer connection
     // closed during ICE is noticed by the far end only at its own timeouts.)
     expect(await sim.runUntil(() => b.peerState('a') === undefined, 2 * S)).toBe(true);
   });
 
   it('a listener refused with CONNECT_ABANDONED fails at once, and that close does not blame the dialer', async () => {
-    sim = createSim({ seed: 7, latencyMs: 10, signalingLatencyMs: S, config });
-    const a = sim.addNode('a');
-    const b = sim.addNode('b');
-    sim.setRelay((from, _to, envelope) => (from === b.peerId && 'signal' in envelope && envelope.signal.type === 'answer' ? [] : undefined));
-    a.connect('b');
-    expect(await sim.runUntil(() => b.peerState('a') === 'attempt.connecting', 10 * S)).toBe(true);
-    const offer = sim.signals.find((s) => s.from === 'a' && 'signal' in s.envelope && s.envelope.signal.type === 'offer');
+    const { sim, a, b, cid } = await listenerWaiting(7);
     const refusedAt = sim.clock.now();
-    sim.inject(a.peerId, b.peerId, { cid: offer!.envelope.cid, reject: 'CONNECT_ABANDONED', reason: 'closed by the remote before it opened' });
+    sim.inject(a.peerId, b.peerId, { cid, reject: 'CONNECT_ABANDONED', reason: 'closed by the remote before it opened' });
 
     expect(await sim.runUntil(() => b.peerState('a') === undefined, config.connectTimeoutMs)).toBe(true);
     expect(sim.clock.now() - refusedAt).toBeLessThanOrEqual(2 * S);
