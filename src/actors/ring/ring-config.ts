@@ -10,6 +10,14 @@ export interface RingConfig {
   requestTimeoutMs: number;
   /** A lookup (find) that gets no answer within this has failed. */
   lookupTimeoutMs: number;
+  /**
+   * The join's lookup of our own position is sent again (once, with a new request id; an answer
+   * to either counts) when none came within this. A find travels hop by hop and its answer back
+   * along the same path, so a link on it that closes loses the lookup; while a network forms,
+   * links close often (the demo on loopback: joiners sat out the whole lookupTimeoutMs, then the
+   * re-bootstrap, ~6 s, in 2 of 24 runs). ≥ lookupTimeoutMs: never.
+   */
+  joinLookupResendMs: number;
   /** Opening the link to a bootstrap peer or to the found successor. */
   linkTimeoutMs: number;
   /** Re-bootstrap backoff: base × 2^attempt, capped, jittered. */
@@ -57,6 +65,7 @@ export const DEFAULT_RING_CONFIG: RingConfig = {
   stabilizeIntervalMs: 2_000,
   requestTimeoutMs: 3_000,
   lookupTimeoutMs: 5_000,
+  joinLookupResendMs: 1_500,
   linkTimeoutMs: 20_000,
   rebootstrapBaseMs: 500,
   rebootstrapMaxMs: 30_000,

@@ -161,6 +161,7 @@ export const ringMachine = setup({
     mergeDelay: ({ context }) => jittered(context.ports.random, context.config.mergeIntervalMs * mergeFactor(context)),
     requestTimeout: ({ context }) => context.config.requestTimeoutMs,
     lookupTimeout: ({ context }) => context.config.lookupTimeoutMs,
+    joinLookupResend: ({ context }) => context.config.joinLookupResendMs,
     /**
      * How long a stabilization round waits for its successor's link before treating it as
      * silent: two request timeouts (a link on loopback opens in ~0.1–0.3 s), at most
@@ -184,6 +185,7 @@ export const ringMachine = setup({
     lostVia: ({ context, event }) => event.type === 'link.down' && event.peer === context.via,
     lostFound: ({ context, event }) => event.type === 'link.down' && event.peer === context.found,
     linkFailed: ({ event }) => event.type === 'link.down' && event.failed,
+    resendsJoinLookup: ({ context }) => context.config.joinLookupResendMs < context.config.lookupTimeoutMs,
     isJoinLookup: ({ context, event }) => event.type === 'lookup.done' && context.lookups[event.rid] === 'join',
     isMergeLookup: ({ context, event }) => event.type === 'lookup.done' && context.lookups[event.rid] === 'merge',
     /** The lookup stopped short (`more`) and may be re-asked from where it got to. */
@@ -645,7 +647,10 @@ export const ringMachine = setup({
               { guard: 'isJoinLookup', target: 'linkingSuccessor', actions: 'takeFound' },
             ],
           },
-          after: { lookupTimeout: '#ring.rebootstrapping' },
+          after: {
+            joinLookupResend: { guard: 'resendsJoinLookup', actions: { type: 'lookupOwnPosition', params: { purpose: 'join' } } },
+            lookupTimeout: '#ring.rebootstrapping',
+          },
         },
         linkingSuccessor: {
           entry: 'connectFound',
