@@ -77,6 +77,13 @@ describe('router: retransmission at the origin', () => {
     expect(o.sent).toHaveLength(2);
   });
 
+  it('sends each copy by a link no earlier copy took while one makes progress, then by the best again', () => {
+    const o = origin([N[3]!.id, N[4]!.id]);
+    for (let t = 0; t < 3 * config.retransmitIntervalMs; t += 50) o.clock.increment(50);
+    // Greedy: N4 (closest before the target N5); then N3, the other way on; then N4 again.
+    expect(o.sent.map((s) => s.to)).toEqual([N[4]!.id, N[3]!.id, N[4]!.id, N[4]!.id]);
+  });
+
   it('sends at most the copies that fit before the ack timeout, skips a copy with no way on, then times out', () => {
     const links = [N[3]!.id];
     const o = origin(links);

@@ -12,6 +12,8 @@ interface Entry {
   env?: SealedEnvelope;
   /** Copies sent after the first. */
   resent: number;
+  /** The links the copies so far left by, first copy first. */
+  hops: PeerId[];
 }
 
 /**
@@ -51,13 +53,24 @@ export class PendingSends {
       settle(new PeerSockError('INVALID_ARGUMENT', `msgId ${key} is already in use`));
       return;
     }
-    this.entries.set(key, { target, settle, resent: 0 });
+    this.entries.set(key, { target, settle, resent: 0, hops: [] });
   }
 
   /** Keeps the sealed envelope of a pending send, for retransmission. */
   keep(key: string, env: SealedEnvelope): void {
     const entry = this.entries.get(key);
     if (entry) entry.env = env;
+  }
+
+  /** Notes the link a copy of a pending send left by. */
+  noteHop(key: string, hop: PeerId): void {
+    const entry = this.entries.get(key);
+    if (entry && !entry.hops.includes(hop)) entry.hops.push(hop);
+  }
+
+  /** The links earlier copies of a pending send left by. */
+  hopsOf(key: string): readonly PeerId[] {
+    return this.entries.get(key)?.hops ?? [];
   }
 
   /**

@@ -82,6 +82,8 @@ export interface ForwardInput {
   originating?: boolean;
   /** The message arrived in counter-clockwise mode (see decideForward): it stays in it. */
   ccw?: boolean;
+  /** Links not to use, like the previous hop (the origin's copy avoids the hops earlier copies took). */
+  avoid?: readonly PeerId[];
 }
 
 /**
@@ -94,6 +96,7 @@ export function decideForward(input: ForwardInput): ForwardDecision {
   const ttl = input.originating ? input.ttl : input.ttl - 1;
   if (ttl < 1) return { action: 'fail', code: 'TTL_EXPIRED' };
   const exclude = input.previousHop === undefined ? [input.origin] : [input.previousHop, input.origin];
+  if (input.avoid) exclude.push(...input.avoid);
   if (!input.ccw) {
     const to = choosePreferredHop(input.self, input.target, input.preferred ?? [], input.links, exclude);
     if (to !== undefined) return { action: 'forward', to, ttl };

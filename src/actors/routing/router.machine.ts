@@ -86,20 +86,38 @@ function failCause(code: RouteFailCode, ttl: number): string {
  * (no progress possible, ttl used up, or the chosen link closed under us).
  */
 function forwardEnvelope(context: Context, kind: 'msg' | 'ack', env: SealedEnvelope, previousHop: PeerId | undefined, ccw?: true): RouteFailCode | undefined {
+  const sent = sendOn(context, kind, env, previousHop === undefined ? { originating: true } : { previousHop, ...(ccw ? { ccw } : {}) });
+  return 'code' in sent ? sent.code : undefined;
+}
+
+/** forwardEnvelope's work, saying which link the envelope left by. */
+function sendOn(
+  context: Context,
+  kind: 'msg' | 'ack',
+  env: SealedEnvelope,
+  how: { originating: true; avoid?: readonly PeerId[] } | { previousHop: PeerId; ccw?: true },
+): { to: PeerId } | { code: RouteFailCode } {
   const { self, ports } = context;
-  const decision = decideForward({
-    self,
-    target: env.target,
-    ttl: env.ttl,
-    links: ports.links(),
-    preferred: ports.preferredLinks(),
-    ...(ccw ? { ccw } : {}),
-    origin: env.origin,
-    ...(previousHop === undefined ? { originating: true } : { previousHop }),
-  });
-  if (decision.action === 'fail') return decision.code;
+  const decision = decideForward({ self, target: env.target, ttl: env.ttl, links: ports.links(), preferred: ports.preferredLinks(), origin: env.origin, ...how });
+  if (decision.action === 'fail') return { code: decision.code };
   const next = decision.ttl === env.ttl ? env : { ...env, ttl: decision.ttl };
-  return ports.send(decision.to, decision.ccw ? { t: kind, env: next, ccw: true } : { t: kind, env: next }) ? undefined : 'UNREACHABLE';
+  const sent = ports.send(decision.to, decision.ccw ? { t: kind, env: next, ccw: true } : { t: kind, env: next });
+  return sent ? { to: decision.to } : { code: 'UNREACHABLE' };
+}
+
+/**
+ * Our message, first copy or a later one. A later copy leaves by a link no earlier copy took
+ * when one makes progress: a copy lost in a crashed hop that is not detected yet (up to the
+ * heartbeat timeout, 15 s) would be lost there again by the same greedy choice.
+ */
+function sendCopy(context: Context, key: string, env: SealedEnvelope): RouteFailCode | undefined {
+  const { pending } = context.ports;
+  const tried = pending.hopsOf(key);
+  let sent = sendOn(context, 'msg', env, { originating: true, avoid: tried });
+  if ('code' in sent && tried.length > 0) sent = sendOn(context, 'msg', env, { originating: true });
+  if ('code' in sent) return sent.code;
+  pending.noteHop(key, sent.to);
+  return undefined;
 }
 
 export const routerMachine = setup({
@@ -126,7 +144,7 @@ export const routerMachine = setup({
       const { pending } = context.ports;
       // Rejected while it was being sealed (node stopping, router restarted): nothing to send.
       if (!pending.has(key)) return;
-      const code = forwardEnvelope(context, 'msg', env, undefined);
+      const code = sendCopy(context, key, env);
       if (code !== undefined) {
         pending.settle(key, routeError(code, env.target, code === 'UNREACHABLE' ? 'no link leads closer to it' : failCause(code, env.ttl)));
         return;
@@ -143,7 +161,7 @@ export const routerMachine = setup({
       if (event.type !== 'route.retransmit') return;
       const env = context.ports.pending.takeResend(event.key, maxRetransmits(context.config));
       if (env === undefined) return;
-      const code = forwardEnvelope(context, 'msg', env, undefined);
+      const code = sendCopy(context, event.key, env);
       if (code !== undefined) context.ports.logger.debug('routed copy not sent', { target: shortId(env.target), code });
       enqueue.raise({ type: 'route.retransmit', key: event.key }, { id: resendId(event.key), delay: 'retransmitInterval' });
     }),
