@@ -25,7 +25,8 @@ import { isOffer, parseSignalEnvelope, type SignalEnvelope } from './signal-enve
 export type TransportNotice =
   | { type: 'peer.connecting'; peer: PeerId; role: 'dialer' | 'listener' }
   | { type: 'peer.open'; peer: PeerId }
-  | { type: 'peer.closed'; peer: PeerId; wasOpen: boolean; failure?: { code: ErrorCode; message: string } }
+  /** `left`: the remote closed it saying its node is leaving the network (it is gone, not pruning a link). */
+  | { type: 'peer.closed'; peer: PeerId; wasOpen: boolean; failure?: { code: ErrorCode; message: string }; left?: true }
   | { type: 'connect.refused'; peer: PeerId; code: ErrorCode; message: string }
   | { type: 'signal.dropped'; from: PeerId; reason: string };
 
@@ -305,8 +306,9 @@ export const connectionManagerMachine = setup({
         enqueue.raise({ type: 'connect', peer });
       }
     }),
+    // Only on shutdown: the goodbyes say this node is leaving.
     closeAll: enqueueActions(({ context, enqueue }) => {
-      for (const entry of Object.values(context.peers)) enqueue.sendTo(entry.childId, { type: 'close' });
+      for (const entry of Object.values(context.peers)) enqueue.sendTo(entry.childId, { type: 'close', leaving: true });
     }),
     // enqueueActions, not a plain custom action: notify drives the ring and DHT actors at once,
     // and their assigns inside a custom action made XState warn "Custom actions should not call
@@ -343,6 +345,7 @@ export const connectionManagerMachine = setup({
         peer,
         wasOpen: output.wasOpen,
         ...(output.failure ? { failure: output.failure } : {}),
+        ...(output.remoteLeft ? { left: true as const } : {}),
       });
       const { [peer]: gone, ...peers } = context.peers;
       const redialing = gone?.redial ? [...context.redialing, peer] : context.redialing;

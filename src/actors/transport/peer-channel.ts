@@ -16,6 +16,8 @@ import { SendQueue } from './send-queue.js';
 export const PING_PROTOCOL = 'ps/ping';
 export const PONG_PROTOCOL = 'ps/pong';
 export const BYE_PROTOCOL = 'ps/bye';
+/** The `ps/bye` body of a node that is stopping: its peers forget it at once (see TransportNotice). */
+export const BYE_LEAVING = 'leaving';
 /**
  * `true`: "I watch this link closely, keep it alive every heartbeat interval"; `false`: no
  * longer. A link nobody watches beats `unwatchedHeartbeatFactor` times slower (see keepAlive).
@@ -44,7 +46,8 @@ function scratchFor(size: number): Buffer {
 
 export type ChannelControlEvent =
   | { type: 'auth.message'; message: AuthMessage }
-  | { type: 'channel.bye' }
+  /** `leaving`: the remote said it is leaving the network (its node stops), not just closing this link. */
+  | { type: 'channel.bye'; leaving?: true }
   | { type: 'channel.violations'; count: number; error: PeerSockError }
   | { type: 'channel.failed'; error: PeerSockError };
 
@@ -381,7 +384,8 @@ export class PeerChannel {
         }
         return;
       case BYE_PROTOCOL:
-        this.control?.({ type: 'channel.bye' });
+        // null: this link closes; BYE_LEAVING: the whole node leaves (anything else: a plain goodbye).
+        this.control?.(body === BYE_LEAVING ? { type: 'channel.bye', leaving: true } : { type: 'channel.bye' });
         return;
       case WATCH_PROTOCOL:
         if (typeof body === 'boolean') this.watchedByRemote = body;

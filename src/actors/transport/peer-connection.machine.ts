@@ -19,7 +19,7 @@ import {
   type Role,
 } from './handshake.js';
 import type { ChannelControlEvent, PeerChannel } from './peer-channel.js';
-import { BYE_PROTOCOL } from './peer-channel.js';
+import { BYE_LEAVING, BYE_PROTOCOL } from './peer-channel.js';
 import type { SignalEnvelope } from './signal-envelope.js';
 
 /**
@@ -59,6 +59,8 @@ export interface PeerConnectionOutput {
   failure?: Failure;
   /** Whether the connection was ever authenticated and open. */
   wasOpen: boolean;
+  /** The remote closed it saying its node is leaving the network (a `ps/bye` with BYE_LEAVING). */
+  remoteLeft?: true;
 }
 
 export interface PeerConnectionContext extends PeerConnectionInput {
@@ -70,6 +72,10 @@ export interface PeerConnectionContext extends PeerConnectionInput {
   remoteDone: boolean;
   wasOpen: boolean;
   failure: Failure | undefined;
+  /** This side closes because its node stops: its goodbye says so. */
+  leaving: boolean;
+  /** The remote's goodbye said its node stops. */
+  remoteLeft: boolean;
   /** The current attempt's link, while `attempt` is active: remote signals go straight to it (no event each). */
   link: LinkSlot;
 }
@@ -107,7 +113,8 @@ type Event =
   | ChannelControlEvent
   /** From the connection manager's heartbeat: nothing came from the peer for heartbeatTimeoutMs. */
   | { type: 'heartbeat.silent' }
-  | { type: 'close' }
+  /** `leaving`: this node stops (the manager is draining); the goodbye tells the remote. */
+  | { type: 'close'; leaving?: true }
   | AuthCryptoEvent;
 
 /**
@@ -404,7 +411,9 @@ export const peerConnectionMachine = setup({
       context.ports.sendSignal(context.remote, envelope).catch(() => {});
     },
     beginClose: ({ context }) => context.channel.beginClose(),
-    sendBye: ({ context }) => context.channel.sendControl(BYE_PROTOCOL, null),
+    sendBye: ({ context }) => context.channel.sendControl(BYE_PROTOCOL, context.leaving ? BYE_LEAVING : null),
+    noteLeaving: assign({ leaving: ({ event }) => event.type === 'close' && event.leaving === true }),
+    noteRemoteLeft: assign({ remoteLeft: ({ event }) => event.type === 'channel.bye' && event.leaving === true }),
     logFailure: ({ context }) => {
       try {
         context.ports.logger.debug('peer connection failed', { remote: context.remote, attempt: context.attempt, ...context.failure });
@@ -425,6 +434,8 @@ export const peerConnectionMachine = setup({
     remoteDone: false,
     wasOpen: false,
     failure: undefined,
+    leaving: false,
+    remoteLeft: false,
     link: { current: undefined },
   }),
   initial: 'attempt',
@@ -433,6 +444,7 @@ export const peerConnectionMachine = setup({
     outcome: context.failure ? 'failed' : 'closed',
     ...(context.failure ? { failure: context.failure } : {}),
     wasOpen: context.wasOpen,
+    ...(context.remoteLeft ? { remoteLeft: true as const } : {}),
   }),
   states: {
     attempt: {
@@ -586,8 +598,8 @@ export const peerConnectionMachine = setup({
         open: {
           entry: ['markOpen', 'notifyOpen'],
           on: {
-            'channel.bye': '#peer.closed',
-            close: 'closing',
+            'channel.bye': { target: '#peer.closed', actions: 'noteRemoteLeft' },
+            close: { target: 'closing', actions: 'noteLeaving' },
           },
           // The heartbeat is the connection manager's: one timer per node checks every open
           // channel (keepAlive, silence) and tells a connection whose peer fell silent. One
@@ -613,7 +625,7 @@ export const peerConnectionMachine = setup({
         closing: {
           entry: ['beginClose', 'sendBye'],
           // Both sides closing at once: each one's bye is the other's acknowledgement.
-          on: { 'link.closed': '#peer.closed', 'channel.bye': '#peer.closed', close: {} },
+          on: { 'link.closed': '#peer.closed', 'channel.bye': { target: '#peer.closed', actions: 'noteRemoteLeft' }, close: {} },
           after: { closeTimeout: '#peer.closed' },
         },
       },
