@@ -272,8 +272,6 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
           ports: {
             logger: logger.child({ part: 'router' }),
             links: () => openPeers.value,
-            // The ring's neighbours: the links it keeps (see choosePreferredHop).
-            preferredLinks: ringNeighbours,
             send: (to, message) => sendInternal(to, ROUTE_PROTOCOL, routeMessageToWire(message)),
             endpoint,
             deliver: (message) => {

@@ -38,7 +38,6 @@ function origin(links: PeerId[]) {
   const ports: RouterPorts = {
     logger: silentLogger,
     links: () => links,
-    preferredLinks: () => [],
     send: (to, message) => {
       if (!links.includes(to)) return false;
       sent.push({ at: clock.now(), to, message });

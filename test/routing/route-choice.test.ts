@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { sortByPosition, type Contact } from '../../src/actors/ring/contact.js';
-import { chooseNextHop, choosePreferredHop, counterClockwiseHop, decideForward } from '../../src/actors/routing/route-choice.js';
+import { chooseNextHop, counterClockwiseHop, decideForward } from '../../src/actors/routing/route-choice.js';
 import type { PeerId } from '../../src/identity/peer-id.js';
 import { dist, poolArb } from '../ring/arbitraries.js';
 
@@ -54,20 +54,6 @@ describe('chooseNextHop', () => {
     fc.assert(
       fc.property(poolArb(2, 10), ([self, target, ...links]) => {
         expect(chooseNextHop(self!, target!.id, [self!.id, ...ids(links)])).not.toBe(self!.id);
-      }),
-    );
-  });
-});
-
-describe('choosePreferredHop', () => {
-  it('takes the best preferred link that makes progress, and any link only when none does', () => {
-    fc.assert(
-      fc.property(poolArb(2, 20), fc.array(fc.boolean(), { minLength: 20, maxLength: 20 }), ([self, target, ...links], flags) => {
-        const preferred = links.filter((_, i) => flags[i]).map((c) => c.id);
-        const all = ids(links);
-        const hop = choosePreferredHop(self!, target!.id, [...preferred, 'f'.repeat(64) as PeerId], all);
-        const fromPreferred = chooseNextHop(self!, target!.id, preferred);
-        expect(hop).toBe(fromPreferred ?? chooseNextHop(self!, target!.id, all));
       }),
     );
   });

@@ -21,7 +21,7 @@ function envelope(origin: PeerId, target: PeerId, ttl = 8, id = 1): SealedEnvelo
   return { v: 1, origin, target, msgId, sentAt: 0, eph: new Uint8Array(32), ttl, ct: new Uint8Array(20), sig: new Uint8Array(64) };
 }
 
-function start(links: PeerId[], pending = new PendingSends(8), preferred: PeerId[] = []) {
+function start(links: PeerId[], pending = new PendingSends(8)) {
   const clock = new SimulatedClock();
   const sent: { to: PeerId; message: RouteMessage }[] = [];
   const opened: { kind: string; env: SealedEnvelope }[] = [];
@@ -30,7 +30,6 @@ function start(links: PeerId[], pending = new PendingSends(8), preferred: PeerId
   const ports: RouterPorts = {
     logger: silentLogger,
     links: () => links,
-    preferredLinks: () => preferred,
     send: (to, message) => {
       if (!links.includes(to)) return false;
       sent.push({ to, message });
@@ -124,11 +123,11 @@ describe('router machine: a hop', () => {
     expect(sent).toEqual([{ to: N[4]!.id, message: { t: 'msg', env: { ...env, ttl: 3 } } }]);
   });
 
-  it('prefers the links the ring keeps, even over a direct but passing link to the target', () => {
-    const { actor, sent } = start([N[2]!.id, N[3]!.id, N[4]!.id, N[5]!.id], undefined, [N[3]!.id, N[9]!.id]);
+  it('goes straight to a linked target, whatever other links it has', () => {
+    const { actor, sent } = start([N[2]!.id, N[3]!.id, N[4]!.id, N[5]!.id]);
     const env = envelope(N[9]!.id, N[5]!.id, 4);
     actor.send({ type: 'route.frame', from: N[9]!.id, message: { t: 'msg', env } });
-    expect(sent).toEqual([{ to: N[3]!.id, message: { t: 'msg', env: { ...env, ttl: 3 } } }]);
+    expect(sent).toEqual([{ to: N[5]!.id, message: { t: 'msg', env: { ...env, ttl: 3 } } }]);
   });
 
   it('turns a message around as a fail notice when its ttl runs out or no link makes progress', () => {

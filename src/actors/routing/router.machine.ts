@@ -39,8 +39,6 @@ export interface RouterPorts {
   logger: Logger;
   /** Peers with an open, authenticated link now. */
   links(): readonly PeerId[];
-  /** Links to route over first, because the overlay keeps them (ring neighbours): see choosePreferredHop. */
-  preferredLinks(): readonly PeerId[];
   /** Sends a `ps/route` message over a direct link; false when there is none. */
   send(to: PeerId, message: RouteMessage): boolean;
   endpoint: Pick<RouteEndpoint, 'open' | 'sealAck'>;
@@ -98,7 +96,7 @@ function sendOn(
   how: { originating: true; avoid?: readonly PeerId[] } | { previousHop: PeerId; ccw?: true },
 ): { to: PeerId } | { code: RouteFailCode } {
   const { self, ports } = context;
-  const decision = decideForward({ self, target: env.target, ttl: env.ttl, links: ports.links(), preferred: ports.preferredLinks(), origin: env.origin, ...how });
+  const decision = decideForward({ self, target: env.target, ttl: env.ttl, links: ports.links(), origin: env.origin, ...how });
   if (decision.action === 'fail') return { code: decision.code };
   const next = decision.ttl === env.ttl ? env : { ...env, ttl: decision.ttl };
   const sent = ports.send(decision.to, decision.ccw ? { t: kind, env: next, ccw: true } : { t: kind, env: next });
@@ -186,7 +184,7 @@ export const routerMachine = setup({
             enqueue.raise({ type: 'route.frame', from: self.id, message: notice });
             return;
           }
-          const back = decideForward({ self, target: env.origin, ttl: config.returnTtl, links: ports.links(), preferred: ports.preferredLinks(), origin: self.id, originating: true });
+          const back = decideForward({ self, target: env.origin, ttl: config.returnTtl, links: ports.links(), origin: self.id, originating: true });
           if (back.action === 'forward') ports.send(back.to, back.ccw ? { ...notice, ccw: true } : notice);
           return;
         }
@@ -211,7 +209,7 @@ export const routerMachine = setup({
             ports.pending.settle(key, routeError(message.code, message.to, failCause(message.code, config.ttl)));
             return;
           }
-          const decision = decideForward({ self, target: message.origin, ttl: message.ttl, links: ports.links(), preferred: ports.preferredLinks(), ...(message.ccw ? { ccw: true } : {}), previousHop: from, origin: self.id });
+          const decision = decideForward({ self, target: message.origin, ttl: message.ttl, links: ports.links(), ...(message.ccw ? { ccw: true } : {}), previousHop: from, origin: self.id });
           if (decision.action === 'forward') ports.send(decision.to, decision.ccw ? { ...message, ttl: decision.ttl, ccw: true } : { ...message, ttl: decision.ttl });
           return;
         }
