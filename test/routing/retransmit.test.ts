@@ -43,7 +43,7 @@ function origin(links: PeerId[]) {
       sent.push({ at: clock.now(), to, message });
       return true;
     },
-    endpoint: { open: () => {}, sealAck: () => {} },
+    endpoint: { open: () => {}, sealAck: () => {}, ackSent: () => {} },
     deliver: () => {},
     pending,
   };
@@ -106,6 +106,28 @@ describe('router: retransmission at the origin', () => {
     expect(o.sent).toHaveLength(1);
   });
 
+  it('sends an ack again by a link no earlier ack took, and tells the endpoint which', () => {
+    const clock = new SimulatedClock();
+    const sent: PeerId[] = [];
+    const noted: PeerId[] = [];
+    const links = [N[3]!.id, N[4]!.id];
+    const ports: RouterPorts = {
+      logger: silentLogger,
+      links: () => links,
+      send: (to) => (sent.push(to), true),
+      endpoint: { open: () => {}, sealAck: () => {}, ackSent: (_ack, hop) => void noted.push(hop) },
+      deliver: () => {},
+      pending: new PendingSends(8),
+    };
+    const actor = createActor(routerMachine, { input: { self: SELF, config, ports }, clock }).start();
+    const ack = envelope(N[5]!.id); // an ack is an envelope like any other, to the message's origin
+    actor.send({ type: 'route.ack.sealed', env: ack });
+    actor.send({ type: 'route.ack.sealed', env: ack, avoid: [N[4]!.id] });
+    actor.send({ type: 'route.ack.sealed', env: ack, avoid: [N[4]!.id, N[3]!.id] });
+    expect(sent).toEqual([N[4]!.id, N[3]!.id, N[4]!.id]);
+    expect(noted).toEqual(sent);
+  });
+
   it('sends no copies with retransmitIntervalMs 0', () => {
     expect(maxRetransmits(routerConfig({ retransmitIntervalMs: 0 }))).toBe(0);
     expect(maxRetransmits(DEFAULT_ROUTER_CONFIG)).toBe(3);
@@ -151,9 +173,14 @@ describe('endpoint: a copy of a message already delivered', () => {
     b.endpoint.open('msg', { ...env, ttl: 5 }); // the origin's copy, by another path
     await settle();
     expect(b.events.map((e) => e.type)).toEqual(['route.opened', 'route.ack.sealed', 'route.ack.sealed']);
-    expect(b.events[2]).toEqual(ack);
+    expect(b.events[2]).toEqual({ ...ack, avoid: [] });
+    // Once the router says which link the ack left by, the next answer avoids it.
+    b.endpoint.ackSent(ack.env, a.identity.peerId);
+    b.endpoint.open('msg', env);
+    await settle();
+    expect(b.events[3]).toEqual({ ...ack, avoid: [a.identity.peerId] });
     // As many copies as the origin sends are answered; further replays are dropped.
-    for (let i = 0; i < maxRetransmits(DEFAULT_ROUTER_CONFIG) + 2; i += 1) b.endpoint.open('msg', env);
+    for (let i = 0; i < maxRetransmits(DEFAULT_ROUTER_CONFIG); i += 1) b.endpoint.open('msg', env);
     await settle();
     expect(b.events.filter((e) => e.type === 'route.ack.sealed')).toHaveLength(1 + maxRetransmits(DEFAULT_ROUTER_CONFIG));
     expect(b.events.filter((e) => e.type === 'route.opened')).toHaveLength(1);

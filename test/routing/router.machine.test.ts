@@ -35,7 +35,7 @@ function start(links: PeerId[], pending = new PendingSends(8)) {
       sent.push({ to, message });
       return true;
     },
-    endpoint: { open: (kind, env) => opened.push({ kind, env }), sealAck: (origin, msgId) => acksSealed.push({ origin, msgId }) },
+    endpoint: { open: (kind, env) => opened.push({ kind, env }), sealAck: (origin, msgId) => acksSealed.push({ origin, msgId }), ackSent: () => {} },
     deliver: (message) => delivered.push(message),
     pending,
   };

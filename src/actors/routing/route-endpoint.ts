@@ -31,8 +31,11 @@ export type EndpointEvent =
   | { type: 'route.opened'; origin: PeerId; protocol: string; data: Uint8Array; msgId: Uint8Array }
   /** An authentic ack from `from` for our message `key`. */
   | { type: 'route.acked'; from: PeerId; key: string }
-  /** Our ack, sealed, to be routed back to the message's origin. */
-  | { type: 'route.ack.sealed'; env: SealedEnvelope };
+  /**
+   * Our ack, sealed, to be routed back to the message's origin. `avoid`: for an ack sent again
+   * (a copy of the message came), the links its earlier copies left by (see ackSent).
+   */
+  | { type: 'route.ack.sealed'; env: SealedEnvelope; avoid?: readonly PeerId[] };
 
 export interface RouteEndpointOptions {
   /** Our opening key; called at the first envelope for us (deriving it costs a key import). */
@@ -55,6 +58,12 @@ export interface RouteEndpoint {
   open(kind: 'msg' | 'ack', env: SealedEnvelope): void;
   /** Seals the ack for `msgId` from `origin`; `route.ack.sealed` follows. */
   sealAck(origin: PeerId, msgId: Uint8Array): void;
+  /**
+   * The router sent this ack (from `route.ack.sealed`) by `hop`. A later copy of the message is
+   * answered by another way while one makes progress: the ack's path from here may run through
+   * a crashed hop that nobody has noticed yet, for up to a heartbeat timeout.
+   */
+  ackSent(ack: SealedEnvelope, hop: PeerId): void;
 }
 
 /**
@@ -65,6 +74,14 @@ export interface RouteEndpoint {
  */
 export const ACK_CACHE_ENTRIES = 512;
 
+interface SentAck {
+  env: SealedEnvelope;
+  /** Copies of the message still to be answered. */
+  answers: number;
+  /** The links the ack left by so far, first first. */
+  hops: PeerId[];
+}
+
 export function createRouteEndpoint(options: RouteEndpointOptions): RouteEndpoint {
   const { signer, random, config, logger, report } = options;
   // Survives router restarts (the endpoint belongs to the node): a restart must not reopen the replay window.
@@ -74,7 +91,9 @@ export function createRouteEndpoint(options: RouteEndpointOptions): RouteEndpoin
    * origin sends (maxRetransmits), so a hop replaying a message gets at most that many acks
    * routed back for it, not one per replay.
    */
-  const sentAcks = new Map<string, { env: SealedEnvelope; answers: number }>();
+  const sentAcks = new Map<string, SentAck>();
+  /** The same entries by their ack envelope, for ackSent (weak: an evicted entry goes with it). */
+  const byEnvelope = new WeakMap<SealedEnvelope, SentAck>();
   const copiesAnswered = maxRetransmits(config);
   const ackKey = (origin: PeerId, msgId: Uint8Array) => `${origin}/${msgKey(msgId)}`;
   let opening = 0;
@@ -99,7 +118,7 @@ export function createRouteEndpoint(options: RouteEndpointOptions): RouteEndpoin
     if (acked) {
       if (acked.answers <= 0) return drop(env, 'copy of a message delivered and acked as often as its origin sends');
       acked.answers -= 1;
-      report({ type: 'route.ack.sealed', env: acked.env });
+      report({ type: 'route.ack.sealed', env: acked.env, avoid: [...acked.hops] });
       return;
     }
     const candidate = { origin: env.origin, msgId: env.msgId, sentAt: env.sentAt };
@@ -132,10 +151,18 @@ export function createRouteEndpoint(options: RouteEndpointOptions): RouteEndpoin
           opening -= 1;
         });
     },
+    ackSent(ack, hop) {
+      const entry = byEnvelope.get(ack);
+      if (entry && !entry.hops.includes(hop)) entry.hops.push(hop);
+    },
     sealAck(origin, msgId) {
       seal(origin, ACK_PROTOCOL, msgId, config.returnTtl).then(
         (env) => {
-          if (copiesAnswered > 0) sentAcks.set(ackKey(origin, msgId), { env, answers: copiesAnswered });
+          if (copiesAnswered > 0) {
+            const entry: SentAck = { env, answers: copiesAnswered, hops: [] };
+            sentAcks.set(ackKey(origin, msgId), entry);
+            byEnvelope.set(env, entry);
+          }
           if (sentAcks.size > ACK_CACHE_ENTRIES) sentAcks.delete(sentAcks.keys().next().value as string);
           report({ type: 'route.ack.sealed', env });
         },

@@ -41,7 +41,7 @@ export interface RouterPorts {
   links(): readonly PeerId[];
   /** Sends a `ps/route` message over a direct link; false when there is none. */
   send(to: PeerId, message: RouteMessage): boolean;
-  endpoint: Pick<RouteEndpoint, 'open' | 'sealAck'>;
+  endpoint: Pick<RouteEndpoint, 'open' | 'sealAck' | 'ackSent'>;
   /** Hands a routed message to the application (the node's messages$). */
   deliver(message: InboundMessage): void;
   pending: PendingSends;
@@ -222,10 +222,14 @@ export const routerMachine = setup({
       context.ports.endpoint.sealAck(event.origin, event.msgId);
     },
 
+    /** Our ack; sent again for a copy of the message, by a link no earlier ack took while one makes progress (as sendCopy). */
     sendAck: ({ context, event }) => {
       if (event.type !== 'route.ack.sealed') return;
-      const code = forwardEnvelope(context, 'ack', event.env, undefined);
-      if (code !== undefined) context.ports.logger.debug('could not route an ack', { to: shortId(event.env.target), code });
+      const avoid = event.avoid ?? [];
+      let sent = sendOn(context, 'ack', event.env, { originating: true, avoid });
+      if ('code' in sent && avoid.length > 0) sent = sendOn(context, 'ack', event.env, { originating: true });
+      if ('code' in sent) context.ports.logger.debug('could not route an ack', { to: shortId(event.env.target), code: sent.code });
+      else context.ports.endpoint.ackSent(event.env, sent.to);
     },
 
     settleAcked: enqueueActions(({ context, event, enqueue }) => {
