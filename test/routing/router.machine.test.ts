@@ -21,7 +21,8 @@ function envelope(origin: PeerId, target: PeerId, ttl = 8, id = 1): SealedEnvelo
   return { v: 1, origin, target, msgId, sentAt: 0, eph: new Uint8Array(32), ttl, ct: new Uint8Array(20), sig: new Uint8Array(64) };
 }
 
-function start(links: PeerId[], pending = new PendingSends(8)) {
+/** `refusing`: links whose send() returns false (open when read, closing when sent to). */
+function start(links: PeerId[], pending = new PendingSends(8), refusing: PeerId[] = []) {
   const clock = new SimulatedClock();
   const sent: { to: PeerId; message: RouteMessage }[] = [];
   const opened: { kind: string; env: SealedEnvelope }[] = [];
@@ -31,7 +32,7 @@ function start(links: PeerId[], pending = new PendingSends(8)) {
     logger: silentLogger,
     links: () => links,
     send: (to, message) => {
-      if (!links.includes(to)) return false;
+      if (!links.includes(to) || refusing.includes(to)) return false;
       sent.push({ to, message });
       return true;
     },
@@ -128,6 +129,20 @@ describe('router machine: a hop', () => {
     const env = envelope(N[9]!.id, N[5]!.id, 4);
     actor.send({ type: 'route.frame', from: N[9]!.id, message: { t: 'msg', env } });
     expect(sent).toEqual([{ to: N[5]!.id, message: { t: 'msg', env: { ...env, ttl: 3 } } }]);
+  });
+
+  it('passes a message to the next best link when the best one refuses the frame (it began closing)', () => {
+    const { actor, sent } = start([N[2]!.id, N[3]!.id, N[4]!.id], undefined, [N[4]!.id]);
+    const env = envelope(N[9]!.id, N[5]!.id, 4);
+    actor.send({ type: 'route.frame', from: N[9]!.id, message: { t: 'msg', env } });
+    expect(sent).toEqual([{ to: N[3]!.id, message: { t: 'msg', env: { ...env, ttl: 3 } } }]);
+  });
+
+  it('fails a message whose linked target refuses the frame, without trying it again', () => {
+    const { actor, sent } = start([N[5]!.id, N[9]!.id], undefined, [N[5]!.id]);
+    const env = envelope(N[9]!.id, N[5]!.id, 4);
+    actor.send({ type: 'route.frame', from: N[9]!.id, message: { t: 'msg', env } });
+    expect(sent).toEqual([{ to: N[9]!.id, message: { t: 'fail', to: N[5]!.id, origin: N[9]!.id, msgId: env.msgId, code: 'UNREACHABLE', ttl: config.returnTtl } }]);
   });
 
   it('turns a message around as a fail notice when its ttl runs out or no link makes progress', () => {
