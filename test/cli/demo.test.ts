@@ -14,8 +14,10 @@ function signalCounts(detail: string) {
 }
 
 describe('peersock demo', () => {
-  // The ring phase has taken up to ~15 s on this machine (a node can sit outside its
-  // neighbours' lists for seconds before stabilization takes it in), hence the generous limits.
+  // The ring phase took up to ~15 s on this machine under load, and once failed CI at 20 s (a
+  // join waiting out timeouts: see test/transport/abandoned-attempt.test.ts and
+  // test/ring/join-lookup-resend.test.ts); 24 runs, six at once, 2026-12-05: 0.5-2.0 s. The
+  // limits stay generous: CI shares its cores with the whole suite.
   it('the default story: a ring formed by itself, an exact lookup, routed messages, a heal and an overlay-signaled connection without servers', async () => {
     const result = await runCliProcess(['demo'], 80_000);
     const out = result.stdout;
