@@ -276,13 +276,15 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
             endpoint,
             deliver: (message) => {
               if (message.protocol !== SIGNAL_PROTOCOL) {
-                upgradeActor()?.send({ type: 'routed', peer: message.from });
+                // Deferred: the router delivers from inside its action, and the upgrade actor
+                // may drive the transport on this event.
+                defer(() => upgradeActor()?.send({ type: 'routed', peer: message.from }));
                 return messages.next(message);
               }
               // Signed by its origin and sealed for us: `from` is authenticated, unlike a server's.
               const data = decodeSignal(message.data);
               relay.received('overlay', data);
-              manager()?.send({ type: 'signal.in', from: message.from, data });
+              defer(() => manager()?.send({ type: 'signal.in', from: message.from, data }));
             },
             pending: pendingRouted,
           },
@@ -342,10 +344,13 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
           clock,
           logger: logger.child({ part: 'upgrade' }),
           isLinked: (peer) => channels.get(peer)?.authenticated === true,
-          connect: (peer) => {
-            connect(peer).catch(() => upgradeActor()?.send({ type: 'dial.failed', peer }));
-          },
-          disconnect: (peer) => manager()?.send({ type: 'disconnect', peer }),
+          // Deferred, as the DHT's: the upgrade actor asks from inside its actions, and the
+          // transport's actions running nested in them made XState warn (statelyai/xstate#5343).
+          connect: (peer) =>
+            defer(() => {
+              connect(peer).catch(() => upgradeActor()?.send({ type: 'dial.failed', peer }));
+            }),
+          disconnect: (peer) => defer(() => manager()?.send({ type: 'disconnect', peer })),
           lastUsed: (peer) => directTraffic.get(peer),
           keep: (peer) => ringNeighbours().includes(peer),
           notify: (event) => events.next(event),
