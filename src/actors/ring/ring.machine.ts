@@ -216,6 +216,7 @@ export const ringMachine = setup({
     /** The wait is a backed-off one and the neighbourhood changed since the round that started it. */
     calmBroken: ({ context }) => context.calm.rounds > 0 && neighbourhoodOf(context) !== context.calm.neighbourhood,
     isolated: ({ context }) => context.successors.length === 0 && context.predecessor === undefined && context.links.size === 0,
+    lostSuccessor: ({ context, event }) => event.type === 'link.down' && event.failed && context.successors[0]?.id === event.peer,
     lostLastNeighbour: ({ context, event }) =>
       event.type === 'link.down' &&
       event.failed &&
@@ -684,6 +685,9 @@ export const ringMachine = setup({
         'link.up': { actions: ['linkUp', 'adoptLinkedSuccessors', 'pruneLinks'] },
         'link.down': [
           { guard: 'lostLastNeighbour', target: 'rebootstrapping', actions: 'linkDown' },
+          // Our successor failed: the next one learns at once that we are its predecessor now
+          // (by notify), not at our next round, which a calm ring spaces out up to 8 periods.
+          { guard: 'lostSuccessor', actions: ['linkDown', 'linkNeighbours', 'notifySuccessor'] },
           { actions: ['linkDown', 'linkNeighbours'] },
         ],
         // A successor pushes its list when it changes (see pushIfChanged): reconcile at once.
