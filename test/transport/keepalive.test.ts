@@ -60,9 +60,11 @@ describe('watched and unwatched links', () => {
     for (let i = 0; i < 8; i += 1) ch.keepAlive(4);
     expect(sent).toEqual(['ps/ping', 'ps/ping']);
     ch.receive(encodeFrame('ps/watch', true, DEFAULT_WIRE_LIMITS));
+    // Answered at once (see the next test); that ping is the interval's traffic.
+    expect(sent.at(-1)).toBe('ps/ping');
     sent.length = 0;
     for (let i = 0; i < 3; i += 1) ch.keepAlive(4);
-    expect(sent).toEqual(['ps/ping', 'ps/ping', 'ps/ping']);
+    expect(sent).toEqual(['ps/ping', 'ps/ping']);
     ch.receive(encodeFrame('ps/watch', false, DEFAULT_WIRE_LIMITS));
     sent.length = 0;
     for (let i = 0; i < 4; i += 1) ch.keepAlive(4);
@@ -76,6 +78,33 @@ describe('watched and unwatched links', () => {
     ch.setWatching(false);
     expect(sent).toEqual(['ps/watch', 'ps/watch']);
     expect(ch.watching).toBe(false);
+  });
+
+  it('answers a request to be watched at once, once per change, so the remote need not wait a whole timeout', () => {
+    const { ch, sent } = channel();
+    ch.receive(encodeFrame('ps/watch', true, DEFAULT_WIRE_LIMITS));
+    ch.receive(encodeFrame('ps/watch', true, DEFAULT_WIRE_LIMITS));
+    expect(sent).toEqual(['ps/ping']);
+    ch.receive(encodeFrame('ps/watch', false, DEFAULT_WIRE_LIMITS));
+    ch.receive(encodeFrame('ps/watch', true, DEFAULT_WIRE_LIMITS));
+    expect(sent).toEqual(['ps/ping', 'ps/ping']);
+  });
+
+  it('a link watched again after a spell unwatched awaits the remote answer until a frame arrives; the first watch as it opens does not', () => {
+    const { ch } = channel();
+    ch.setWatching(true);
+    expect(ch.awaitingWatchAnswer()).toBe(false);
+    ch.setWatching(false);
+    expect(ch.awaitingWatchAnswer()).toBe(false);
+    ch.setWatching(true);
+    expect(ch.awaitingWatchAnswer()).toBe(true);
+    ch.receive(encodeFrame('ps/ping', 1, DEFAULT_WIRE_LIMITS));
+    expect(ch.awaitingWatchAnswer()).toBe(false);
+    // Opened unwatched (the first call changes nothing), watched later: awaits the answer too.
+    const late = channel().ch;
+    late.setWatching(false);
+    late.setWatching(true);
+    expect(late.awaitingWatchAnswer()).toBe(true);
   });
 
   it('a malformed watch frame is a violation and changes nothing', () => {

@@ -135,7 +135,7 @@ export const connectionManagerMachine = setup({
       for (const [peer, channel] of context.channels) {
         if (!channel.authenticated) continue;
         channel.setWatching(isWatched(context, peer));
-        const timeout = channel.watching ? heartbeatTimeoutMs : unwatchedTimeout;
+        const timeout = channel.awaitingWatchAnswer() ? context.config.heartbeatIntervalMs : channel.watching ? heartbeatTimeoutMs : unwatchedTimeout;
         if (channel.silentFor(now) > timeout) {
           const entry = context.peers[peer];
           const child = entry ? children[entry.childId] : undefined;

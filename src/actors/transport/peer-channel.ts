@@ -98,6 +98,10 @@ export class PeerChannel {
   watching = false;
   /** When `watching` last changed: silence is measured from no earlier than this. */
   private watchChangedAt = 0;
+  /** setWatching has been called once (the link's first watch state is set as it opens). */
+  private watchSet = false;
+  /** Watched again after a spell unwatched, and nothing received since (see awaitingWatchAnswer). */
+  private watchAnswerDue = false;
   /** The remote asked us to keep this link alive every interval. */
   watchedByRemote = false;
   /** Cached per link: the native call costs more than the rest of a small send. */
@@ -309,11 +313,31 @@ export class PeerChannel {
    * remote on change, which then keeps the link alive every interval instead of every few.
    */
   setWatching(on: boolean): void {
-    if (on === this.watching || !this.authenticated) return;
+    if (!this.authenticated) return;
+    if (on === this.watching) {
+      this.watchSet = true;
+      return;
+    }
     this.watching = on;
     // Silence counts from the change: the remote may have been beating slowly until now.
     this.watchChangedAt = this.options.clock.now();
+    // A link watched after a spell unwatched awaits the remote's answer (awaitingWatchAnswer);
+    // the first call, as the link opens, is not such a change.
+    this.watchAnswerDue = on && this.watchSet;
+    this.watchSet = true;
     this.sendControl(WATCH_PROTOCOL, on);
+  }
+
+  /**
+   * We started watching this link and nothing has arrived since. The remote answers a watch
+   * frame with a ping at once, so a live peer ends this within a round trip; the connection
+   * manager gives a link in this state one heartbeat interval, not the whole heartbeat timeout.
+   * Measured (300 nodes, 10% crashed, unwatchedHeartbeatFactor 4): a ring that took a crashed
+   * node, whose unwatched link still looked open, as its new predecessor started watching it
+   * then and noticed only a full timeout later: healed 45 s after the crash instead of 21 s.
+   */
+  awaitingWatchAnswer(): boolean {
+    return this.watching && this.watchAnswerDue;
   }
 
   /** How long nothing has arrived from the peer since the link opened (or was last re-watched), at `now`. */
@@ -328,6 +352,7 @@ export class PeerChannel {
   receive(bytes: Uint8Array): void {
     if (!this.link) return;
     this.lastReceivedAt = this.options.clock.now();
+    this.watchAnswerDue = false;
     const frame = this.decode(bytes);
     if (!frame) return;
     if (this.holdEarly(bytes, frame.protocol)) return;
@@ -388,6 +413,9 @@ export class PeerChannel {
         this.control?.(body === BYE_LEAVING ? { type: 'channel.bye', leaving: true } : { type: 'channel.bye' });
         return;
       case WATCH_PROTOCOL:
+        // Asked to be watched: answer at once, so the remote can tell a live link from a dead
+        // one within a heartbeat interval instead of its whole timeout (see awaitingWatchAnswer).
+        if (body === true && !this.watchedByRemote && this.authenticated) this.sendPing();
         if (typeof body === 'boolean') this.watchedByRemote = body;
         else this.violation(new PeerSockError('FRAME_SCHEMA', `${WATCH_PROTOCOL} carries true or false, got ${typeof body}`));
         return;
