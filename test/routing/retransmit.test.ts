@@ -128,6 +128,16 @@ describe('router: retransmission at the origin', () => {
     expect(noted).toEqual(sent);
   });
 
+  it('ignores a failure notice once a copy is out (another copy may have arrived): the ack still settles it', () => {
+    const o = origin([N[3]!.id, N[4]!.id]);
+    for (let t = 0; t < config.retransmitIntervalMs; t += 50) o.clock.increment(50);
+    expect(o.sent).toHaveLength(2);
+    o.actor.send({ type: 'route.frame', from: N[3]!.id, message: { t: 'fail', to: N[5]!.id, origin: SELF, msgId: o.env.msgId, code: 'TTL_EXPIRED', ttl: 3 } });
+    expect(o.outcomes).toEqual([]);
+    o.actor.send({ type: 'route.acked', from: N[5]!.id, key: o.key });
+    expect(o.outcomes).toEqual(['acked']);
+  });
+
   it('sends no copies with retransmitIntervalMs 0', () => {
     expect(maxRetransmits(routerConfig({ retransmitIntervalMs: 0 }))).toBe(0);
     expect(maxRetransmits(DEFAULT_ROUTER_CONFIG)).toBe(3);

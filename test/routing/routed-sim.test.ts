@@ -8,7 +8,8 @@ import { describeViolations } from '../../sim/invariants.js';
 import { createSimulator, type SimNodeHandle, type Simulator, type SimulatorOptions } from '../../sim/simulator.js';
 import type { RingConfig } from '../../src/actors/ring/ring-config.js';
 import { ROUTE_PROTOCOL, parseRouteMessage } from '../../src/actors/routing/route-messages.js';
-import { maxRetransmits, routerConfig } from '../../src/actors/routing/router-config.js';
+import { copiesAnswered } from '../../src/actors/routing/route-endpoint.js';
+import { routerConfig } from '../../src/actors/routing/router-config.js';
 import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG } from '../../src/cli/sim-profile.js';
 import type { PeerId } from '../../src/identity/peer-id.js';
 import type { InboundMessage } from '../../src/node/node-api.js';
@@ -151,7 +152,7 @@ describe('routed messages in the simulator', () => {
     const lastHop = routeFrames(frames, 'msg', { origin: a.id, target: b.id }).find((f) => f.to === b.id);
     expect(lastHop).toBeDefined();
     const acksBefore = routeFrames(frames, 'ack', { origin: b.id, target: a.id }).filter((f) => f.from === b.id).length;
-    const copies = maxRetransmits(routerConfig({ ackTimeoutMs: ACK_TIMEOUT_MS }));
+    const copies = copiesAnswered(routerConfig({ ackTimeoutMs: ACK_TIMEOUT_MS }));
     expect(copies).toBeGreaterThan(0);
     for (let i = 0; i < copies + 3; i += 1) lastHop!.resend();
     await sim.advance(2_000);

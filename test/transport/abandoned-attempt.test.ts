@@ -77,6 +77,13 @@ describe('an attempt closed before it opened', () => {
     expect(await sim.runUntil(() => b.peerState('a') === undefined, 2 * S)).toBe(true);
   });
 
+  it('is refused for good (CONNECTION_REJECTED, not retried) when the node closing it is stopping', async () => {
+    const { sim, a, cid } = await listenerWaiting(9);
+    a.actor.send({ type: 'shutdown' });
+    const refusal = sim.signals.find((s) => s.from === 'a' && 'reject' in s.envelope);
+    expect(refusal?.envelope).toEqual({ cid, reject: 'CONNECTION_REJECTED', reason: 'the node is stopping' });
+  });
+
   it('a listener refused with CONNECT_ABANDONED fails at once, and that close does not blame the dialer', async () => {
     const { sim, a, b, cid } = await listenerWaiting(7);
     const refusedAt = sim.clock.now();

@@ -293,7 +293,11 @@ export const ringMachine = setup({
     /** Re-ask the lookup from the node where its path ran out: link to it, then look up from there. */
     continueFromCut: assign(({ context, event }) => {
       if (event.type !== 'lookup.done') return {};
-      return { via: event.node, continuations: context.continuations + 1 };
+      // The earlier requests of this lookup (a join's re-sent one) are over: a late answer to
+      // one must not count as the answer from the new starting point.
+      const purpose = context.lookups[event.rid];
+      const lookups = Object.fromEntries(Object.entries(context.lookups).filter(([, held]) => held !== purpose));
+      return { via: event.node, continuations: context.continuations + 1, lookups };
     }),
     connectVia: assign(({ context }) => (context.via ? { owned: link(context, [context.via], 'discovery') } : {})),
     becomeAlone: assign({ successors: [], predecessor: undefined, failedJoins: 0 }),

@@ -62,6 +62,11 @@ export class PendingSends {
     if (entry) entry.env = env;
   }
 
+  /** Copies of a pending send sent after the first (0 when it is not pending). */
+  resentOf(key: string): number {
+    return this.entries.get(key)?.resent ?? 0;
+  }
+
   /** Notes the link a copy of a pending send left by. */
   noteHop(key: string, hop: PeerId): void {
     const entry = this.entries.get(key);

@@ -14,7 +14,7 @@ import type { Logger } from '../../ports/logger.js';
 import type { Random } from '../../ports/random.js';
 import { isApplicationProtocol } from '../../wire/protocol-tag.js';
 import { ACK_PROTOCOL, msgKey } from './route-messages.js';
-import { maxRetransmits, type RouterConfig } from './router-config.js';
+import { DEFAULT_ROUTER_CONFIG, maxRetransmits, type RouterConfig } from './router-config.js';
 
 /**
  * The cryptographic ends of routing: sealing our messages and acks, opening what is addressed
@@ -74,6 +74,15 @@ export interface RouteEndpoint {
  */
 export const ACK_CACHE_ENTRIES = 512;
 
+/**
+ * Copies of one delivered message a target answers with its ack: at least what an origin with
+ * the default settings sends, so a target that sends no copies itself (retransmitIntervalMs 0)
+ * still answers other origins' copies.
+ */
+export function copiesAnswered(config: Pick<RouterConfig, 'ackTimeoutMs' | 'retransmitIntervalMs'>): number {
+  return Math.max(maxRetransmits(config), maxRetransmits(DEFAULT_ROUTER_CONFIG));
+}
+
 interface SentAck {
   env: SealedEnvelope;
   /** Copies of the message still to be answered. */
@@ -94,7 +103,7 @@ export function createRouteEndpoint(options: RouteEndpointOptions): RouteEndpoin
   const sentAcks = new Map<string, SentAck>();
   /** The same entries by their ack envelope, for ackSent (weak: an evicted entry goes with it). */
   const byEnvelope = new WeakMap<SealedEnvelope, SentAck>();
-  const copiesAnswered = maxRetransmits(config);
+  const copies = copiesAnswered(config);
   const ackKey = (origin: PeerId, msgId: Uint8Array) => `${origin}/${msgKey(msgId)}`;
   let opening = 0;
   // Integral ms: sentAt is a uint on the wire, and virtual time may be fractional.
@@ -158,8 +167,8 @@ export function createRouteEndpoint(options: RouteEndpointOptions): RouteEndpoin
     sealAck(origin, msgId) {
       seal(origin, ACK_PROTOCOL, msgId, config.returnTtl).then(
         (env) => {
-          if (copiesAnswered > 0) {
-            const entry: SentAck = { env, answers: copiesAnswered, hops: [] };
+          {
+            const entry: SentAck = { env, answers: copies, hops: [] };
             sentAcks.set(ackKey(origin, msgId), entry);
             byEnvelope.set(env, entry);
           }

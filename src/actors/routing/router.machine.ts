@@ -214,6 +214,10 @@ export const routerMachine = setup({
             const key = msgKey(message.msgId);
             // Only a notice naming the send's real target counts (a stale or confused one does not).
             if (ports.pending.targetOf(key) !== message.to) return;
+            // With copies out, a notice speaks for one copy's path only: another copy may have
+            // arrived (its ack lost), so rejecting as undelivered would invite a duplicate. The
+            // ack or the timeout (TIMEOUT: fate unknown) decides.
+            if (ports.pending.resentOf(key) > 0) return;
             enqueue.cancel(key);
             enqueue.cancel(resendId(key));
             ports.pending.settle(key, routeError(message.code, message.to, failCause(message.code, config.ttl)));

@@ -135,7 +135,9 @@ export const connectionManagerMachine = setup({
       for (const [peer, channel] of context.channels) {
         if (!channel.authenticated) continue;
         channel.setWatching(isWatched(context, peer));
-        const timeout = channel.awaitingWatchAnswer() ? context.config.heartbeatIntervalMs : channel.watching ? heartbeatTimeoutMs : unwatchedTimeout;
+        // Two intervals for the answer to a watch: with real timers a tick lands a little past
+        // one interval, and the answer's round trip must fit with room to spare.
+        const timeout = channel.awaitingWatchAnswer() ? 2 * context.config.heartbeatIntervalMs : channel.watching ? heartbeatTimeoutMs : unwatchedTimeout;
         if (channel.silentFor(now) > timeout) {
           const entry = context.peers[peer];
           const child = entry ? children[entry.childId] : undefined;

@@ -331,7 +331,7 @@ export class PeerChannel {
   /**
    * We started watching this link and nothing has arrived since. The remote answers a watch
    * frame with a ping at once, so a live peer ends this within a round trip; the connection
-   * manager gives a link in this state one heartbeat interval, not the whole heartbeat timeout.
+   * manager gives a link in this state two heartbeat intervals, not the whole heartbeat timeout.
    * Measured (300 nodes, 10% crashed, unwatchedHeartbeatFactor 4): a ring that took a crashed
    * node, whose unwatched link still looked open, as its new predecessor started watching it
    * then and noticed only a full timeout later: healed 45 s after the crash instead of 21 s.

@@ -406,8 +406,13 @@ export const peerConnectionMachine = setup({
      * winner held the loser's next offer in reserve behind it: a joining node sat 10 s without
      * its successor. The refusal is a courtesy; the remote's timeouts cover a lost one.
      */
-    abandonAttempt: ({ context }) => {
-      const envelope: SignalEnvelope = { cid: context.cid, reject: 'CONNECT_ABANDONED', reason: 'closed by the remote before it opened' };
+    abandonAttempt: ({ context, event }) => {
+      // A node that stops refuses for good (CONNECTION_REJECTED is not retried); otherwise the
+      // remote may dial again at once (CONNECT_ABANDONED is).
+      const stopping = event.type === 'close' && event.leaving === true;
+      const envelope: SignalEnvelope = stopping
+        ? { cid: context.cid, reject: 'CONNECTION_REJECTED', reason: 'the node is stopping' }
+        : { cid: context.cid, reject: 'CONNECT_ABANDONED', reason: 'closed by the remote before it opened' };
       context.ports.sendSignal(context.remote, envelope).catch(() => {});
     },
     beginClose: ({ context }) => context.channel.beginClose(),
