@@ -183,7 +183,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
         dhtActor()?.send({ type: 'link.up', peer: notice.peer });
         if (upgradeTracksPeer(notice.peer)) upgradeActor()?.send({ type: 'link.up', peer: notice.peer });
       }
-      if (notice.type === 'peer.closed' || notice.type === 'connect.refused') requestedPeers.delete(notice.peer);
+      if ((notice.type === 'peer.closed' && !notice.redialing) || notice.type === 'connect.refused') requestedPeers.delete(notice.peer);
       if (notice.type === 'peer.closed') {
         openPeers.next(openPeers.value.filter((p) => p !== notice.peer));
         const failed = closedByFailure(notice);
@@ -447,11 +447,16 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
     assertRunning();
     const peer = parsePeerId(peerText);
     requestedPeers.add(peer);
-    if (openPeers.value.includes(peer)) return;
+    // Open and staying open: done. Open but being closed (a disconnect() not awaited): the
+    // manager dials again once it is gone, and the close it reports first is not our outcome.
+    const transport = manager();
+    const ending = transport !== undefined && connectWouldDial(transport.getSnapshot() as Parameters<typeof connectWouldDial>[0], peer);
+    if (openPeers.value.includes(peer) && !ending) return;
     const timeoutMs = connectOptions.timeoutMs ?? options.connectTimeoutMs;
     const outcome = settledBy(
       firstValueFrom(
         outcomeFor(peer).pipe(
+          filter((event) => !(event.type === 'peer.closed' && event.redialing === true)),
           timeout({
             first: timeoutMs,
             with: () => {

@@ -26,7 +26,8 @@ export type TransportNotice =
   | { type: 'peer.connecting'; peer: PeerId; role: 'dialer' | 'listener' }
   | { type: 'peer.open'; peer: PeerId }
   /** `left`: the remote closed it saying its node is leaving the network (it is gone, not pruning a link). */
-  | { type: 'peer.closed'; peer: PeerId; wasOpen: boolean; failure?: { code: ErrorCode; message: string }; left?: true }
+  /** `redialing`: a connect() came while it was closing; a fresh dial follows (see the manager's dial). */
+  | { type: 'peer.closed'; peer: PeerId; wasOpen: boolean; failure?: { code: ErrorCode; message: string }; left?: true; redialing?: true }
   | { type: 'connect.refused'; peer: PeerId; code: ErrorCode; message: string }
   | { type: 'signal.dropped'; from: PeerId; reason: string };
 
@@ -342,14 +343,15 @@ export const connectionManagerMachine = setup({
             };
       context.channels.get(peer)?.detach(() => new PeerSockError('LINK_CLOSED', `connection to ${peer} closed`));
       context.channels.delete(peer);
+      const { [peer]: gone, ...peers } = context.peers;
       context.ports.notify({
         type: 'peer.closed',
         peer,
         wasOpen: output.wasOpen,
         ...(output.failure ? { failure: output.failure } : {}),
         ...(output.remoteLeft ? { left: true as const } : {}),
+        ...(gone?.redial ? { redialing: true as const } : {}),
       });
-      const { [peer]: gone, ...peers } = context.peers;
       const redialing = gone?.redial ? [...context.redialing, peer] : context.redialing;
       return { peers, redialing, waitingOffers: withoutOffer(context.waitingOffers, peer) };
     }),
