@@ -96,9 +96,9 @@ export function createRouteEndpoint(options: RouteEndpointOptions): RouteEndpoin
   // Survives router restarts (the endpoint belongs to the node): a restart must not reopen the replay window.
   const replay = new ReplayWindow({ windowMs: config.replayWindowMs, maxEntries: config.replayMaxEntries });
   /**
-   * By `${origin}/${msgId}`, oldest first, with the copies it may still answer: as many as the
-   * origin sends (maxRetransmits), so a hop replaying a message gets at most that many acks
-   * routed back for it, not one per replay.
+   * By `${origin}/${msgId}`, oldest first, with the copies it may still answer (copiesAnswered),
+   * so a hop replaying a message gets at most that many acks routed back for it, not one per
+   * replay.
    */
   const sentAcks = new Map<string, SentAck>();
   /** The same entries by their ack envelope, for ackSent (weak: an evicted entry goes with it). */
@@ -167,11 +167,9 @@ export function createRouteEndpoint(options: RouteEndpointOptions): RouteEndpoin
     sealAck(origin, msgId) {
       seal(origin, ACK_PROTOCOL, msgId, config.returnTtl).then(
         (env) => {
-          {
-            const entry: SentAck = { env, answers: copies, hops: [] };
-            sentAcks.set(ackKey(origin, msgId), entry);
-            byEnvelope.set(env, entry);
-          }
+          const entry: SentAck = { env, answers: copies, hops: [] };
+          sentAcks.set(ackKey(origin, msgId), entry);
+          byEnvelope.set(env, entry);
           if (sentAcks.size > ACK_CACHE_ENTRIES) sentAcks.delete(sentAcks.keys().next().value as string);
           report({ type: 'route.ack.sealed', env });
         },

@@ -119,13 +119,16 @@ function sendOn(
  * heartbeat timeout, 15 s) would be lost there again by the same greedy choice.
  */
 function sendCopy(context: Context, key: string, env: SealedEnvelope): RouteFailCode | undefined {
-  const { pending } = context.ports;
-  const tried = pending.hopsOf(key);
-  let sent = sendOn(context, 'msg', env, { originating: true, avoid: tried });
-  if ('code' in sent && tried.length > 0) sent = sendOn(context, 'msg', env, { originating: true });
+  const sent = sendAround(context, 'msg', env, context.ports.pending.hopsOf(key));
   if ('code' in sent) return sent.code;
-  pending.noteHop(key, sent.to);
+  context.ports.pending.noteHop(key, sent.to);
   return undefined;
+}
+
+/** An envelope of ours by a link none of `tried` is, while one makes progress; else by the best. */
+function sendAround(context: Context, kind: 'msg' | 'ack', env: SealedEnvelope, tried: readonly PeerId[]): ReturnType<typeof sendOn> {
+  const sent = sendOn(context, kind, env, { originating: true, avoid: tried });
+  return 'code' in sent && tried.length > 0 ? sendOn(context, kind, env, { originating: true }) : sent;
 }
 
 export const routerMachine = setup({
@@ -239,9 +242,7 @@ export const routerMachine = setup({
     /** Our ack; sent again for a copy of the message, by a link no earlier ack took while one makes progress (as sendCopy). */
     sendAck: ({ context, event }) => {
       if (event.type !== 'route.ack.sealed') return;
-      const avoid = event.avoid ?? [];
-      let sent = sendOn(context, 'ack', event.env, { originating: true, avoid });
-      if ('code' in sent && avoid.length > 0) sent = sendOn(context, 'ack', event.env, { originating: true });
+      const sent = sendAround(context, 'ack', event.env, event.avoid ?? []);
       if ('code' in sent) context.ports.logger.debug('could not route an ack', { to: shortId(event.env.target), code: sent.code });
       else context.ports.endpoint.ackSent(event.env, sent.to);
     },

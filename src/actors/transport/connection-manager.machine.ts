@@ -25,8 +25,10 @@ import { isOffer, parseSignalEnvelope, type SignalEnvelope } from './signal-enve
 export type TransportNotice =
   | { type: 'peer.connecting'; peer: PeerId; role: 'dialer' | 'listener' }
   | { type: 'peer.open'; peer: PeerId }
-  /** `left`: the remote closed it saying its node is leaving the network (it is gone, not pruning a link). */
-  /** `redialing`: a connect() came while it was closing; a fresh dial follows (see the manager's dial). */
+  /**
+   * `left`: the remote closed it saying its node is leaving the network (it is gone, not pruning
+   * a link). `redialing`: a connect() came while it was closing; a fresh dial follows (see dial).
+   */
   | { type: 'peer.closed'; peer: PeerId; wasOpen: boolean; failure?: { code: ErrorCode; message: string }; left?: true; redialing?: true }
   | { type: 'connect.refused'; peer: PeerId; code: ErrorCode; message: string }
   | { type: 'signal.dropped'; from: PeerId; reason: string };
@@ -64,7 +66,7 @@ interface PeerEntry {
   role: 'dialer' | 'listener';
   /** This node asked to close it (`disconnect`); it is gone once its actor finishes. */
   closing?: true;
-  /** A `connect` came while it was closing: dial afresh once it is gone (see redialAfterClose). */
+  /** A `connect` came while it was closing: dial afresh once it is gone (see forgetFinished). */
   redial?: true;
 }
 
@@ -86,8 +88,6 @@ interface WaitingOffer {
 
 interface Context extends ConnectionManagerInput {
   peers: Record<string, PeerEntry>;
-  /** Peers whose closed connection is to be dialled again, from forgetFinished to redialAfterClose. */
-  redialing: readonly PeerId[];
   generation: number;
   waitingOffers: Record<string, WaitingOffer>;
 }
@@ -301,14 +301,6 @@ export const connectionManagerMachine = setup({
       enqueue.assign({ peers: { ...context.peers, [event.peer]: { ...closing, closing: true } } });
       enqueue.sendTo(entry.childId, { type: 'close' });
     }),
-    /** The connection that was closing when `connect` came is gone: dial it now (see dial). */
-    redialAfterClose: enqueueActions(({ context, event, enqueue }) => {
-      const peer = peerOfChildId(finishedChildId(event.type));
-      if (peer !== undefined && context.redialing.includes(peer)) {
-        enqueue.assign({ redialing: context.redialing.filter((p) => p !== peer) });
-        enqueue.raise({ type: 'connect', peer });
-      }
-    }),
     // Only on shutdown: the goodbyes say this node is leaving.
     closeAll: enqueueActions(({ context, enqueue }) => {
       for (const entry of Object.values(context.peers)) enqueue.sendTo(entry.childId, { type: 'close', leaving: true });
@@ -327,11 +319,11 @@ export const connectionManagerMachine = setup({
     // this, every connection a long-lived node ever had stays in memory (seen: ~75 dead
     // connection actors per node after two simulated minutes).
     releaseFinished: stopChild(({ event }) => finishedChildId(event.type)),
-    forgetFinished: assign(({ context, event }) => {
+    forgetFinished: enqueueActions(({ context, event, enqueue }) => {
       const childId = finishedChildId(event.type);
       // The child id names its peer (see preparePeer): one lookup, not a scan of every entry.
       const peer = peerOfChildId(childId);
-      if (peer === undefined || context.peers[peer]?.childId !== childId) return {};
+      if (peer === undefined || context.peers[peer]?.childId !== childId) return;
       const output: PeerConnectionOutput =
         'output' in event
           ? event.output
@@ -352,13 +344,14 @@ export const connectionManagerMachine = setup({
         ...(output.remoteLeft ? { left: true as const } : {}),
         ...(gone?.redial ? { redialing: true as const } : {}),
       });
-      const redialing = gone?.redial ? [...context.redialing, peer] : context.redialing;
-      return { peers, redialing, waitingOffers: withoutOffer(context.waitingOffers, peer) };
+      enqueue.assign({ peers, waitingOffers: withoutOffer(context.waitingOffers, peer) });
+      // A connect() came while it was closing: dial afresh now (ignored while draining).
+      if (gone?.redial) enqueue.raise({ type: 'connect', peer });
     }),
   },
 }).createMachine({
   id: 'transport',
-  context: ({ input }) => ({ ...input, peers: {}, redialing: [], generation: 0, waitingOffers: {} }),
+  context: ({ input }) => ({ ...input, peers: {}, generation: 0, waitingOffers: {} }),
   entry: 'forgetPreviousLife',
   initial: 'running',
   states: {
@@ -373,8 +366,8 @@ export const connectionManagerMachine = setup({
         'signal.in': { actions: 'routeSignal' },
         'peer.opened': { actions: 'announceOpen' },
         'peer.dialFailed': { actions: 'answerWaitingOffer' },
-        'xstate.done.actor.*': { actions: ['forgetFinished', 'releaseFinished', 'redialAfterClose'] },
-        'xstate.error.actor.*': { actions: ['forgetFinished', 'releaseFinished', 'redialAfterClose'] },
+        'xstate.done.actor.*': { actions: ['forgetFinished', 'releaseFinished'] },
+        'xstate.error.actor.*': { actions: ['forgetFinished', 'releaseFinished'] },
         shutdown: 'draining',
       },
     },
