@@ -11,6 +11,12 @@
  *   PEERSOCK_BENCH_SIZES       comma-separated sizes instead of 1000,10000
  *   PEERSOCK_BENCH_SIGNATURES  `ed25519` (default) or `simulated`: keyed hashes that verify
  *                              exactly like ed25519 inside the simulation (sim/simulated-signatures.ts)
+ *   PEERSOCK_BENCH_TRACE       `off` (default) or `full`: whether actor events are traced
+ *                              (SimulatorOptions.trace; the actors behave the same either way)
+ *   PEERSOCK_BENCH_TIME_RESOLUTION_MS  virtual-clock resolution (default 1; 0: exact)
+ *   PEERSOCK_BENCH_BASELINE    `1` (default): first run 1,000 nodes traced on an exact clock,
+ *                              the configuration of the figures before 2026-12-05, as the
+ *                              baseline measured in the same run; `0`: skip it
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -26,6 +32,8 @@ const MiB = 1024 * 1024;
 export interface ScaleFigures {
   nodes: number;
   signatures: 'ed25519' | 'simulated';
+  trace: 'full' | 'off';
+  timeResolutionMs: number;
   wallSec: number;
   virtualSecDone: number;
   /** Wall time for the full 600 virtual s at the pace reached (a projection when stopped early). */
@@ -33,8 +41,12 @@ export interface ScaleFigures {
   completed: boolean;
   /** Why a run ended before its virtual time, when it was not the wall budget. */
   failure?: string;
+  /** Trace entries (actor events and states; only the simulator's own operations with trace 'off'). */
   events: number;
   eventsPerSec: number;
+  /** Timer callbacks run (message deliveries, actor delays, heartbeats): the simulation's events in either trace mode. */
+  timersFired: number;
+  timersPerSec: number;
   peakRssMiB: number;
   peakHeapMiB: number;
   /** Most nodes alive at once (the per-node figures divide by it). */
@@ -54,8 +66,22 @@ function signaturesSetting(): 'ed25519' | 'simulated' {
   return value;
 }
 
+function traceSetting(): 'full' | 'off' {
+  const value = process.env.PEERSOCK_BENCH_TRACE ?? 'off';
+  if (value !== 'full' && value !== 'off') throw new Error(`PEERSOCK_BENCH_TRACE must be full or off, got ${value}`);
+  return value;
+}
+
+function resolutionSetting(): number {
+  const value = Number(process.env.PEERSOCK_BENCH_TIME_RESOLUTION_MS ?? 1);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`PEERSOCK_BENCH_TIME_RESOLUTION_MS must be a number ≥ 0, got ${process.env.PEERSOCK_BENCH_TIME_RESOLUTION_MS}`);
+  return value;
+}
+
 export async function runSimScale(nodes: number, budgetSec: number): Promise<ScaleFigures> {
   const signatures = signaturesSetting();
+  const trace = traceSetting();
+  const timeResolutionMs = resolutionSetting();
   let peakRss = 0;
   let peakHeap = 0;
   const sampleMemory = () => {
@@ -82,7 +108,7 @@ export async function runSimScale(nodes: number, budgetSec: number): Promise<Sca
       quietMs: 0,
       // Stopping 10,000 nodes is not part of the run: the child process exits instead.
       close: false,
-      simulator: { signatures },
+      simulator: { signatures, trace, timeResolutionMs },
       onProgress: (progress) => {
         sampleMemory();
         virtualMs = progress.virtualMs;
@@ -92,7 +118,7 @@ export async function runSimScale(nodes: number, budgetSec: number): Promise<Sca
           lastLog = now;
           console.log(
             `  n=${nodes}: ${(progress.virtualMs / 1_000).toFixed(0)} virtual s, wall ${((now - started) / 1_000).toFixed(0)} s, ` +
-              `events ${progress.events}, alive ${progress.alive}, rss ${(process.memoryUsage().rss / MiB).toFixed(0)} MiB`,
+              `events ${progress.events}, timers ${progress.timers}, alive ${progress.alive}, rss ${(process.memoryUsage().rss / MiB).toFixed(0)} MiB`,
           );
         }
       },
@@ -101,15 +127,20 @@ export async function runSimScale(nodes: number, budgetSec: number): Promise<Sca
     sampleMemory();
     const wallSec = (performance.now() - started) / 1_000;
     virtualMs = result.stoppedEarly ? virtualMs : result.endAt;
+    const timersFired = result.simulator.clock.firedTimers();
     return {
       nodes,
       signatures,
+      trace,
+      timeResolutionMs,
       wallSec: round(wallSec, 1),
       virtualSecDone: round(virtualMs / 1_000, 1),
       projectedWallSec: Math.round(virtualMs > 0 ? (wallSec * DURATION_MS) / virtualMs : Infinity),
       completed: !result.stoppedEarly,
       events: result.traceTotal,
       eventsPerSec: Math.round(result.traceTotal / wallSec),
+      timersFired,
+      timersPerSec: Math.round(timersFired / wallSec),
       peakRssMiB: Math.round(peakRss / MiB),
       peakHeapMiB: Math.round(peakHeap / MiB),
       peakAlive,
@@ -128,16 +159,26 @@ export async function runSimScale(nodes: number, budgetSec: number): Promise<Sca
 export async function runSimScaleBench(): Promise<Record<string, unknown>> {
   const maxNodes = Number(process.env.PEERSOCK_BENCH_MAX_NODES ?? 10_000);
   const budgetSec = Number(process.env.PEERSOCK_BENCH_BUDGET_SEC ?? 300);
-  const out: Record<string, unknown> = { bench: 'simScale', signatures: signaturesSetting() };
+  const out: Record<string, unknown> = { bench: 'simScale', signatures: signaturesSetting(), trace: traceSetting(), timeResolutionMs: resolutionSetting() };
   // PEERSOCK_BENCH_SIZES (e.g. "10000") runs only those sizes.
   const sizes = process.env.PEERSOCK_BENCH_SIZES ? process.env.PEERSOCK_BENCH_SIZES.split(',').map(Number) : SIZES;
+  const runs: { nodes: number; key: string; mode: ChildMode }[] = [];
+  // The baseline: what every figure before 2026-12-05 measured (each actor event traced, exact clock).
+  if ((process.env.PEERSOCK_BENCH_BASELINE ?? '1') !== '0' && sizes.includes(1_000)) {
+    runs.push({ nodes: 1_000, key: 'sim1kTraced', mode: { trace: 'full', timeResolutionMs: 0 } });
+  }
   for (const nodes of sizes.filter((n) => n <= maxNodes)) {
-    console.log(`${nodes} nodes, 10 virtual min, exponential churn (median 30 min), budget ${budgetSec} s wall, ${signaturesSetting()} signatures`);
-    const figures = await child(nodes, budgetSec);
-    const key = `sim${nodes / 1_000}k`;
+    runs.push({ nodes, key: `sim${nodes / 1_000}k`, mode: { trace: traceSetting(), timeResolutionMs: resolutionSetting() } });
+  }
+  for (const { nodes, key, mode } of runs) {
+    console.log(
+      `${nodes} nodes, 10 virtual min, exponential churn (median 30 min), budget ${budgetSec} s wall, ${signaturesSetting()} signatures, ` +
+        `trace ${mode.trace}, clock ${mode.timeResolutionMs === 0 ? 'exact' : `${mode.timeResolutionMs} ms`}`,
+    );
+    const figures = await child(nodes, budgetSec, mode);
     console.log(
       `${nodes} nodes: ${figures.completed ? 'completed' : `STOPPED (${figures.failure ?? 'wall budget'}) after ${figures.virtualSecDone} of 600 virtual s`} in ${figures.wallSec} s wall (full run projected at ${figures.projectedWallSec} s); ` +
-        `${figures.eventsPerSec} events/s; peak rss ${figures.peakRssMiB} MiB (${figures.rssKiBPerNode} KiB/node over ${figures.peakAlive} alive), heap ${figures.peakHeapMiB} MiB; ` +
+        `${figures.timersPerSec} timers/s, ${figures.eventsPerSec} trace entries/s; peak rss ${figures.peakRssMiB} MiB (${figures.rssKiBPerNode} KiB/node over ${figures.peakAlive} alive), heap ${figures.peakHeapMiB} MiB; ` +
         `ring correct ${figures.ringCorrectFraction === null ? '—' : `${(figures.ringCorrectFraction * 100).toFixed(1)}%`} of samples, ` +
         `successors right ${figures.successorsRightMean === null ? '—' : `${(figures.successorsRightMean * 100).toFixed(2)}%`} of nodes on average, formed ${figures.formedAtSec === null ? 'never' : `at ${figures.formedAtSec} s`}`,
     );
@@ -147,6 +188,7 @@ export async function runSimScaleBench(): Promise<Record<string, unknown>> {
     if (figures.failure !== undefined) out[`${key}Failure`] = figures.failure;
     out[`${key}ProjectedWallSec`] = figures.projectedWallSec;
     out[`${key}EventsPerSec`] = figures.eventsPerSec;
+    out[`${key}TimersPerSec`] = figures.timersPerSec;
     out[`${key}PeakMiB`] = figures.peakRssMiB;
     out[`${key}PeakHeapMiB`] = figures.peakHeapMiB;
     out[`${key}PeakAlive`] = figures.peakAlive;
@@ -159,25 +201,36 @@ export async function runSimScaleBench(): Promise<Record<string, unknown>> {
   return out;
 }
 
+interface ChildMode {
+  trace: 'full' | 'off';
+  timeResolutionMs: number;
+}
+
 /** Runs one size in a child process; a child that dies (out of memory) is reported with how far it got. */
-function child(nodes: number, budgetSec: number): Promise<ScaleFigures> {
+function child(nodes: number, budgetSec: number, mode: ChildMode): Promise<ScaleFigures> {
   const self = fileURLToPath(import.meta.url);
   return new Promise((resolve) => {
     const started = performance.now();
     const proc = spawn(process.execPath, ['--max-old-space-size=4096', ...childNodeArgs(import.meta.url), self], {
-      env: { ...process.env, SIM_SCALE_CHILD: String(nodes), PEERSOCK_BENCH_BUDGET_SEC: String(budgetSec) },
+      env: {
+        ...process.env,
+        SIM_SCALE_CHILD: String(nodes),
+        PEERSOCK_BENCH_BUDGET_SEC: String(budgetSec),
+        PEERSOCK_BENCH_TRACE: mode.trace,
+        PEERSOCK_BENCH_TIME_RESOLUTION_MS: String(mode.timeResolutionMs),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
     let errors = '';
-    let last: { virtualSec: number; events: number; alive: number; rssMiB: number } | undefined;
+    let last: { virtualSec: number; events: number; timers: number; alive: number; rssMiB: number } | undefined;
     proc.stdout.on('data', (chunk: Buffer) => {
       output += chunk;
       for (const line of String(chunk).split('\n')) {
         if (!line.startsWith('  ')) continue;
         console.log(line);
-        const m = /: (\d+) virtual s, wall \d+ s, events (\d+), alive (\d+), rss (\d+) MiB/.exec(line);
-        if (m) last = { virtualSec: Number(m[1]), events: Number(m[2]), alive: Number(m[3]), rssMiB: Number(m[4]) };
+        const m = /: (\d+) virtual s, wall \d+ s, events (\d+), timers (\d+), alive (\d+), rss (\d+) MiB/.exec(line);
+        if (m) last = { virtualSec: Number(m[1]), events: Number(m[2]), timers: Number(m[3]), alive: Number(m[4]), rssMiB: Number(m[5]) };
       }
     });
     proc.stderr.on('data', (chunk: Buffer) => {
@@ -195,6 +248,8 @@ function child(nodes: number, budgetSec: number): Promise<ScaleFigures> {
         resolve({
           nodes,
           signatures: signaturesSetting(),
+          trace: mode.trace,
+          timeResolutionMs: mode.timeResolutionMs,
           wallSec,
           virtualSecDone: last?.virtualSec ?? 0,
           projectedWallSec: last && last.virtualSec > 0 ? Math.round((wallSec * DURATION_MS) / 1_000 / last.virtualSec) : -1,
@@ -202,6 +257,8 @@ function child(nodes: number, budgetSec: number): Promise<ScaleFigures> {
           failure: oom ? 'out of memory (4 GiB heap)' : `exit ${code ?? signal}`,
           events: last?.events ?? 0,
           eventsPerSec: last ? Math.round(last.events / wallSec) : 0,
+          timersFired: last?.timers ?? 0,
+          timersPerSec: last ? Math.round(last.timers / wallSec) : 0,
           peakRssMiB: last?.rssMiB ?? 0,
           peakHeapMiB: 4096,
           peakAlive: last?.alive ?? 0,

@@ -22,6 +22,11 @@ export interface NetworkCheckOptions {
   timeouts?: TransientTimeouts;
   /** Also require the overlay to be connected (default true). */
   connected?: boolean;
+  /**
+   * Check actor states and errors (default true; needs a traced simulator). false: only the
+   * ring and the overlay, for a simulator run with trace 'off'.
+   */
+  actors?: boolean;
 }
 
 /** The nodes that crashed (a crashed node's pending promises die with it, as a process's would). */
@@ -38,6 +43,7 @@ export function checkNetwork(simulator: Simulator, options: NetworkCheckOptions 
     );
   }
   if (options.connected ?? true) violations.push(...checkConnected(simulator.adjacency()));
+  if (options.actors === false) return violations;
   const connection = connectionTransientTimeouts(simulator.config);
   const timeouts = options.timeouts ? combineTimeouts(options.timeouts, connection) : connection;
   violations.push(...checkNoStuckTransients(simulator.actorStates(), simulator.now(), timeouts));

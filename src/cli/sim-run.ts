@@ -47,6 +47,8 @@ export interface RunProgress {
   totalMs: number;
   /** Trace entries so far. */
   events: number;
+  /** Timer callbacks run so far (message deliveries, actor delays, heartbeats). */
+  timers: number;
   alive: number;
   ringOk: boolean;
 }
@@ -107,9 +109,9 @@ export async function runChurn(options: ChurnRunOptions): Promise<ChurnRunResult
     const stats = sim.network.stats();
     const entry: RunSample = { at: sim.now(), ringOk, alive: alive.length, successorsRight, messagesSent: stats.messagesSent, bytesSent: stats.bytesSent };
     // Only a correct ring can pass every invariant: skip the rest when it is not.
-    if (alive.length <= fullMax) entry.allOk = ringOk && checkNetwork(sim, { ring: { successorListLength: r }, timeouts }).length === 0;
+    if (alive.length <= fullMax) entry.allOk = ringOk && checkNetwork(sim, { ring: { successorListLength: r }, timeouts, actors: sim.traced }).length === 0;
     samples.push(entry);
-    options.onProgress?.({ virtualMs: entry.at, totalMs, events: sim.traceTotal(), alive: alive.length, ringOk });
+    options.onProgress?.({ virtualMs: entry.at, totalMs, events: sim.traceTotal(), timers: sim.clock.firedTimers(), alive: alive.length, ringOk });
     if (options.shouldStop?.()) stoppedEarly = true;
   };
   let nextSample = sampleMs;
@@ -138,7 +140,7 @@ export async function runChurn(options: ChurnRunOptions): Promise<ChurnRunResult
       // The last instant is always sampled (a leave may have pushed the sample grid past it).
       if ((samples.at(-1)?.at ?? -1) < sim.now()) sample();
     }
-    const final = checkNetwork(sim, { ring: { successorListLength: r }, timeouts });
+    const final = checkNetwork(sim, { ring: { successorListLength: r }, timeouts, actors: sim.traced });
     const summary = summarizeRun(samples, events, { joinedAt: plan.joinedAt });
     return {
       plan,

@@ -94,6 +94,13 @@ export interface NodeRuntimeOptions {
    * Production passes Date.now, the simulator its shared virtual clock. Absent: clock.now().
    */
   wallClock?: () => number;
+  /**
+   * Inspect the actor tree (default true): `inspect$`, `states$` and `states()` report every
+   * actor's events and states. false: they stay silent and empty, and XState builds no
+   * inspection events at all; for large simulations that do not trace (measured at 10,000
+   * simulated nodes: 27% of the wall time went to inspection and its trace).
+   */
+  inspect?: boolean;
   /** Releases what the caller created for this node (sockets, threads), after the actors stop. */
   release(): Promise<void>;
 }
@@ -381,7 +388,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
       logger: logger.child({ part: 'supervisor' }),
     },
     clock,
-    inspect: inspection.inspect,
+    ...(options.inspect === false ? {} : { inspect: inspection.inspect }),
     systemId: 'root',
   });
   // Set when the supervisor escalates: the node can no longer serve, and says why.

@@ -87,6 +87,34 @@ describe('createSimulatedClock (XState SimulatedClock as the Clock port)', () =>
     expect(fired).toEqual([20]);
   });
 
+  it('with a resolution, rounds deadlines up to it, never early, and fires shared deadlines in the order set', () => {
+    const clock = createSimulatedClock(undefined, { resolutionMs: 1 });
+    expect(clock.resolutionMs).toBe(1);
+    const fired: string[] = [];
+    clock.setTimeout(() => fired.push(`late@${clock.now()}`), 10.7);
+    clock.setTimeout(() => fired.push(`early@${clock.now()}`), 10.2);
+    clock.setTimeout(() => fired.push(`exact@${clock.now()}`), 12);
+    expect(clock.nextDeadline()).toBe(11);
+    clock.advance(10.9);
+    expect(fired).toEqual([]);
+    clock.advance(5);
+    // 10.2 and 10.7 share the deadline 11: creation order, not exact-time order.
+    expect(fired).toEqual(['late@11', 'early@11', 'exact@12']);
+    expect(clock.firedTimers()).toBe(3);
+    for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => createSimulatedClock(undefined, { resolutionMs: bad })).toThrow(RangeError);
+    }
+  });
+
+  it('counts fired timers, not cancelled ones', () => {
+    const clock = createSimulatedClock();
+    clock.setTimeout(() => undefined, 1);
+    clock.clearTimeout(clock.setTimeout(() => undefined, 2));
+    clock.advance(10);
+    expect(clock.firedTimers()).toBe(1);
+    expect(clock.resolutionMs).toBe(0);
+  });
+
   it("drives XState's `after` delays on virtual time", async () => {
     const clock = createSimulatedClock();
     const machine = createMachine({

@@ -54,40 +54,45 @@ export function positionFromBigint(n: bigint): Position {
 /**
  * Hashing is the one costly step from a PeerId to a position, and the same few thousand ids are
  * looked up over and over (every list merge, every routed hop). The cap bounds memory when ids
- * come from the network; at the cap the least recently used entry goes. 32 Ki entries of two
- * 64-char strings is a few MiB — enough to hold a 10,000-node simulation entirely.
+ * come from the network. Two generations instead of a strict LRU: a hit in the current one is a
+ * plain lookup (moving each hit to the back of one Map was 1.6–2.4% of a large simulation's
+ * time), a hit in the previous one moves the id up, and a full current generation becomes the
+ * previous one, dropping the ids not used since. At most 2 × 16 Ki entries of two 64-char
+ * strings: a few MiB, enough to hold a 10,000-node simulation entirely.
  */
 export const POSITION_CACHE_CAPACITY = 32_768;
-const positionCache = new Map<string, Position>();
+let currentPositions = new Map<string, Position>();
+let previousPositions = new Map<string, Position>();
 
 /** SHA-256 of the public key behind `id`, as hex: the node's place on the ring and in the DHT. */
 export function positionHex(id: PeerId): Position {
-  const cached = positionCache.get(id);
-  if (cached !== undefined) {
-    // Map keeps insertion order: re-inserting marks the entry most recently used.
-    positionCache.delete(id);
-    positionCache.set(id, cached);
-    return cached;
+  const cached = currentPositions.get(id);
+  if (cached !== undefined) return cached;
+  const position = previousPositions.get(id) ?? (createHash('sha256').update(Buffer.from(id, 'hex')).digest('hex') as Position);
+  if (currentPositions.size >= POSITION_CACHE_CAPACITY / 2) {
+    previousPositions = currentPositions;
+    currentPositions = new Map();
   }
-  const position = createHash('sha256').update(Buffer.from(id, 'hex')).digest('hex') as Position;
-  if (positionCache.size >= POSITION_CACHE_CAPACITY) {
-    const oldest = positionCache.keys().next();
-    if (oldest.done !== true) positionCache.delete(oldest.value);
-  }
-  positionCache.set(id, position);
+  currentPositions.set(id, position);
   return position;
 }
 
 /** For tests and memory probes. */
+/** Ids held by the position cache (both generations; at most POSITION_CACHE_CAPACITY). */
 export function positionCacheSize(): number {
-  return positionCache.size;
+  return currentPositions.size + previousPositions.size;
+}
+
+/** Whether `id`'s position is cached (for tests of the eviction policy). */
+export function isPositionCached(id: PeerId): boolean {
+  return currentPositions.has(id) || previousPositions.has(id);
 }
 
 export function clearPositionCache(): void {
-  positionCache.clear();
+  currentPositions = new Map();
+  previousPositions = new Map();
 }
 
-/** Numeric order of two positions: negative, zero or positive. */
 export function compare(a: Position, b: Position): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
