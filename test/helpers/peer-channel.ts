@@ -27,10 +27,11 @@ export function testChannel(remote: PeerId, link: Link = openTestLink()) {
   const internal: Array<{ protocol: string; body: unknown }> = [];
   const violations: PeerSockError[] = [];
   const control: ChannelControlEvent[] = [];
+  const clock = createSimulatedClock();
   const ch = new PeerChannel({
     remote,
     limits: DEFAULT_WIRE_LIMITS,
-    clock: createSimulatedClock(),
+    clock,
     sendBudgetBytes: 1 << 20,
     maxQueuedBytes: 1 << 20,
     sendTimeoutMs: 1_000,
@@ -40,5 +41,5 @@ export function testChannel(remote: PeerId, link: Link = openTestLink()) {
     internal: { protocols: new Set(['ps/ring']), deliver: (_from, protocol, body) => internal.push({ protocol, body }) },
   });
   ch.attach(link, (event) => control.push(event));
-  return { ch, delivered, internal, violations, control };
+  return { ch, delivered, internal, violations, control, clock };
 }

@@ -42,6 +42,30 @@ describe('keepalive heartbeat', () => {
     expect(sent.filter((p) => p === 'ps/ping')).toEqual([]);
   });
 
+  it('sends one and the same ping frame every time; a ping of any body (older peers counted) is life, not a violation', () => {
+    const frames: Uint8Array[] = [];
+    const { ch } = testChannel(REMOTE, openTestLink((bytes) => void frames.push(Uint8Array.from(bytes))));
+    ch.markAuthenticated();
+    ch.keepAlive();
+    ch.keepAlive();
+    expect(frames).toHaveLength(2);
+    expect(frames[1]).toEqual(frames[0]);
+    expect(decodeFrame(frames[0]!)).toEqual({ protocol: 'ps/ping', body: 0 });
+
+    const { ch: listener, violations, control, internal, clock } = testChannel(REMOTE);
+    listener.markAuthenticated();
+    clock.advance(1_000);
+    expect(listener.silentFor(clock.now())).toBe(1_000);
+    listener.receive(frames[0]!);
+    expect(listener.silentFor(clock.now())).toBe(0);
+    clock.advance(500);
+    listener.receive(encodeFrame('ps/ping', 7, DEFAULT_WIRE_LIMITS));
+    expect(listener.silentFor(clock.now())).toBe(0);
+    expect(violations).toEqual([]);
+    expect(control).toEqual([]);
+    expect(internal).toEqual([]);
+  });
+
   it('does not answer a ping (each side keeps its own direction alive)', () => {
     const { ch, sent } = channel();
     ch.receive(encodeFrame('ps/ping', 7, DEFAULT_WIRE_LIMITS));

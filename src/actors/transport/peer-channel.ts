@@ -23,6 +23,19 @@ export const BYE_LEAVING = 'leaving';
  * longer. A link nobody watches beats `unwatchedHeartbeatFactor` times slower (see keepAlive).
  */
 export const WATCH_PROTOCOL = 'ps/watch';
+/**
+ * Every ping is the same frame: its body says nothing (any frame is a sign of life), so it is
+ * encoded once, sent as is, and recognised on arrival without decoding. Pings are ~80% of a
+ * calm network's frames (1,000 simulated nodes: 2.9 of 3.6 frames per node per second).
+ */
+const PING_FRAME: Uint8Array = encodeFrame(PING_PROTOCOL, 0);
+
+function isPingFrame(bytes: Uint8Array): boolean {
+  if (bytes.length !== PING_FRAME.length) return false;
+  for (let i = 0; i < bytes.length; i += 1) if (bytes[i] !== PING_FRAME[i]) return false;
+  return true;
+}
+
 /** Handled during the handshake itself; everything else waits for it (see `early`). */
 const HANDSHAKE_PHASE_PROTOCOLS: ReadonlySet<string> = new Set([AUTH_PROTOCOL, BYE_PROTOCOL, PING_PROTOCOL, PONG_PROTOCOL]);
 
@@ -89,7 +102,6 @@ export class PeerChannel {
   /** When the handshake completed: silence counts from here until a frame arrives. */
   private authenticatedAt = 0;
   private violations = 0;
-  private pingCounter = 0;
   /** Whether anything went out since the last keepalive opportunity: traffic is its own heartbeat. */
   private sentSinceKeepAlive = false;
   /** Heartbeat ticks in a row with nothing sent (see keepAlive). */
@@ -274,19 +286,29 @@ export class PeerChannel {
   /** Control frames are small and bypass the byte budget so they never queue behind data. */
   sendControl(protocol: string, body: unknown): void {
     if (!this.link) return;
+    let frame: Uint8Array;
+    try {
+      frame = encodeFrame(protocol, body, this.options.limits);
+    } catch {
+      return;
+    }
+    this.sendControlFrame(frame);
+  }
+
+  private sendControlFrame(frame: Uint8Array): void {
+    if (!this.link) return;
     this.sentSinceKeepAlive = true;
     try {
       // Corked data first: a goodbye must never overtake the data sent before it.
       this.cork?.flush();
-      this.link.send(encodeFrame(protocol, body, this.options.limits));
+      this.link.send(frame);
     } catch {
       // The link closed under us; its close callback reports that.
     }
   }
 
   sendPing(): void {
-    this.pingCounter = (this.pingCounter + 1) >>> 0;
-    this.sendControl(PING_PROTOCOL, this.pingCounter);
+    this.sendControlFrame(PING_FRAME);
   }
 
   /**
@@ -353,6 +375,8 @@ export class PeerChannel {
     if (!this.link) return;
     this.lastReceivedAt = this.options.clock.now();
     this.watchAnswerDue = false;
+    // A ping has done its work by arriving (see PING_FRAME).
+    if (isPingFrame(bytes)) return;
     const frame = this.decode(bytes);
     if (!frame) return;
     if (this.holdEarly(bytes, frame.protocol)) return;
