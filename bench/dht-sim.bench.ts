@@ -119,7 +119,9 @@ export async function runDhtSim(run: RunName, nodes: number, budgetSec: number):
   const memory = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 1_000);
   const log = (line: string) => console.log(`  ${run} n=${nodes}: ${line} (wall ${wallSec()} s)`);
   const seed = RUNS.indexOf(run) + 1;
-  const sim = createSimulator({ seed, ring: RING, dht: DHT, routing: {}, traceLimit: 1_000 });
+  // Untraced: the figures come from the nodes' own APIs and ring views, never from the trace, and
+  // an untraced run makes exactly the same moves (test/sim/scale-options.test.ts) in less time.
+  const sim = createSimulator({ seed, ring: RING, dht: DHT, routing: {}, trace: 'off' });
   const joinedAt = new Map<PeerId, number>();
   const departedAt = new Map<PeerId, { at: number; how: DepartureKind }>();
   const degrees = new LinkDegrees(DHT.linkBudget!);
