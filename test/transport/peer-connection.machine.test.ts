@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createMachine, type AnyStateNode } from 'xstate';
+import { createMachine, type AnyActorRef, type AnyStateNode } from 'xstate';
 import { getStateNodes } from 'xstate/graph';
 import { DEFAULT_CONNECTION_CONFIG, type ConnectionConfig } from '../../src/actors/transport/connection-config.js';
 import { connectionManagerMachine } from '../../src/actors/transport/connection-manager.machine.js';
@@ -68,6 +68,32 @@ describe('peer connection lifecycle (memory network, virtual time)', () => {
     expect(a.peerState('b')).toBe('attempt.open.alive');
     expect(sim.node('b').peerState('a')).toBe('attempt.open.alive');
     expect(sim.noticesOf('a', 'peer.open').map((n) => n.at)).toEqual([OPEN_AFTER]);
+  });
+
+  it('keeps no handshake material once open: nonces, the remote hello and proof, the offer are dropped', async () => {
+    const sim = start();
+    const a = sim.addNode('a');
+    const b = sim.addNode('b');
+    a.connect('b');
+    const contextOf = (node: typeof a, peer: string) => {
+      const snapshot = node.actor.getSnapshot();
+      const entry = snapshot.context.peers[sim.node(peer).peerId];
+      return (snapshot.children[entry!.childId] as AnyActorRef).getSnapshot().context as Record<string, unknown>;
+    };
+    // Mid-handshake the listener holds the offer and its nonce.
+    await sim.advance(S + L);
+    expect(contextOf(b, 'a').offer).toBeDefined();
+    // The dialer starts authenticating at 2S + 2L (see the lifecycle test above): its nonce is out.
+    await sim.advance(S + L + 1);
+    expect(a.peerState('b')).toMatch(/^attempt\.authenticating/);
+    expect(contextOf(a, 'b').localNonce).toBeInstanceOf(Uint8Array);
+    await sim.advance(1_000);
+    for (const [node, peer] of [[a, 'b'], [b, 'a']] as const) {
+      expect(node.peerState(peer)).toBe('attempt.open.alive');
+      const context = contextOf(node, peer);
+      expect(context.wasOpen).toBe(true);
+      for (const field of ['localNonce', 'remoteHello', 'remoteProof', 'offer']) expect(context[field], field).toBeUndefined();
+    }
   });
 
   it('fails with SIGNALING_TIMEOUT after maxDialAttempts unanswered offers, backing off with seeded jitter between them', async () => {
