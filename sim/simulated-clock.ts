@@ -16,6 +16,8 @@ export interface VirtualClock extends Clock {
   /** Earliest deadline of a pending timer, or undefined when none is pending. */
   nextDeadline(): number | undefined;
   pendingTimers(): number;
+  /** Entries the timer heap holds, cancelled ones not yet dropped included (bounded by 2 × pending + a slack). */
+  storedTimers(): number;
   /** Timer callbacks run so far (each message delivery batch, actor delay and heartbeat is one). */
   firedTimers(): number;
   /** Deadlines are rounded up to a multiple of this (0: exact). See SimulatedClockOptions. */
@@ -36,6 +38,10 @@ export interface SimulatedClockOptions {
    */
   resolutionMs?: number;
 }
+
+/** Cancelled entries tolerated beyond the live count before the heap is rebuilt. */
+const COMPACT_SLACK = 1_024;
+const NOOP = (): void => undefined;
 
 interface Entry {
   deadline: number;
@@ -97,8 +103,20 @@ export function createSimulatedClock(simulated: SimulatedClock = new SimulatedCl
       i = smallest;
     }
   };
+  // Cancelled entries still in the heap (see clearTimeout).
+  let cancelled = 0;
+  const compact = () => {
+    const kept = heap.filter((entry) => live.get(entry.id) === entry);
+    heap.length = 0;
+    // Pushing one by one re-establishes the heap order: O(n log n), once per O(n) cancellations.
+    for (const entry of kept) push(entry);
+    cancelled = 0;
+  };
   const nextDeadline = (): number | undefined => {
-    while (heap.length > 0 && live.get(heap[0]!.id) !== heap[0]) pop();
+    while (heap.length > 0 && live.get(heap[0]!.id) !== heap[0]) {
+      pop();
+      cancelled = Math.max(0, cancelled - 1);
+    }
     return heap[0]?.deadline;
   };
 
@@ -143,10 +161,21 @@ export function createSimulatedClock(simulated: SimulatedClock = new SimulatedCl
     },
     clearTimeout(handle: TimerHandle) {
       // The proxy may stay armed for a cancelled deadline: it then fires, finds nothing due, re-arms.
-      if (typeof handle === 'number') live.delete(handle);
+      if (typeof handle !== 'number') return;
+      const entry = live.get(handle);
+      if (entry === undefined) return;
+      live.delete(handle);
+      // A cancelled entry stays in the heap until its deadline comes up (lazy deletion), but its
+      // callback goes now: it holds whatever set the timer (an actor, its context, a closed
+      // link), and timeouts are long while connections come and go fast. And once cancelled
+      // entries outnumber the live ones the heap is rebuilt without them, so it stays O(live).
+      entry.callback = NOOP;
+      cancelled += 1;
+      if (cancelled > live.size + COMPACT_SLACK) compact();
     },
     nextDeadline,
     pendingTimers: () => live.size,
+    storedTimers: () => heap.length,
     firedTimers: () => fired,
     resolutionMs,
     advanceTo(time: number) {

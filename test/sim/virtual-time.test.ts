@@ -106,6 +106,25 @@ describe('createSimulatedClock (XState SimulatedClock as the Clock port)', () =>
     }
   });
 
+  it('drops cancelled timers from its heap once they outnumber the live ones, and still fires the rest in order', () => {
+    const clock = createSimulatedClock();
+    const fired: number[] = [];
+    const handles = [];
+    for (let i = 0; i < 10_000; i += 1) handles.push(clock.setTimeout(() => fired.push(i), 60_000 + (i % 97)));
+    // Cancel all but every 1,000th: long timeouts cancelled early, as connections come and go.
+    handles.forEach((handle, i) => {
+      if (i % 1_000 !== 0) clock.clearTimeout(handle);
+    });
+    expect(clock.pendingTimers()).toBe(10);
+    expect(clock.storedTimers()).toBeLessThanOrEqual(10 + 1_024 + 1);
+    clock.clearTimeout(handles[1]!); // cancelling twice changes nothing
+    expect(clock.pendingTimers()).toBe(10);
+    clock.advance(70_000);
+    const expected = [0, 1_000, 2_000, 3_000, 4_000, 5_000, 6_000, 7_000, 8_000, 9_000].sort((a, b) => (a % 97) - (b % 97) || a - b);
+    expect(fired).toEqual(expected);
+    expect(clock.storedTimers()).toBe(0);
+  });
+
   it('counts fired timers, not cancelled ones', () => {
     const clock = createSimulatedClock();
     clock.setTimeout(() => undefined, 1);
