@@ -15,7 +15,7 @@
  *                              (SimulatorOptions.trace; the actors behave the same either way)
  *   PEERSOCK_BENCH_TIME_RESOLUTION_MS  virtual-clock resolution (default 1; 0: exact)
  *   PEERSOCK_BENCH_BASELINE    `1` (default): first run 1,000 nodes traced on an exact clock,
- *                              the configuration of the figures before 2026-12-05, as the
+ *                              the configuration of every figure before 2026-12-06, as the
  *                              baseline measured in the same run; `0`: skip it
  */
 import { spawn } from 'node:child_process';
@@ -163,7 +163,7 @@ export async function runSimScaleBench(): Promise<Record<string, unknown>> {
   // PEERSOCK_BENCH_SIZES (e.g. "10000") runs only those sizes.
   const sizes = process.env.PEERSOCK_BENCH_SIZES ? process.env.PEERSOCK_BENCH_SIZES.split(',').map(Number) : SIZES;
   const runs: { nodes: number; key: string; mode: ChildMode }[] = [];
-  // The baseline: what every figure before 2026-12-05 measured (each actor event traced, exact clock).
+  // The baseline: what every figure before 2026-12-06 measured (each actor event traced, exact clock).
   if ((process.env.PEERSOCK_BENCH_BASELINE ?? '1') !== '0' && sizes.includes(1_000)) {
     runs.push({ nodes: 1_000, key: 'sim1kTraced', mode: { trace: 'full', timeResolutionMs: 0 } });
   }

@@ -103,20 +103,15 @@ export function createSimulatedClock(simulated: SimulatedClock = new SimulatedCl
       i = smallest;
     }
   };
-  // Cancelled entries still in the heap (see clearTimeout).
-  let cancelled = 0;
+  // Drops the cancelled entries (see clearTimeout): the heap holds live entries only again.
   const compact = () => {
     const kept = heap.filter((entry) => live.get(entry.id) === entry);
     heap.length = 0;
     // Pushing one by one re-establishes the heap order: O(n log n), once per O(n) cancellations.
     for (const entry of kept) push(entry);
-    cancelled = 0;
   };
   const nextDeadline = (): number | undefined => {
-    while (heap.length > 0 && live.get(heap[0]!.id) !== heap[0]) {
-      pop();
-      cancelled = Math.max(0, cancelled - 1);
-    }
+    while (heap.length > 0 && live.get(heap[0]!.id) !== heap[0]) pop();
     return heap[0]?.deadline;
   };
 
@@ -170,7 +165,8 @@ export function createSimulatedClock(simulated: SimulatedClock = new SimulatedCl
       // link), and timeouts are long while connections come and go fast. And once cancelled
       // entries outnumber the live ones the heap is rebuilt without them, so it stays O(live).
       entry.callback = NOOP;
-      cancelled += 1;
+      // Every heap entry not in `live` is a cancelled one (a fired entry leaves both at once).
+      const cancelled = heap.length - live.size;
       if (cancelled > live.size + COMPACT_SLACK) compact();
     },
     nextDeadline,
