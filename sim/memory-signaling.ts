@@ -4,6 +4,7 @@ import type { PeerId } from '../src/identity/peer-id.js';
 import type { SignalingPort } from '../src/node/signaling-port.js';
 import type { Clock } from '../src/ports/clock.js';
 import type { Random } from '../src/ports/random.js';
+import { IndexedIds } from '../src/signaling/registry.js';
 
 /**
  * The signaling service of the simulator: one in-memory hub standing for every signaling
@@ -75,24 +76,32 @@ export function createMemorySignalingHub(options: MemorySignalingHubOptions): Me
   };
   const reachable = options.reachable ?? (() => true);
   const registered = new Map<PeerId, Registration>();
-  // The registered ids as an array for sample(): drawing from it costs O(n drawn), where
-  // copying and filtering every registration cost O(N) per call (at 10,000 nodes, ~300
-  // samples per virtual second). Removal swaps the last id in: still a deterministic order.
-  const ids: PeerId[] = [];
-  const slots = new Map<PeerId, number>();
-  const addId = (peerId: PeerId) => {
-    slots.set(peerId, ids.length);
-    ids.push(peerId);
-  };
+  // The registered ids, and those that said they are ring members (samples name them first),
+  // as arrays for sample(): drawing costs O(n drawn), where copying and filtering every
+  // registration cost O(N) per call (at 10,000 nodes, ~300 samples per virtual second).
+  // Removal swaps the last id in: still a deterministic order.
+  const all = new IndexedIds();
+  const members = new IndexedIds();
   const removeId = (peerId: PeerId) => {
-    const slot = slots.get(peerId);
-    if (slot === undefined) return;
-    slots.delete(peerId);
-    const last = ids.pop()!;
-    if (slot < ids.length) {
-      ids[slot] = last;
-      slots.set(last, slot);
+    all.delete(peerId);
+    members.delete(peerId);
+  };
+  /**
+   * Partial Fisher–Yates on the seeded stream over a virtual copy of `ids` (only the swapped
+   * positions are stored), skipping `self` and the unreachable: a uniform sample without
+   * replacement of the other reachable peers, of up to `wanted`.
+   */
+  const draw = (ids: readonly PeerId[], self: PeerId, wanted: number): PeerId[] => {
+    const picked: PeerId[] = [];
+    const moved = new Map<number, number>();
+    for (let i = 0; i < ids.length && picked.length < wanted; i += 1) {
+      const j = i + Math.floor(random.float() * (ids.length - i));
+      const drawn = moved.get(j) ?? j;
+      moved.set(j, moved.get(i) ?? i);
+      const id = ids[drawn]!;
+      if (id !== self && reachable(self, id)) picked.push(id);
     }
+    return picked;
   };
   // FIFO per (from, to): equal deadlines on the virtual clock fire in no promised order.
   const queues = new Map<string, Relayed[]>();
@@ -171,19 +180,15 @@ export function createMemorySignalingHub(options: MemorySignalingHubOptions): Me
           if (!available) return Promise.reject(unavailable());
           counters.samples += 1;
           const wanted = Math.max(0, Math.floor(n));
-          const picked: PeerId[] = [];
-          // Partial Fisher–Yates on the seeded stream over a virtual copy of `ids` (only the
-          // swapped positions are stored), skipping ourselves and the unreachable: a uniform
-          // sample without replacement of the other reachable peers, of up to `wanted`.
-          const moved = new Map<number, number>();
-          for (let i = 0; i < ids.length && picked.length < wanted; i += 1) {
-            const j = i + Math.floor(random.float() * (ids.length - i));
-            const drawn = moved.get(j) ?? j;
-            moved.set(j, moved.get(i) ?? i);
-            const id = ids[drawn]!;
-            if (id !== peerId && reachable(peerId, id)) picked.push(id);
-          }
+          // Ring members first, as the server does; any registered peers when none is in reach.
+          const fromMembers = wanted > 0 ? draw(members.ids, peerId, wanted) : [];
+          const picked = fromMembers.length > 0 ? fromMembers : draw(all.ids, peerId, wanted);
           return after(latency(peerId, peerId), () => picked);
+        },
+        setRingMember(member) {
+          if (registered.get(peerId) !== self) return;
+          if (member) members.add(peerId);
+          else members.delete(peerId);
         },
         async close() {
           if (registered.get(peerId) === self) {
@@ -203,7 +208,7 @@ export function createMemorySignalingHub(options: MemorySignalingHubOptions): Me
       if (!registration) {
         registration = makePort(peerId);
         registered.set(peerId, registration);
-        addId(peerId);
+        all.add(peerId);
       }
       return registration.port;
     },

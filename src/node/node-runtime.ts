@@ -267,6 +267,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
           disconnect: (peer) => manager()?.send({ type: 'disconnect', peer }),
           openPeers: () => openPeers.value,
           bootstrapCandidates: (n) => bootstrapCandidates(n),
+          announceMembership: (member) => signaling?.setRingMember?.(member),
         },
       }
     : undefined;

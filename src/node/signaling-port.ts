@@ -8,7 +8,14 @@ import type { PeerId } from '../identity/peer-id.js';
  */
 export interface SignalingPort {
   signal(to: PeerId, data: object): Promise<void>;
+  /** Registered peers for bootstrap: ring members (see setRingMember) when there are any. */
   sample(n: number): Promise<PeerId[]>;
+  /**
+   * Tells the service whether this node is on a ring, so samples name members first: a joiner
+   * whose way in is another joiner has its lookup declined. Fire and forget; kept across
+   * reconnects. Optional: a service without it samples every registered peer alike.
+   */
+  setRingMember?(member: boolean): void;
   readonly signals$: Observable<{ from: PeerId; data: unknown }>;
   close(): Promise<void>;
 }

@@ -64,8 +64,10 @@ export interface SignalingClient {
   start(): Promise<void>;
   /** Resolves when the server accepted and relayed it; rejects with the server's error code (e.g. SIGNAL_UNKNOWN_PEER). */
   signal(to: PeerId, data: object): Promise<void>;
-  /** Up to n random other registered PeerIds (the server may cap n). */
+  /** Up to n random other registered PeerIds (the server may cap n), ring members first. */
   sample(n: number): Promise<PeerId[]>;
+  /** Whether we are on a ring (samples name members first); kept and re-sent after a reconnect. */
+  setRingMember(member: boolean): void;
   /** Stops for good: no reconnect, no timers, sockets closed. Idempotent. */
   close(): Promise<void>;
 }
@@ -122,6 +124,7 @@ class WsSignalingClient implements SignalingClient {
   private reconnectAttempt = 0;
   private nextRid = 0;
   private readonly pending = new Map<string, Pending>();
+  private ringMember = false;
 
   constructor(options: SignalingClientOptions) {
     if (options.urls.length === 0) throw new PeerSockError('INVALID_ARGUMENT', 'a signaling client needs at least one server url');
@@ -167,6 +170,19 @@ class WsSignalingClient implements SignalingClient {
       return Promise.reject(new PeerSockError('INVALID_ARGUMENT', `sample size must be an integer in 0..${MAX_SAMPLE_REQUEST}, got ${n}`));
     }
     return this.request('sample', n, (rid) => ({ t: 'sample', n, rid })).then((peers) => peers ?? []);
+  }
+
+  setRingMember(member: boolean): void {
+    if (member === this.ringMember) return;
+    this.ringMember = member;
+    if (this.session?.phase === 'ready') this.sendMembership(this.session);
+  }
+
+  /** Not answered by the server; a lost one is corrected by the next registration. */
+  private sendMembership(session: Session): void {
+    session.socket.send(encode({ t: 'member', on: this.ringMember }), (error) => {
+      if (error !== undefined && error !== null) this.log.debug('membership not sent', { url: session.url, error: error.message });
+    });
   }
 
   close(): Promise<void> {
@@ -310,6 +326,8 @@ class WsSignalingClient implements SignalingClient {
             this.reconnectAttempt = 0;
             this.armKeepalive(session);
             this.log.info('registered', { url, peer: this.peerId });
+            // A registration starts as a non-member on the server.
+            if (this.ringMember) this.sendMembership(session);
             this.setState('registered');
             resolve();
             return;

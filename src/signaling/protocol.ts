@@ -16,7 +16,9 @@ import { isPeerId, type PeerId } from '../identity/peer-id.js';
  *                                   set by the server (a client-supplied `from` is never used)
  *   {t:'relayed', rid}              the server accepted the `signal` with this rid and passed
  *                                   it on (not proof of delivery: a peer may be gone already)
- *   {t:'sample', rid, peers}        up to min(n, sampleMax) random other registered PeerIds
+ *   {t:'sample', rid, peers}        up to min(n, sampleMax) random other registered PeerIds:
+ *                                   ring members (see `member`) when any other is registered,
+ *                                   otherwise any registered peers
  *   {t:'error', code, message, rid?}  code is one of SignalErrorCode; rid when the error
  *                                   answers a request that carried one
  *
@@ -26,6 +28,10 @@ import { isPeerId, type PeerId } from '../identity/peer-id.js';
  *   {t:'signal', to, data, rid?}    data: any JSON object (≤ MAX_DATA_DEPTH nesting), opaque to
  *                                   the server; with a rid the server answers `relayed` or `error`
  *   {t:'sample', n, rid}            n: integer 0..MAX_SAMPLE_REQUEST
+ *   {t:'member', on}                on: boolean; "I am on a ring now" (or no longer). Samples
+ *                                   name members first: a joiner that picked another joiner
+ *                                   as its way in would have its lookup declined. Not
+ *                                   answered; a new registration starts as a non-member
  *
  * rid: a string of 1..64 printable ASCII characters chosen by the client to correlate answers.
  * Whole frames are limited in size by the server (default 64 KiB; beyond it the socket is
@@ -91,7 +97,8 @@ export type ServerMessage =
 export type ClientMessage =
   | { t: 'register'; id: PeerId; sig: string }
   | { t: 'signal'; to: PeerId; data: SignalData; rid?: string }
-  | { t: 'sample'; n: number; rid: string };
+  | { t: 'sample'; n: number; rid: string }
+  | { t: 'member'; on: boolean };
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string; rid?: string };
 
@@ -181,6 +188,9 @@ export function parseClientMessage(text: string): Parsed<ClientMessage> {
         return bad(`sample.n must be an integer in 0..${MAX_SAMPLE_REQUEST}`, rid);
       }
       return { ok: true, value: { t: 'sample', n: m.n, rid } };
+    case 'member':
+      if (typeof m.on !== 'boolean') return bad('member.on must be true or false');
+      return { ok: true, value: { t: 'member', on: m.on } };
     default:
       return bad(`unknown message type ${describeType(m.t)}`, rid);
   }

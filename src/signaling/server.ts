@@ -246,11 +246,12 @@ export async function startSignalingServer(options: SignalingServerOptions = {})
     }
     const from = conn.peerId;
     if (from === undefined) {
-      reject(conn, 'SIGNAL_NOT_REGISTERED', `register before sending ${message.t}`, message.rid);
+      reject(conn, 'SIGNAL_NOT_REGISTERED', `register before sending ${message.t}`, ridOf(message));
       strike(conn);
       return;
     }
     if (message.t === 'signal') onSignal(conn, from, message);
+    else if (message.t === 'member') registry.setMember(from, message.on);
     else onSample(conn, from, message.n, message.rid);
   }
 
@@ -326,8 +327,11 @@ export async function startSignalingServer(options: SignalingServerOptions = {})
     if (message.rid !== undefined) send(conn, { t: 'relayed', rid: message.rid });
   }
 
+  /** Ring members other than the asker when there are any: a joiner needs one as its way in. */
   function onSample(conn: Connection, self: PeerId, n: number, rid: string): void {
-    const peers = pickRandom(registry.ids, Math.min(n, sampleMax), self, (max) => randomInt(max));
+    const otherMembers = registry.memberIds.length - (registry.isMember(self) ? 1 : 0);
+    const pool = otherMembers > 0 ? registry.memberIds : registry.ids;
+    const peers = pickRandom(pool, Math.min(n, sampleMax), self, (max) => randomInt(max));
     send(conn, { t: 'sample', rid, peers });
   }
 
@@ -397,5 +401,5 @@ function rawText(raw: RawData): string {
 }
 
 function ridOf(message: ClientMessage): string | undefined {
-  return message.t === 'register' ? undefined : message.rid;
+  return message.t === 'register' || message.t === 'member' ? undefined : message.rid;
 }

@@ -53,14 +53,18 @@ describe('lookups during joins', () => {
     expect(passed[0]!.message).toEqual({ t: 'find', rid: 9, target: nodes[1]!.position, path: [asker.id, self.id] });
   });
 
-  it('answers when the lookup already went through its bootstrap peer (joiners that all started at once)', async () => {
+  it('sends back, never answers, a lookup that already went through its bootstrap peer', async () => {
+    // Its bootstrap peer routed the lookup here because we are linked to it: answering would
+    // name a joiner as somebody's successor (see ring.machine.ts, declineFind).
     const nodes = contacts(5);
     const [self, via] = [nodes[0]!, nodes[3]!];
     const { h } = await joiningThrough(self, via);
     const before = h.sends.length;
     h.from(via, { t: 'find', rid: 4, target: nodes[2]!.position, path: [via.id] });
-    const answers = sentAfter(h, before, 'found');
-    expect(answers.map((s) => s.to)).toEqual([via.id]);
+    expect(sentAfter(h, before, 'found')).toEqual([]);
+    const back = sentAfter(h, before, 'find');
+    expect(back.map((s) => s.to)).toEqual([via.id]);
+    expect(back[0]!.message).toEqual({ t: 'find', rid: 4, target: nodes[2]!.position, path: [via.id], skip: [self.id] });
   });
 
   it('a member whose lookup path runs out before the target says where it got to (more), not a node before the target', async () => {

@@ -132,6 +132,32 @@ describe('signaling client against the real server', () => {
     expect(await me.sample(0)).toEqual([]);
   });
 
+  it('samples name ring members first, any registered peers while there is none, and membership survives a reconnect', async () => {
+    const first = await startSignalingServer({ port: 0 });
+    const all = [client([first.url]), client([first.url]), client([first.url]), client([first.url]), client([first.url])];
+    await Promise.all(all.map((c) => c.start()));
+    const [me, m1, m2] = all as [SignalingClient, SignalingClient, SignalingClient];
+    // Nobody is a member yet: anyone registered.
+    expect(new Set(await me.sample(10)).size).toBe(4);
+    m1.setRingMember(true);
+    m2.setRingMember(true);
+    // `member` is not answered: the next request on the same socket sees it applied.
+    expect(new Set(await me.sample(10))).toEqual(new Set([m1.peerId, m2.peerId]));
+    m2.setRingMember(false);
+    await m2.sample(0);
+    expect(await me.sample(10)).toEqual([m1.peerId]);
+    // A lone member (itself excluded) is told about every registered peer.
+    expect((await m1.sample(10)).length).toBe(4);
+    // The server restarts: registrations start as non-members and the clients say it again.
+    await first.close();
+    await new Promise((r) => setTimeout(r, 200));
+    await server({ port: first.port });
+    await waitFor(() => all.every((c) => c.state === 'registered'), 5_000, 'reconnect');
+    await m1.sample(0);
+    await me.sample(0);
+    expect(await me.sample(10)).toEqual([m1.peerId]);
+  });
+
   it('fails over: given [dead url, live url] it registers on the live one', async () => {
     const s = await server();
     const dead = await deadUrl();

@@ -21,6 +21,7 @@ const clientMessage: fc.Arbitrary<ClientMessage> = fc.oneof(
   fc.record({ t: fc.constant('signal' as const), to: peerId, data, rid }),
   fc.record({ t: fc.constant('signal' as const), to: peerId, data }),
   fc.record({ t: fc.constant('sample' as const), n: fc.integer({ min: 0, max: 1024 }), rid }),
+  fc.record({ t: fc.constant('member' as const), on: fc.boolean() }),
 );
 
 const serverMessage: fc.Arbitrary<ServerMessage> = fc.oneof(
@@ -83,6 +84,8 @@ describe('signaling protocol', () => {
       ['{"t":"signal","to":"' + id + '","data":{},"rid":""}', /rid/],
       ['{"t":"signal","to":"' + id + '","data":{},"rid":"' + 'r'.repeat(65) + '"}', /rid/],
       ['{"t":"sample","n":2}', /rid/],
+      ['{"t":"member"}', /member.on/],
+      ['{"t":"member","on":"yes"}', /member.on/],
       ['{"t":"sample","n":1025,"rid":"r"}', /integer/],
       ['{"t":"sample","n":1.5,"rid":"r"}', /integer/],
       ['{"t":"__proto__"}', /unknown message type/],

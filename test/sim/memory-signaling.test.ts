@@ -93,6 +93,33 @@ describe('memory signaling hub', () => {
     expect((await draw(2)).sample).not.toEqual(first.sample);
   });
 
+  it('samples ring members first, as the server does: any registered peers while no other member is in reach', async () => {
+    const unreachable = new Set([id(9)]);
+    const { clock, signaling } = hub({ seed: 3, reachable: (_from, to) => !unreachable.has(to) });
+    const ports = Array.from({ length: 10 }, (_, i) => signaling.port(id(i + 1)));
+    const sample = async (n: number) => {
+      const drawn = track(ports[n - 1]!.sample(20));
+      await advance(clock, 25);
+      return new Set(drawn.value!);
+    };
+    expect((await sample(1)).size).toBe(8);
+    ports[1]!.setRingMember!(true);
+    ports[2]!.setRingMember!(true);
+    ports[8]!.setRingMember!(true);
+    expect(await sample(1)).toEqual(new Set([id(2), id(3)]));
+    signaling.unregister(id(2));
+    expect(await sample(1)).toEqual(new Set([id(3)]));
+    // The only other member left is out of reach: anyone registered and reachable.
+    ports[2]!.setRingMember!(false);
+    expect(await sample(1)).toEqual(new Set([id(3), id(4), id(5), id(6), id(7), id(8), id(10)]));
+    // A new registration under a former member's id starts as a non-member.
+    const again = signaling.port(id(2));
+    expect((await sample(1)).has(id(2))).toBe(true);
+    expect((await sample(1)).size).toBe(8);
+    again.setRingMember!(true);
+    expect(await sample(1)).toEqual(new Set([id(2)]));
+  });
+
   it('samples only registered, reachable peers after registrations come and go, each about equally often', async () => {
     const unreachable = new Set([id(3), id(4)]);
     const { clock, signaling } = hub({ seed: 7, reachable: (_from, to) => !unreachable.has(to) });

@@ -7,8 +7,10 @@ import type { Position } from './id-space.js';
  * The ring protocol (`ps/ring` frames between authenticated neighbours). Contacts travel as
  * PeerIds only: a position is always derived from the id by the receiver, never claimed.
  *
- *   find       {t, rid, target, path}        route greedily toward the node responsible for
- *                                            `target`; `path` = the hops so far, origin first
+ *   find       {t, rid, target, path, skip?} route greedily toward the node responsible for
+ *                                            `target`; `path` = the hops so far, origin first;
+ *                                            `skip` = peers that sent it back because they are
+ *                                            not on the ring yet: neither hops nor answers
  *   found      {t, rid, target, node, path, by?, more?}  the answer, routed back along `path`;
  *                                            `by` = who answered (the target's predecessor, as far
  *                                            as it knows, or `node` itself when responsible);
@@ -31,11 +33,16 @@ export const RING_PROTOCOL = 'ps/ring';
  * peer sampled at random among 10,000 needs ~40 hops on average and often more than this.
  */
 export const MAX_PATH = 48;
+/**
+ * Peers a find may be sent back by (not on the ring yet, see ring.machine's declineFind) before
+ * it is dropped: while a crowd joins, a few joiners sit between a member and the target.
+ */
+export const MAX_SKIP = 16;
 /** Successor lists on the wire; r is ~8. */
 export const MAX_LIST = 32;
 
 export type RingMessage =
-  | { t: 'find'; rid: number; target: Position; path: PeerId[] }
+  | { t: 'find'; rid: number; target: Position; path: PeerId[]; skip?: PeerId[] }
   | { t: 'found'; rid: number; target: Position; node: PeerId; path: PeerId[]; by?: PeerId; more?: true }
   | { t: 'get' }
   | { t: 'neighbours'; predecessor?: PeerId; successors: PeerId[] }
@@ -73,8 +80,11 @@ function rid(value: unknown): number {
 /** The wire form of a message: ids and positions as raw bytes. */
 export function ringMessageToWire(message: RingMessage): Record<string, unknown> {
   switch (message.t) {
-    case 'find':
-      return { t: 'find', rid: message.rid, target: wireId(message.target), path: message.path.map(wireId) };
+    case 'find': {
+      const out: Record<string, unknown> = { t: 'find', rid: message.rid, target: wireId(message.target), path: message.path.map(wireId) };
+      if (message.skip !== undefined && message.skip.length > 0) out.skip = message.skip.map(wireId);
+      return out;
+    }
     case 'found': {
       const out: Record<string, unknown> = { t: 'found', rid: message.rid, target: wireId(message.target), node: wireId(message.node), path: message.path.map(wireId) };
       if (message.by !== undefined) out.by = wireId(message.by);
@@ -104,7 +114,10 @@ export function parseRingMessage(body: unknown): RingMessage {
       if (target === undefined) fail('target must be a 32-byte position');
       const path = peerIds(m.path, MAX_PATH, 'path');
       if (path.length === 0) fail('path must name the origin');
-      if (m.t === 'find') return { t: 'find', rid: rid(m.rid), target, path };
+      if (m.t === 'find') {
+        if (m.skip === undefined) return { t: 'find', rid: rid(m.rid), target, path };
+        return { t: 'find', rid: rid(m.rid), target, path, skip: peerIds(m.skip, MAX_SKIP, 'skip') };
+      }
       const by = optionalPeerId(m.by, 'by');
       if (m.more !== undefined && m.more !== true) fail('more must be true when present');
       const found: Extract<RingMessage, { t: 'found' }> = { t: 'found', rid: rid(m.rid), target, node: peerId(m.node, 'node'), path };

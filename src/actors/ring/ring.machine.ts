@@ -9,7 +9,7 @@ import { estimateNetworkSize, mergePeriodFactor } from './network-size.js';
 import { closerPredecessor } from './predecessor.js';
 import { forgetFailed, NO_FAILED_PEERS, recentlyFailed, rememberFailed, type FailedPeers } from './failed-peers.js';
 import type { RingConfig } from './ring-config.js';
-import { MAX_PATH, type RingMessage } from './ring-messages.js';
+import { MAX_PATH, MAX_SKIP, type RingMessage } from './ring-messages.js';
 import { isResponsible, nextHop } from './routing.js';
 import { adoptSuccessorsPredecessor, mergeCandidates, promoteNextSuccessor, reconcileSuccessors } from './successor-list.js';
 
@@ -42,6 +42,12 @@ export interface RingPorts {
   openPeers(): readonly PeerId[];
   /** Peers to join or merge through: the signaling server's sample today, the DHT later. */
   bootstrapCandidates(n: number): Promise<PeerId[]>;
+  /**
+   * We are on a ring now (true) or no longer (false: re-bootstrapping, leaving). Bootstrap
+   * services hand out members first (SignalingPort.setRingMember): a joiner that picks another
+   * joiner as its way in gets its lookup declined and must try again.
+   */
+  announceMembership?(member: boolean): void;
 }
 
 export interface RingInput {
@@ -87,6 +93,8 @@ interface Context {
   predecessorLead: PeerId | undefined;
   /** Times the current join or merge lookup was re-asked from where its path ran out. */
   continuations: number;
+  /** Our id is lower than every peer's in the join's latest sample (see mayFoundRing). */
+  lowestSampled: boolean;
   /** Stabilization back-off (RingConfig.stabilizeMaxIntervalFactor): rounds in a row that changed nothing, and what they saw. */
   calm: { rounds: number; neighbourhood: string };
 }
@@ -106,6 +114,8 @@ type Event =
   // raised by the message dispatcher
   /** `more`: not an answer — the lookup ran out of path at `node`; it can be asked again from there. */
   | { type: 'lookup.done'; rid: number; node: PeerId; by?: PeerId; more?: true }
+  /** Our lookup came back unanswered: every peer it reached (`by`) is not on the ring yet (see declineFind). */
+  | { type: 'lookup.declined'; rid: number; by: PeerId[] }
   | { type: 'stabilize.reply'; from: PeerId; predecessor: PeerId | undefined; successors: PeerId[] };
 
 /**
@@ -186,8 +196,18 @@ export const ringMachine = setup({
     lostFound: ({ context, event }) => event.type === 'link.down' && event.peer === context.found,
     linkFailed: ({ event }) => event.type === 'link.down' && event.failed,
     resendsJoinLookup: ({ context }) => context.config.joinLookupResendMs < context.config.lookupTimeoutMs,
-    isJoinLookup: ({ context, event }) => event.type === 'lookup.done' && context.lookups[event.rid] === 'join',
-    isMergeLookup: ({ context, event }) => event.type === 'lookup.done' && context.lookups[event.rid] === 'merge',
+    isJoinLookup: ({ context, event }) => (event.type === 'lookup.done' || event.type === 'lookup.declined') && context.lookups[event.rid] === 'join',
+    isMergeLookup: ({ context, event }) => (event.type === 'lookup.done' || event.type === 'lookup.declined') && context.lookups[event.rid] === 'merge',
+    /**
+     * Nodes that start together see each other at the signaling server and none is on a ring
+     * yet, so each declines the others' join lookups: one of them must found the ring. It is
+     * the one whose id is lower than all it sampled, once its join has failed before: a crowd
+     * joining an existing ring is let in by a member within a backoff or two, and every founder
+     * splits it (founding whenever the decliners' ids were higher made 16 rings of 100 nodes
+     * joining in 0.6 s).
+     */
+    mayFoundRing: ({ context, event }) =>
+      event.type === 'lookup.declined' && context.failedJoins > 0 && context.lowestSampled && event.by.every((peer) => peer > context.self.id),
     /** The lookup stopped short (`more`) and may be re-asked from where it got to. */
     canContinue: ({ context, event }) => event.type === 'lookup.done' && event.more === true && context.continuations < MAX_CONTINUATIONS,
     cutShort: ({ event }) => event.type === 'lookup.done' && event.more === true,
@@ -288,7 +308,7 @@ export const ringMachine = setup({
           viaPosition = position;
         }
       }
-      return { via, continuations: 0 };
+      return { via, continuations: 0, lowestSampled: candidates.every((peer) => peer > context.self.id) };
     }),
     /** Re-ask the lookup from the node where its path ran out: link to it, then look up from there. */
     continueFromCut: assign(({ context, event }) => {
@@ -301,6 +321,12 @@ export const ringMachine = setup({
     }),
     connectVia: assign(({ context }) => (context.via ? { owned: link(context, [context.via], 'discovery') } : {})),
     becomeAlone: assign({ successors: [], predecessor: undefined, failedJoins: 0 }),
+    /**
+     * A ring of one beside the joiners that declined: the peer we asked stays linked (as the
+     * join's `found`), so once it is on a ring the link makes one of us adopt the other
+     * (adoptLinkedSuccessors) and the rings become one without waiting for a merge probe.
+     */
+    foundRingBesideVia: assign(({ context }) => ({ successors: [], predecessor: undefined, failedJoins: 0, found: context.via })),
     lookupOwnPosition: enqueueActions(({ context, enqueue }, params: { purpose: LookupPurpose }) => {
       const rid = context.nextRid;
       enqueue.assign({ nextRid: rid + 1, lookups: { ...context.lookups, [rid]: params.purpose } });
@@ -368,6 +394,8 @@ export const ringMachine = setup({
       return { predecessorLead: lead, owned: link(context, [lead]) };
     }),
     forgetLookups: assign({ lookups: {} }),
+    announceMember: ({ context }) => context.ports.announceMembership?.(true),
+    announceNotMember: ({ context }) => context.ports.announceMembership?.(false),
     /**
      * The successor the join found. It stays wanted (linked) for the node's life, beyond the
      * neighbourhood: churn can split a ring into interleaved cycles, and with every signaling
@@ -514,9 +542,19 @@ export const ringMachine = setup({
       // Whoever speaks is alive, whatever we concluded before.
       if (context.failed.has(from)) enqueue.assign({ failed: forgetFailed(context.failed, from) });
       switch (message.t) {
-        case 'find':
-          if (params.member || !passFindOn(context, message)) routeFind(context, message);
+        case 'find': {
+          const find = takenBack(context, message);
+          if (find.path.length === 0) {
+            // Our own lookup, sent back by every peer it reached: none of them is on a ring.
+            enqueue.raise({ type: 'lookup.declined', rid: find.rid, by: find.skip ?? [] });
+            return;
+          }
+          if (params.member) routeFind(context, find);
+          else if (!passFindOn(context, find) && !declineFind(context, find)) {
+            context.ports.logger.debug('ring lookup dropped: not on a ring and cannot send it back', { rid: find.rid });
+          }
           return;
+        }
         case 'found': {
           // The path leads back to the origin; the last entry is whoever should get this next.
           if (message.path[message.path.length - 1] !== context.self.id) return;
@@ -599,6 +637,7 @@ export const ringMachine = setup({
     predecessorMissing: 0,
     predecessorLead: undefined,
     continuations: 0,
+    lowestSampled: false,
     calm: { rounds: 0, neighbourhood: '' },
   }),
   entry: 'loadLinks',
@@ -651,6 +690,11 @@ export const ringMachine = setup({
               // The node responsible for our position is our successor-to-be.
               { guard: 'isJoinLookup', target: 'linkingSuccessor', actions: 'takeFound' },
             ],
+            // Nobody our lookup reached is on a ring: found one (see mayFoundRing) or try again later.
+            'lookup.declined': [
+              { guard: and(['isJoinLookup', 'mayFoundRing']), target: '#ring.member', actions: 'foundRingBesideVia' },
+              { guard: 'isJoinLookup', target: '#ring.rebootstrapping' },
+            ],
           },
           after: {
             joinLookupResend: { guard: 'resendsJoinLookup', actions: { type: 'lookupOwnPosition', params: { purpose: 'join' } } },
@@ -682,7 +726,8 @@ export const ringMachine = setup({
     },
     member: {
       type: 'parallel',
-      entry: ['notifySuccessor', 'linkNeighbours'],
+      entry: ['announceMember', 'notifySuccessor', 'linkNeighbours'],
+      exit: 'announceNotMember',
       on: {
         // Links no longer needed are closed when the neighbourhood changes, not only as a round
         // starts: a calm ring's rounds are up to stabilizeMaxIntervalFactor periods apart.
@@ -789,6 +834,8 @@ export const ringMachine = setup({
                   { guard: and(['isMergeLookup', 'canContinue']), target: 'linking', actions: 'continueFromCut' },
                   { guard: 'isMergeLookup', target: 'idle', actions: ['considerMergeResult', 'forgetLookups'] },
                 ],
+                // The sampled peer is not on a ring yet: it can tell us nothing; probe again next period.
+                'lookup.declined': { guard: 'isMergeLookup', target: 'idle', actions: 'forgetLookups' },
               },
               after: { lookupTimeout: { target: 'idle', actions: 'forgetLookups' } },
             },
@@ -886,7 +933,7 @@ function routeFind(context: Context, message: Extract<RingMessage, { t: 'find' }
   }
   // Nodes on the path have seen this lookup: sending it back (to the origin of a probe for
   // the point just past it, say) only earns their own stale answer.
-  const onPath = new Set(message.path);
+  const onPath = new Set(message.skip === undefined ? message.path : [...message.path, ...message.skip]);
   const hop = nextHop(self.position, message.target as Position, linkedContacts(context).filter((c) => !onPath.has(c.id)));
   if (hop === undefined) {
     // We are the target's predecessor as far as we know: the first node we know at or past the
@@ -913,15 +960,38 @@ function routeFind(context: Context, message: Extract<RingMessage, { t: 'find' }
  * way round the ring), stabilization walked it back one node per round, and the wrong lists
  * it spread made later joins wrong too: with 300 nodes joining 10 per second (simulator, seed
  * 1), the successor cycle still skipped a third of the ring a minute later. So such a node passes
- * the lookup on to the peer it is joining through. Only when it cannot (no such link, or the
- * lookup already went through it: joiners that all started at once, with no member in reach)
- * does it answer as best it can — that guess is how simultaneous first nodes form a ring.
- * Returns whether the lookup was passed on.
+ * the lookup on to the peer it is joining through. When it cannot (no such link, or the lookup
+ * already went through it), it sends the lookup back (declineFind). Returns whether the lookup
+ * was passed on.
  */
 function passFindOn(context: Context, message: Extract<RingMessage, { t: 'find' }>): boolean {
   const via = context.via;
-  if (via === undefined || !context.links.has(via) || message.path.includes(via) || message.path.length >= MAX_PATH) return false;
+  if (via === undefined || !context.links.has(via) || message.path.includes(via) || message.skip?.includes(via) || message.path.length >= MAX_PATH) {
+    return false;
+  }
   return context.ports.send(via, { ...message, path: [...message.path, context.self.id] });
+}
+
+/**
+ * A node not on a ring that cannot pass a lookup on sends it back to whoever sent it, naming
+ * itself in `skip`: the sender routes it again past us, or (a joiner too) sends it further
+ * back. Answering it instead — we are responsible for everything while we know no
+ * predecessor — made a member that routed a lookup to a joiner linked to it (the joiner's
+ * bootstrap peer, say) hand out that joiner as a successor, and the joiners of a crowd then
+ * formed rings of their own beside the real one: 1,000 nodes joining in 6 s (simulator, seed 1)
+ * were 10 interleaved rings, and only the merge probes joined them, a minute later. A lookup
+ * that comes back to its origin is declined (the `lookup.declined` event). Returns whether
+ * it was sent back.
+ */
+function declineFind(context: Context, message: Extract<RingMessage, { t: 'find' }>): boolean {
+  const skip = [...(message.skip ?? []), context.self.id];
+  if (skip.length > MAX_SKIP) return false;
+  return context.ports.send(message.path[message.path.length - 1]!, { ...message, skip });
+}
+
+/** A lookup we sent on, sent back by a peer not on a ring (declineFind): as it was before we sent it. */
+function takenBack(context: Context, message: Extract<RingMessage, { t: 'find' }>): Extract<RingMessage, { t: 'find' }> {
+  return message.path[message.path.length - 1] === context.self.id ? { ...message, path: message.path.slice(0, -1) } : message;
 }
 
 /**
