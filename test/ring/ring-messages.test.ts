@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_LIST, MAX_PATH, RING_PROTOCOL, parseRingMessage, ringMessageToWire, type RingMessage } from '../../src/actors/ring/ring-messages.js';
+import { MAX_LIST, MAX_PATH, MAX_SKIP, RING_PROTOCOL, parseRingMessage, ringMessageToWire, type RingMessage } from '../../src/actors/ring/ring-messages.js';
 import type { PeerId } from '../../src/identity/peer-id.js';
 import { decodeFrame, encodeFrame } from '../../src/wire/index.js';
 import { positionArb } from './arbitraries.js';
@@ -9,7 +9,8 @@ const idArb = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.
 const ids = (max: number, min = 0) => fc.array(idArb, { minLength: min, maxLength: max });
 
 const messageArb: fc.Arbitrary<RingMessage> = fc.oneof(
-  fc.record({ t: fc.constant('find' as const), rid: fc.nat(), target: positionArb, path: ids(MAX_PATH, 1) }),
+  fc.record({ t: fc.constant('find' as const), rid: fc.nat(), target: positionArb, path: ids(MAX_PATH, 1), skip: ids(MAX_SKIP, 1) }, { requiredKeys: ['t', 'rid', 'target', 'path'] }),
+  fc.record({ t: fc.constant('hint' as const), peers: ids(MAX_LIST) }),
   fc.record({ t: fc.constant('found' as const), rid: fc.nat(), target: positionArb, node: idArb, path: ids(MAX_PATH, 1), by: idArb, more: fc.constant(true as const) }, { requiredKeys: ['t', 'rid', 'target', 'node', 'path'] }),
   fc.constant({ t: 'get' as const }),
   fc.constant({ t: 'notify' as const }),
@@ -49,6 +50,10 @@ describe('ring messages on the wire', () => {
       { t: 'found', rid: 1, target: id, node: new Uint8Array(33), path: [id] },
       { t: 'found', rid: 1, target: id, node: id, path: [id], by: new Uint8Array(31) },
       { t: 'found', rid: 1, target: id, node: id, path: [id], more: false },
+      { t: 'find', rid: 1, target: id, path: [id], skip: Array.from({ length: MAX_SKIP + 1 }, () => id) },
+      { t: 'find', rid: 1, target: id, path: [id], skip: id },
+      { t: 'hint', peers: [new Uint8Array(31)] },
+      { t: 'hint' },
       { t: 'gossip' },
       [1, 2],
       null,

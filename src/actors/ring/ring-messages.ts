@@ -20,6 +20,8 @@ import type { Position } from './id-space.js';
  *   neighbours {t, predecessor?, successors} the answer to `get`
  *   notify     {t}                           "I think I am your predecessor"
  *   leave      {t, predecessor?, successors} graceful departure: adopt my neighbours
+ *   hint       {t, peers}                    peers your last `neighbours` skipped that I hold
+ *                                            live links to: you may not know them
  *
  * On the wire every PeerId and position is its 32 raw bytes (a CBOR byte string), not the
  * 64-character hex the engine uses inside: ids are most of a ring message, and hex doubled
@@ -47,7 +49,8 @@ export type RingMessage =
   | { t: 'get' }
   | { t: 'neighbours'; predecessor?: PeerId; successors: PeerId[] }
   | { t: 'notify' }
-  | { t: 'leave'; predecessor?: PeerId; successors: PeerId[] };
+  | { t: 'leave'; predecessor?: PeerId; successors: PeerId[] }
+  | { t: 'hint'; peers: PeerId[] };
 
 function fail(message: string): never {
   throw new PeerSockError('FRAME_SCHEMA', `ring message: ${message}`);
@@ -94,6 +97,8 @@ export function ringMessageToWire(message: RingMessage): Record<string, unknown>
     case 'get':
     case 'notify':
       return { t: message.t };
+    case 'hint':
+      return { t: 'hint', peers: message.peers.map(wireId) };
     case 'neighbours':
     case 'leave': {
       const out: Record<string, unknown> = { t: message.t, successors: message.successors.map(wireId) };
@@ -129,6 +134,8 @@ export function parseRingMessage(body: unknown): RingMessage {
       return { t: 'get' };
     case 'notify':
       return { t: 'notify' };
+    case 'hint':
+      return { t: 'hint', peers: peerIds(m.peers, MAX_LIST, 'peers') };
     case 'neighbours':
     case 'leave': {
       const predecessor = optionalPeerId(m.predecessor, 'predecessor');

@@ -11,7 +11,7 @@ import { forgetFailed, NO_FAILED_PEERS, recentlyFailed, rememberFailed, type Fai
 import type { RingConfig } from './ring-config.js';
 import { MAX_PATH, MAX_SKIP, type RingMessage } from './ring-messages.js';
 import { isResponsible, nextHop } from './routing.js';
-import { adoptSuccessorsPredecessor, mergeCandidates, promoteNextSuccessor, reconcileSuccessors } from './successor-list.js';
+import { adoptSuccessorsPredecessor, mergeCandidates, promoteNextSuccessor, reconcileSuccessors, unlistedByReport, type SuccessorReport } from './successor-list.js';
 
 /**
  * Ring maintenance for one node (Chord with successor lists):
@@ -436,7 +436,9 @@ export const ringMachine = setup({
       const r = context.config.successorListLength;
       const from = contactOf(event.from);
       const isAlive = aliveCheck(context);
-      const merged = reconcileSuccessors(context.self, context.successors, { from, list: event.successors.map(contactOf) }, r, isAlive);
+      const report = { from, list: event.successors.map(contactOf) };
+      hintUnlisted(context, report, isAlive);
+      const merged = reconcileSuccessors(context.self, context.successors, report, r, isAlive);
       const reported = event.predecessor === undefined ? undefined : contactOf(event.predecessor);
       const successors = adoptSuccessorsPredecessor(context.self, merged, reported, r, isAlive);
       enqueue.assign({ successors });
@@ -592,6 +594,18 @@ export const ringMachine = setup({
             const successors = context.successors.map((c) => c.id);
             context.ports.send(previous.id, { t: 'neighbours', predecessor: predecessor.id, successors });
           }
+          return;
+        }
+        case 'hint': {
+          // A joiner keeps no list yet; a member merges the peers it missed and links to them.
+          if (!params.member) return;
+          const isAlive = aliveCheck(context);
+          const hinted = message.peers.filter((id) => id !== context.self.id && isAlive(id)).map(contactOf);
+          const successors = mergeCandidates(context.self, [context.successors, hinted], context.config.successorListLength, isAlive);
+          if (sameIds(successors, context.successors)) return;
+          enqueue.assign({ successors });
+          pushIfChanged(context, successors);
+          enqueue.assign({ owned: link(context, successors.map((c) => c.id)) });
           return;
         }
         case 'leave': {
@@ -913,6 +927,20 @@ function pushIfChanged(context: Context, successors: readonly Contact[]): void {
   if (!predecessor || sameIds(successors, context.successors)) return;
   const ids = successors.map((c) => c.id);
   context.ports.send(predecessor.id, { t: 'neighbours', predecessor: predecessor.id, successors: ids });
+}
+
+/**
+ * Our successor's list skips peers of ours in the stretch it speaks for; reconcile drops them.
+ * Those we hold a live link to are alive as far as we know: tell the successor, which merges
+ * them if it agrees (a peer it saw fail stays out). Without this, two interleaved chains of a
+ * ring that formed in a crowd — x → x+2 → x+4 and x+1 → x+3 → x+5, each node's predecessor
+ * right — never meet: every stabilize answer confirms each chain (300 nodes joining in 1.8 s,
+ * simulator: 6% of successors still wrong 40 s later). Each hint unzips one crossing, and the
+ * successor's next answer to its own predecessor carries the fix on.
+ */
+function hintUnlisted(context: Context, report: SuccessorReport, isAlive: (id: PeerId) => boolean): void {
+  const unlisted = unlistedByReport(context.self, context.successors, report).filter((c) => isAlive(c.id) && context.links.has(c.id));
+  if (unlisted.length > 0) context.ports.send(report.from.id, { t: 'hint', peers: unlisted.map((c) => c.id) });
 }
 
 function sameIds(a: readonly Contact[], b: readonly Contact[]): boolean {
