@@ -81,4 +81,27 @@ describe('a join step whose link closes before it comes up', () => {
     h.actor.send({ type: 'link.down', peer: via.id, failed: true });
     expect(joinStep(h)).toBe('rebootstrapping');
   });
+
+  it('while its lookup is out, a closed bootstrap link is opened again and the lookup asked anew; a failed one starts over', async () => {
+    // The answer comes back through the bootstrap peer: with that link gone it cannot arrive.
+    const [self, via, other] = sortByPosition(randomContacts(createSeededRandom(23), 3)) as [Contact, Contact, Contact];
+    running = startRingActor(self, CONFIG, { linked: [via.id], bootstrap: [via.id] });
+    const h = running;
+    await advance(h.clock, 0);
+    expect(joinStep(h)).toEqual({ joining: 'locating' });
+    const lookups = () => h.sends.filter((s) => s.message.t === 'find' && s.to === via.id).length;
+    expect(lookups()).toBe(1);
+    h.actor.send({ type: 'link.down', peer: other.id, failed: true });
+    expect(joinStep(h)).toEqual({ joining: 'locating' });
+    h.linked.delete(via.id);
+    h.actor.send({ type: 'link.down', peer: via.id, failed: false });
+    expect(joinStep(h)).toEqual({ joining: 'linkingBootstrap' });
+    expect(h.connects).toContain(via.id);
+    h.linkUp(via);
+    expect(joinStep(h)).toEqual({ joining: 'locating' });
+    expect(lookups()).toBe(2);
+    h.linked.delete(via.id);
+    h.actor.send({ type: 'link.down', peer: via.id, failed: true });
+    expect(joinStep(h)).toBe('rebootstrapping');
+  });
 });

@@ -15,6 +15,7 @@ const messageArb: fc.Arbitrary<RingMessage> = fc.oneof(
   fc.constant({ t: 'get' as const }),
   fc.constant({ t: 'notify' as const }),
   fc.record({ t: fc.constantFrom('neighbours' as const, 'leave' as const), predecessor: idArb, successors: ids(MAX_LIST) }, { requiredKeys: ['t', 'successors'] }),
+  fc.record({ t: fc.constant('neighbours' as const), predecessor: idArb, successors: ids(MAX_LIST), closest: idArb }, { requiredKeys: ['t', 'successors'] }),
 );
 
 /** Through a real frame, as a peer would receive it. */
@@ -54,6 +55,7 @@ describe('ring messages on the wire', () => {
       { t: 'find', rid: 1, target: id, path: [id], skip: id },
       { t: 'hint', peers: [new Uint8Array(31)] },
       { t: 'hint' },
+      { t: 'neighbours', successors: [], closest: new Uint8Array(31) },
       { t: 'gossip' },
       [1, 2],
       null,

@@ -17,7 +17,9 @@ import type { Position } from './id-space.js';
  *                                            `more: true` = not an answer: the path ran out at
  *                                            `node`, ask again from there
  *   get        {t}                           "tell me your neighbours" (stabilize)
- *   neighbours {t, predecessor?, successors} the answer to `get`
+ *   neighbours {t, predecessor?, successors, closest?}  the answer to `get`; `closest` = the
+ *                                            peer I hold a link to that follows the asker most
+ *                                            closely, when one lies between it and me
  *   notify     {t}                           "I think I am your predecessor"
  *   leave      {t, predecessor?, successors} graceful departure: adopt my neighbours
  *   hint       {t, peers}                    peers your last `neighbours` skipped that I hold
@@ -47,7 +49,7 @@ export type RingMessage =
   | { t: 'find'; rid: number; target: Position; path: PeerId[]; skip?: PeerId[] }
   | { t: 'found'; rid: number; target: Position; node: PeerId; path: PeerId[]; by?: PeerId; more?: true }
   | { t: 'get' }
-  | { t: 'neighbours'; predecessor?: PeerId; successors: PeerId[] }
+  | { t: 'neighbours'; predecessor?: PeerId; successors: PeerId[]; closest?: PeerId }
   | { t: 'notify' }
   | { t: 'leave'; predecessor?: PeerId; successors: PeerId[] }
   | { t: 'hint'; peers: PeerId[] };
@@ -103,6 +105,7 @@ export function ringMessageToWire(message: RingMessage): Record<string, unknown>
     case 'leave': {
       const out: Record<string, unknown> = { t: message.t, successors: message.successors.map(wireId) };
       if (message.predecessor !== undefined) out.predecessor = wireId(message.predecessor);
+      if (message.t === 'neighbours' && message.closest !== undefined) out.closest = wireId(message.closest);
       return out;
     }
   }
@@ -140,7 +143,10 @@ export function parseRingMessage(body: unknown): RingMessage {
     case 'leave': {
       const predecessor = optionalPeerId(m.predecessor, 'predecessor');
       const successors = peerIds(m.successors, MAX_LIST, 'successors');
-      return predecessor === undefined ? { t: m.t, successors } : { t: m.t, predecessor, successors };
+      const message: Extract<RingMessage, { t: 'neighbours' | 'leave' }> = predecessor === undefined ? { t: m.t, successors } : { t: m.t, predecessor, successors };
+      const closest = m.t === 'neighbours' ? optionalPeerId(m.closest, 'closest') : undefined;
+      if (closest !== undefined && message.t === 'neighbours') message.closest = closest;
+      return message;
     }
     default:
       fail('unknown type');

@@ -116,7 +116,7 @@ type Event =
   | { type: 'lookup.done'; rid: number; node: PeerId; by?: PeerId; more?: true }
   /** Our lookup came back unanswered: every peer it reached (`by`) is not on the ring yet (see declineFind). */
   | { type: 'lookup.declined'; rid: number; by: PeerId[] }
-  | { type: 'stabilize.reply'; from: PeerId; predecessor: PeerId | undefined; successors: PeerId[] };
+  | { type: 'stabilize.reply'; from: PeerId; predecessor: PeerId | undefined; successors: PeerId[]; closest?: PeerId };
 
 /**
  * Candidates to join or merge through. An unreachable bootstrap service is an expected
@@ -440,7 +440,9 @@ export const ringMachine = setup({
       hintUnlisted(context, report, isAlive);
       const merged = reconcileSuccessors(context.self, context.successors, report, r, isAlive);
       const reported = event.predecessor === undefined ? undefined : contactOf(event.predecessor);
-      const successors = adoptSuccessorsPredecessor(context.self, merged, reported, r, isAlive);
+      const withPredecessor = adoptSuccessorsPredecessor(context.self, merged, reported, r, isAlive);
+      // The peer it knows right after us, when it lies before its predecessor: no walk back.
+      const successors = event.closest === undefined ? withPredecessor : adoptSuccessorsPredecessor(context.self, withPredecessor, contactOf(event.closest), r, isAlive);
       enqueue.assign({ successors });
       pushIfChanged(context, successors);
     }),
@@ -577,11 +579,19 @@ export const ringMachine = setup({
         case 'get': {
           const predecessor = context.predecessor?.id;
           const successors = context.successors.map((c) => c.id);
-          context.ports.send(from, predecessor ? { t: 'neighbours', predecessor, successors } : { t: 'neighbours', successors });
+          const reply: RingMessage = predecessor ? { t: 'neighbours', predecessor, successors } : { t: 'neighbours', successors };
+          const closest = closestLinkAfter(context, from);
+          context.ports.send(from, closest === undefined || closest === predecessor ? reply : { ...reply, closest });
           return;
         }
         case 'neighbours':
-          enqueue.raise({ type: 'stabilize.reply', from, predecessor: message.predecessor, successors: message.successors });
+          enqueue.raise({
+            type: 'stabilize.reply',
+            from,
+            predecessor: message.predecessor,
+            successors: message.successors,
+            ...(message.closest === undefined ? {} : { closest: message.closest }),
+          });
           return;
         case 'notify': {
           const previous = context.predecessor;
@@ -708,6 +718,14 @@ export const ringMachine = setup({
             'lookup.declined': [
               { guard: and(['isJoinLookup', 'mayFoundRing']), target: '#ring.member', actions: 'foundRingBesideVia' },
               { guard: 'isJoinLookup', target: '#ring.rebootstrapping' },
+            ],
+            // The lookup went out through the bootstrap peer and its answer comes back the same
+            // way: with that link gone it cannot arrive, nor can the re-sent lookup leave (seen:
+            // a joiner sat out the whole lookupTimeoutMs, 5 s, while 8 nodes formed in 2.5).
+            'link.down': [
+              { guard: and(['lostVia', 'linkFailed']), target: '#ring.rebootstrapping', actions: 'linkDown' },
+              { guard: 'lostVia', target: 'linkingBootstrap', actions: 'linkDown' },
+              { actions: 'linkDown' },
             ],
           },
           after: {
@@ -927,6 +945,27 @@ function pushIfChanged(context: Context, successors: readonly Contact[]): void {
   if (!predecessor || sameIds(successors, context.successors)) return;
   const ids = successors.map((c) => c.id);
   context.ports.send(predecessor.id, { t: 'neighbours', predecessor: predecessor.id, successors: ids });
+}
+
+/**
+ * The peer we hold a link to that follows `asker` most closely, when one lies between it and us.
+ * Joins in a crowd are answered with the successor among the members of the moment, and the
+ * joiners that land in between each notify us, so our predecessor is only the closest of them:
+ * an asker following predecessors walked back one node per stabilize round (200 nodes joining
+ * in 1.2 s, simulator: one node took 40 s). The joiners all linked to us to join, so the asker's
+ * true successor is usually among our links.
+ */
+function closestLinkAfter(context: Context, asker: PeerId): PeerId | undefined {
+  const from = contactOf(asker).position;
+  const isAlive = aliveCheck(context);
+  let best: Contact | undefined;
+  for (const peer of context.links) {
+    if (peer === asker || peer === context.self.id || !isAlive(peer)) continue;
+    const contact = contactOf(peer);
+    if (!between(contact.position, from, context.self.position)) continue;
+    if (best === undefined || compareClockwise(from, contact.position, best.position) < 0) best = contact;
+  }
+  return best?.id;
 }
 
 /**
