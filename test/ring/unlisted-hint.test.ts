@@ -1,8 +1,10 @@
 /**
  * Hints about peers a successor's list skipped (ring.machine.ts, hintUnlisted): a node whose
  * successor reports a list without a peer we hold a live link to, in the stretch the list
- * speaks for, tells the successor; a member told so merges the peer and links to it. Without
- * it, interleaved chains of a ring that formed in a crowd confirm themselves forever.
+ * speaks for, tells the successor; a member told so links to the peer. Without
+ * it, interleaved chains of a ring that formed in a crowd confirm themselves forever. Only a
+ * peer that would be the successor's own successor is hinted, and the successor adopts it only
+ * once a link to it is up.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { sortByPosition, type Contact } from '../../src/actors/ring/contact.js';
@@ -24,10 +26,11 @@ afterEach(() => {
 const hints = (h: RingActorHarness, from: number) =>
   h.sends.slice(from).filter((s): s is typeof s & { message: Extract<RingMessage, { t: 'hint' }> } => s.message.t === 'hint');
 
-/** nodes[0] is a member whose successor is nodes[1] (linked), sorted clockwise. */
-async function memberOf(count: number): Promise<{ h: RingActorHarness; nodes: Contact[] }> {
+/** nodes[0] is a member whose successor is nodes[successorIndex] (linked), sorted clockwise. */
+async function memberOf(count: number, successorIndex = 1): Promise<{ h: RingActorHarness; nodes: Contact[] }> {
   const nodes = sortByPosition(randomContacts(createSeededRandom(29), count));
-  const [self, successor] = nodes as [Contact, Contact];
+  const [self] = nodes as [Contact];
+  const successor = nodes[successorIndex]!;
   running = startRingActor(self, CONFIG, { linked: [successor.id], bootstrap: [successor.id] });
   const h = running;
   await advance(h.clock, 0);
@@ -67,18 +70,31 @@ describe('hints about peers a successor list skipped', () => {
     expect(hints(h, before)).toEqual([]);
   });
 
-  it('a member told about peers it missed merges them, links to them and tells its predecessor', async () => {
-    const { h, nodes } = await memberOf(6);
-    const [, successor, missed, next, , predecessor] = nodes as [Contact, Contact, Contact, Contact, Contact, Contact];
+  it('a member links to a hinted peer before its successor and adopts it once the link is up, ignoring the rest', async () => {
+    const { h, nodes } = await memberOf(6, 2);
+    const [self, missed, successor, next, beyond] = nodes as [Contact, Contact, Contact, Contact, Contact];
     h.from(successor, { t: 'neighbours', successors: [next.id] });
-    h.linkUp(predecessor);
-    h.from(predecessor, { t: 'notify' });
-    const before = h.sends.length;
-    h.from(predecessor, { t: 'hint', peers: [missed.id, h.actor.getSnapshot().context.self.id] });
-    expect(h.successors()).toEqual([successor.id, missed.id, next.id]);
+    expect(h.successors()).toEqual([successor.id, next.id]);
+    // missed lies between us and our successor; beyond past it; we never hint ourselves.
+    h.from(successor, { t: 'hint', peers: [missed.id, beyond.id, self.id] });
     expect(h.connects).toContain(missed.id);
-    const pushed = h.sends.slice(before).filter((s) => s.message.t === 'neighbours' && s.to === predecessor.id);
-    expect(pushed).toHaveLength(1);
+    expect(h.connects).not.toContain(beyond.id);
+    // Not adopted before the link proves it alive (a crashed peer's dial fails).
+    expect(h.successors()).toEqual([successor.id, next.id]);
+    h.linkUp(missed);
+    expect(h.successors()).toEqual([missed.id, successor.id, next.id]);
+  });
+
+  it('only hints peers that would come before the successor’s own successor', async () => {
+    const { h, nodes } = await memberOf(6);
+    const [, successor, a, b, c] = nodes as [Contact, Contact, Contact, Contact, Contact];
+    h.from(successor, { t: 'neighbours', successors: [a.id, b.id, c.id] });
+    h.linkUp(a);
+    h.linkUp(b);
+    const before = h.sends.length;
+    // The report skips b, which lies past the successor's own successor a: no hint.
+    h.from(successor, { t: 'neighbours', successors: [a.id, c.id] });
+    expect(hints(h, before)).toEqual([]);
   });
 
   it('a joiner ignores hints', async () => {

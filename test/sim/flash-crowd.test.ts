@@ -10,7 +10,7 @@
  * node not on a ring sends a lookup back (ring.machine.ts, declineFind), signaling samples name
  * ring members first, a node tells its successor about live peers the successor's list
  * skipped (hintUnlisted), and a stabilize answer names the peer that follows the asker most
- * closely (closestLinkAfter): one cycle from the start, a correct ring 20 s (seed 1) and 35 s
+ * closely (closestLinkAfter): one cycle from the start, a correct ring 20 s (seed 1) and 25 s
  * (seed 3) after the first join.
  */
 import { afterEach, describe, expect, it } from 'vitest';

@@ -607,15 +607,19 @@ export const ringMachine = setup({
           return;
         }
         case 'hint': {
-          // A joiner keeps no list yet; a member merges the peers it missed and links to them.
+          // A joiner keeps no list yet. A member links to the hinted peers that lie before its
+          // successor; the link coming up is the proof of life, and adoptLinkedSuccessors then
+          // takes the peer as successor. Merged at once instead, a crashed peer the sender had
+          // not yet noticed went back into lists that had dropped it, until a dial to it failed:
+          // 100 of 1,000 nodes crashed at once healed 4.9 stabilization rounds after detection
+          // instead of 0.6.
           if (!params.member) return;
+          const next = successor(context);
           const isAlive = aliveCheck(context);
-          const hinted = message.peers.filter((id) => id !== context.self.id && isAlive(id)).map(contactOf);
-          const successors = mergeCandidates(context.self, [context.successors, hinted], context.config.successorListLength, isAlive);
-          if (sameIds(successors, context.successors)) return;
-          enqueue.assign({ successors });
-          pushIfChanged(context, successors);
-          enqueue.assign({ owned: link(context, successors.map((c) => c.id)) });
+          const closer = message.peers.filter(
+            (id) => id !== context.self.id && isAlive(id) && (next === undefined || between(contactOf(id).position, context.self.position, next.position)),
+          );
+          if (closer.length > 0) enqueue.assign({ owned: link(context, closer) });
           return;
         }
         case 'leave': {
@@ -970,15 +974,20 @@ function closestLinkAfter(context: Context, asker: PeerId): PeerId | undefined {
 
 /**
  * Our successor's list skips peers of ours in the stretch it speaks for; reconcile drops them.
- * Those we hold a live link to are alive as far as we know: tell the successor, which merges
- * them if it agrees (a peer it saw fail stays out). Without this, two interleaved chains of a
+ * Those we hold a live link to are alive as far as we know: tell the successor, which links to
+ * them and adopts them once the link is up (a peer it saw fail stays out). Without this, two interleaved chains of a
  * ring that formed in a crowd — x → x+2 → x+4 and x+1 → x+3 → x+5, each node's predecessor
  * right — never meet: every stabilize answer confirms each chain (300 nodes joining in 1.8 s,
  * simulator: 6% of successors still wrong 40 s later). Each hint unzips one crossing, and the
  * successor's next answer to its own predecessor carries the fix on.
  */
 function hintUnlisted(context: Context, report: SuccessorReport, isAlive: (id: PeerId) => boolean): void {
-  const unlisted = unlistedByReport(context.self, context.successors, report).filter((c) => isAlive(c.id) && context.links.has(c.id));
+  // Only peers that would be the successor's own successor: the rest of its list follows from that.
+  const next = report.list[0];
+  if (next === undefined) return;
+  const unlisted = unlistedByReport(context.self, context.successors, report).filter(
+    (c) => isAlive(c.id) && context.links.has(c.id) && between(c.position, report.from.position, next.position),
+  );
   if (unlisted.length > 0) context.ports.send(report.from.id, { t: 'hint', peers: unlisted.map((c) => c.id) });
 }
 
