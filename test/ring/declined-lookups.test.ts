@@ -125,6 +125,21 @@ describe('lookups declined by nodes not on a ring', () => {
     expect(h.linked.has(other.id)).toBe(true);
   });
 
+  it('a joiner declined by its way in tries another sampled peer next time', async () => {
+    // nodes[0] joins; nodes[2] and nodes[3] are sampled, nodes[3] is the closer before it.
+    const nodes = contacts(4);
+    const [self, , other, first] = nodes as [Contact, Contact, Contact, Contact];
+    running = startRingActor(self, CONFIG, { linked: [other.id, first.id], bootstrap: [other.id, first.id] });
+    const h = running;
+    const lookupsTo = (peer: Contact) => h.sends.filter((s) => s.message.t === 'find' && s.to === peer.id).length;
+    await declineNextJoinLookup(h, first);
+    expect(lookupsTo(first)).toBe(1);
+    expect(state(h)).toBe('rebootstrapping');
+    await declineNextJoinLookup(h, other);
+    expect(lookupsTo(other)).toBe(1);
+    expect(lookupsTo(first)).toBe(1);
+  });
+
   it('a higher node never founds while its lookups are declined', async () => {
     const nodes = contacts(4);
     const lowest = nodes.reduce((a, b) => (a.id < b.id ? a : b));

@@ -95,6 +95,12 @@ interface Context {
   continuations: number;
   /** Our id is lower than every peer's in the join's latest sample (see mayFoundRing). */
   lowestSampled: boolean;
+  /**
+   * The peers that declined our last join lookup (not on a ring then): the next choice of a way
+   * in avoids them while the sample offers anyone else. Two joiners that are each other's DHT
+   * contacts otherwise picked each other again and again, both re-bootstrapping for good.
+   */
+  declinedBy: readonly PeerId[];
   /** Stabilization back-off (RingConfig.stabilizeMaxIntervalFactor): rounds in a row that changed nothing, and what they saw. */
   calm: { rounds: number; neighbourhood: string };
 }
@@ -292,7 +298,9 @@ export const ringMachine = setup({
      * anything about another one.
      */
     chooseVia: assign(({ context, event }, params: { prefer: 'linked' | 'unlinked' }) => {
-      const candidates = (event as unknown as { output: PeerId[] }).output;
+      const sampled = (event as unknown as { output: PeerId[] }).output;
+      const untried = sampled.filter((peer) => !context.declinedBy.includes(peer));
+      const candidates = untried.length > 0 ? untried : sampled;
       const preferred = candidates.filter((peer) => context.links.has(peer) === (params.prefer === 'linked'));
       const pool = preferred.length > 0 ? preferred : candidates;
       // The sampled peer closest before our position: a lookup from there needs few hops even
@@ -308,7 +316,7 @@ export const ringMachine = setup({
           viaPosition = position;
         }
       }
-      return { via, continuations: 0, lowestSampled: candidates.every((peer) => peer > context.self.id) };
+      return { via, continuations: 0, lowestSampled: sampled.every((peer) => peer > context.self.id) };
     }),
     /** Re-ask the lookup from the node where its path ran out: link to it, then look up from there. */
     continueFromCut: assign(({ context, event }) => {
@@ -394,6 +402,8 @@ export const ringMachine = setup({
       return { predecessorLead: lead, owned: link(context, [lead]) };
     }),
     forgetLookups: assign({ lookups: {} }),
+    forgetDecliners: assign({ declinedBy: [] }),
+    rememberDecliners: assign(({ event }) => (event.type === 'lookup.declined' ? { declinedBy: event.by } : {})),
     announceMember: ({ context }) => context.ports.announceMembership?.(true),
     announceNotMember: ({ context }) => context.ports.announceMembership?.(false),
     /**
@@ -666,6 +676,7 @@ export const ringMachine = setup({
     predecessorLead: undefined,
     continuations: 0,
     lowestSampled: false,
+    declinedBy: [],
     calm: { rounds: 0, neighbourhood: '' },
   }),
   entry: 'loadLinks',
@@ -721,7 +732,7 @@ export const ringMachine = setup({
             // Nobody our lookup reached is on a ring: found one (see mayFoundRing) or try again later.
             'lookup.declined': [
               { guard: and(['isJoinLookup', 'mayFoundRing']), target: '#ring.member', actions: 'foundRingBesideVia' },
-              { guard: 'isJoinLookup', target: '#ring.rebootstrapping' },
+              { guard: 'isJoinLookup', target: '#ring.rebootstrapping', actions: 'rememberDecliners' },
             ],
             // The lookup went out through the bootstrap peer and its answer comes back the same
             // way: with that link gone it cannot arrive, nor can the re-sent lookup leave (seen:
@@ -762,7 +773,7 @@ export const ringMachine = setup({
     },
     member: {
       type: 'parallel',
-      entry: ['announceMember', 'notifySuccessor', 'linkNeighbours'],
+      entry: ['announceMember', 'forgetDecliners', 'notifySuccessor', 'linkNeighbours'],
       exit: 'announceNotMember',
       on: {
         // Links no longer needed are closed when the neighbourhood changes, not only as a round
