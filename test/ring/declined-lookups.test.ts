@@ -125,19 +125,60 @@ describe('lookups declined by nodes not on a ring', () => {
     expect(h.linked.has(other.id)).toBe(true);
   });
 
-  it('a joiner declined by its way in tries another sampled peer next time', async () => {
-    // nodes[0] joins; nodes[2] and nodes[3] are sampled, nodes[3] is the closer before it.
-    const nodes = contacts(4);
-    const [self, , other, first] = nodes as [Contact, Contact, Contact, Contact];
+  it('a joiner declined twice by its way in tries another sampled peer', async () => {
+    // The joiner has the highest id (never founds); of the two sampled, `first` lies closer
+    // before it on the ring, so it is the first choice.
+    const pool = contacts(3);
+    const self = pool.reduce((a, b) => (a.id > b.id ? a : b));
+    const sorted = sortByPosition(pool);
+    const fromSelf = [...sorted.slice(sorted.indexOf(self) + 1), ...sorted.slice(0, sorted.indexOf(self))];
+    const [other, first] = fromSelf as [Contact, Contact];
     running = startRingActor(self, CONFIG, { linked: [other.id, first.id], bootstrap: [other.id, first.id] });
     const h = running;
     const lookupsTo = (peer: Contact) => h.sends.filter((s) => s.message.t === 'find' && s.to === peer.id).length;
+    // Once declined, the same way in is asked again (it is usually a member by then).
     await declineNextJoinLookup(h, first);
-    expect(lookupsTo(first)).toBe(1);
+    await declineNextJoinLookup(h, first);
+    expect(lookupsTo(first)).toBe(2);
     expect(state(h)).toBe('rebootstrapping');
     await declineNextJoinLookup(h, other);
     expect(lookupsTo(other)).toBe(1);
-    expect(lookupsTo(first)).toBe(1);
+    expect(lookupsTo(first)).toBe(2);
+  });
+
+  it('takes a lookup as sent back only from the decliner it names last, and never founds on an empty decline', async () => {
+    const nodes = contacts(4);
+    const lowest = nodes.reduce((a, b) => (a.id < b.id ? a : b));
+    const [other, third] = nodes.filter((c) => c !== lowest) as [Contact, Contact];
+    running = startRingActor(lowest, CONFIG, { linked: [other.id, third.id], bootstrap: [other.id] });
+    const h = running;
+    await advance(h.clock, 0);
+    const find = h.sends.find((s) => s.message.t === 'find')?.message;
+    if (find?.t !== 'find') throw new Error('no join lookup was sent');
+    // A third peer cannot decline on another's behalf, nor without naming anyone.
+    h.from(third, { ...find, skip: [other.id] });
+    h.from(other, { ...find, skip: [] });
+    h.from(other, find);
+    expect(state(h)).toEqual({ joining: 'locating' });
+    h.from(other, { ...find, skip: [other.id] });
+    expect(state(h)).toBe('rebootstrapping');
+  });
+
+  it('a node lowest in its sample does not found when a lower node declined', async () => {
+    const nodes = contacts(5);
+    const byId = [...nodes].sort((a, b) => (a.id < b.id ? -1 : 1));
+    const [lowest, self, ...higher] = byId as [Contact, Contact, ...Contact[]];
+    // Self samples only higher peers (lowestSampled), but its lookups are declined by `lowest`.
+    running = startRingActor(self, CONFIG, { linked: [higher[0]!.id, lowest.id], bootstrap: [higher[0]!.id] });
+    const h = running;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const seen = h.sends.length;
+      for (let waited = 0; waited <= CONFIG.rebootstrapMaxMs && !h.sends.slice(seen).some((s) => s.message.t === 'find'); waited += 50) await advance(h.clock, 50);
+      const find = h.sends.slice(seen).find((s) => s.message.t === 'find')?.message;
+      if (find?.t !== 'find') throw new Error('no join lookup was sent');
+      h.from(higher[0]!, { ...find, skip: [lowest.id, higher[0]!.id] });
+      expect(state(h)).toBe('rebootstrapping');
+    }
   });
 
   it('a higher node never founds while its lookups are declined', async () => {

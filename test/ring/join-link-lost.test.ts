@@ -104,4 +104,21 @@ describe('a join step whose link closes before it comes up', () => {
     h.actor.send({ type: 'link.down', peer: via.id, failed: true });
     expect(joinStep(h)).toBe('rebootstrapping');
   });
+
+  it('a way in that keeps accepting and closing the link cannot hold the join: it starts over after 8 re-links', async () => {
+    const [self, via] = sortByPosition(randomContacts(createSeededRandom(24), 2)) as [Contact, Contact];
+    running = startRingActor(self, CONFIG, { linked: [via.id], bootstrap: [via.id] });
+    const h = running;
+    await advance(h.clock, 0);
+    for (let relink = 0; relink < 8; relink++) {
+      expect(joinStep(h)).toEqual({ joining: 'locating' });
+      h.linked.delete(via.id);
+      h.actor.send({ type: 'link.down', peer: via.id, failed: false });
+      expect(joinStep(h)).toEqual({ joining: 'linkingBootstrap' });
+      h.linkUp(via);
+    }
+    h.linked.delete(via.id);
+    h.actor.send({ type: 'link.down', peer: via.id, failed: false });
+    expect(joinStep(h)).toBe('rebootstrapping');
+  });
 });

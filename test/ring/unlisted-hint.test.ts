@@ -79,8 +79,11 @@ describe('hints about peers a successor list skipped', () => {
     h.from(successor, { t: 'hint', peers: [missed.id, beyond.id, self.id] });
     expect(h.connects).toContain(missed.id);
     expect(h.connects).not.toContain(beyond.id);
-    // Not adopted before the link proves it alive (a crashed peer's dial fails).
+    // Not adopted before the link proves it alive (a crashed peer's dial fails), and a round's
+    // pruning in between does not cancel the dial.
     expect(h.successors()).toEqual([successor.id, next.id]);
+    h.from(successor, { t: 'neighbours', successors: [next.id] });
+    expect(h.actor.getSnapshot().context.owned.has(missed.id)).toBe(true);
     h.linkUp(missed);
     expect(h.successors()).toEqual([missed.id, successor.id, next.id]);
   });

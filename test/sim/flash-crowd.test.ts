@@ -27,6 +27,7 @@ afterEach(async () => {
   for (const sim of open.splice(0)) await sim.close();
 });
 
+/** How many separate cycles the successor pointers form when there are several; 0 or 1 otherwise (not told apart). */
 const separateCycles = (sim: Simulator): number => {
   const alive = sim.alive().map((node) => node.id);
   const split = checkSuccessorCycle(sim.ringViews(), alive).find((v) => v.message.includes('separate cycles'));
@@ -53,7 +54,7 @@ describe('a crowd joining at once', () => {
           break;
         }
       }
-      expect(Math.max(...cyclesSeen), `separate successor cycles per second from 3 s: ${cyclesSeen.join(',')}`).toBe(1);
+      expect(Math.max(...cyclesSeen), `separate successor cycles per second from 3 s: ${cyclesSeen.join(',')}`).toBeLessThanOrEqual(1);
       const alive = sim.alive().map((node) => node.id);
       expect(formedAt, describeViolations(checkRing(sim.ringViews(), { successorListLength: DEFAULT_RING_CONFIG.successorListLength, alive }).slice(0, 5))).toBeDefined();
     }, 120_000);
