@@ -178,7 +178,10 @@ class WsSignalingClient implements SignalingClient {
     if (this.session?.phase === 'ready') this.sendMembership(this.session);
   }
 
-  /** Not answered by the server; a lost one is corrected by the next registration. */
+  /**
+   * Not answered by the server. One lost with its socket is sent again on the next registration;
+   * one the server refused (rate limit) stays lost until the flag changes again.
+   */
   private sendMembership(session: Session): void {
     session.socket.send(encode({ t: 'member', on: this.ringMember }), (error) => {
       if (error !== undefined && error !== null) this.log.debug('membership not sent', { url: session.url, error: error.message });

@@ -13,6 +13,7 @@ import { sortByPosition, type Contact } from '../../src/actors/ring/contact.js';
 import { DEFAULT_RING_CONFIG, type RingConfig } from '../../src/actors/ring/ring-config.js';
 import { ringAdd } from '../../src/actors/ring/id-space.js';
 import type { RingMessage } from '../../src/actors/ring/ring-messages.js';
+import type { PeerId } from '../../src/identity/peer-id.js';
 import { advance } from '../../sim/drive.js';
 import { createSeededRandom } from '../../sim/seeded-random.js';
 import { startRingActor, type RingActorHarness } from '../helpers/ring-actor.js';
@@ -172,11 +173,7 @@ describe('lookups declined by nodes not on a ring', () => {
     running = startRingActor(self, CONFIG, { linked: [higher[0]!.id, lowest.id], bootstrap: [higher[0]!.id] });
     const h = running;
     for (let attempt = 0; attempt < 3; attempt++) {
-      const seen = h.sends.length;
-      for (let waited = 0; waited <= CONFIG.rebootstrapMaxMs && !h.sends.slice(seen).some((s) => s.message.t === 'find'); waited += 50) await advance(h.clock, 50);
-      const find = h.sends.slice(seen).find((s) => s.message.t === 'find')?.message;
-      if (find?.t !== 'find') throw new Error('no join lookup was sent');
-      h.from(higher[0]!, { ...find, skip: [lowest.id, higher[0]!.id] });
+      await declineNextJoinLookup(h, higher[0]!, [lowest.id]);
       expect(state(h)).toBe('rebootstrapping');
     }
   });
@@ -194,13 +191,13 @@ describe('lookups declined by nodes not on a ring', () => {
   });
 });
 
-/** Runs the clock until the joiner sends its next join lookup, and sends it back from `decliner`. */
-async function declineNextJoinLookup(h: RingActorHarness, decliner: Contact): Promise<void> {
+/** Runs the clock until the joiner sends its next join lookup, and sends it back from `decliner` (after `earlier` declined it). */
+async function declineNextJoinLookup(h: RingActorHarness, decliner: Contact, earlier: readonly PeerId[] = []): Promise<void> {
   const seen = h.sends.length;
   for (let waited = 0; waited <= CONFIG.rebootstrapMaxMs; waited += 50) {
     const find = h.sends.slice(seen).find((s) => s.message.t === 'find')?.message;
     if (find?.t === 'find') {
-      h.from(decliner, { ...find, skip: [decliner.id] });
+      h.from(decliner, { ...find, skip: [...earlier, decliner.id] });
       return;
     }
     await advance(h.clock, 50);

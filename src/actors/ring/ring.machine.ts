@@ -11,7 +11,7 @@ import { forgetFailed, NO_FAILED_PEERS, recentlyFailed, rememberFailed, type Fai
 import type { RingConfig } from './ring-config.js';
 import { MAX_PATH, MAX_SKIP, type RingMessage } from './ring-messages.js';
 import { isResponsible, nextHop } from './routing.js';
-import { adoptSuccessorsPredecessor, mergeCandidates, promoteNextSuccessor, reconcileSuccessors, unlistedByReport, type SuccessorReport } from './successor-list.js';
+import { adoptSuccessorsPredecessor, mergeCandidates, promoteNextSuccessor, reconcileSuccessors, type SuccessorReport } from './successor-list.js';
 
 /**
  * Ring maintenance for one node (Chord with successor lists):
@@ -272,14 +272,14 @@ export const ringMachine = setup({
     linkUp: assign(({ context, event }) => {
       if (event.type !== 'link.up') return {};
       const links = new Set([...context.links, event.peer]);
-      const pending = context.pending.includes(event.peer) ? context.pending.filter((peer) => peer !== event.peer) : context.pending;
+      const pending = withoutPending(context, event.peer);
       return context.failed.has(event.peer) ? { links, pending, failed: forgetFailed(context.failed, event.peer) } : { links, pending };
     }),
     linkDown: assign(({ context, event }) => {
       if (event.type !== 'link.down') return {};
       const links = new Set(context.links);
       links.delete(event.peer);
-      const pending = context.pending.includes(event.peer) ? context.pending.filter((peer) => peer !== event.peer) : context.pending;
+      const pending = withoutPending(context, event.peer);
       // A graceful close (the peer pruned a link it no longer needs) says nothing about the
       // peer's liveness: keep it as a neighbour; linkNeighbours reopens the link if we need it.
       if (!event.failed) return { links, pending };
@@ -423,7 +423,6 @@ export const ringMachine = setup({
       return { predecessorLead: lead, owned: link(context, [lead]) };
     }),
     forgetLookups: assign({ lookups: {} }),
-    forgetDecliners: assign({ declinedBy: [] }),
     countContinuation: assign(({ context }) => ({ continuations: context.continuations + 1 })),
     rememberDecliners: assign(({ event }) => (event.type === 'lookup.declined' ? { declinedBy: event.by } : {})),
     announceMember: ({ context }) => context.ports.announceMembership?.(true),
@@ -799,7 +798,7 @@ export const ringMachine = setup({
     },
     member: {
       type: 'parallel',
-      entry: ['announceMember', 'forgetDecliners', 'notifySuccessor', 'linkNeighbours'],
+      entry: ['announceMember', 'notifySuccessor', 'linkNeighbours'],
       exit: 'announceNotMember',
       on: {
         // Links no longer needed are closed when the neighbourhood changes, not only as a round
@@ -1010,15 +1009,6 @@ function closestLinkAfter(context: Context, asker: PeerId): PeerId | undefined {
 }
 
 /**
- * Our successor's list skips peers of ours in the stretch it speaks for; reconcile drops them.
- * Those we hold a live link to are alive as far as we know: tell the successor, which links to
- * them and adopts them once the link is up (a peer it saw fail stays out). Without this, two interleaved chains of a
- * ring that formed in a crowd — x → x+2 → x+4 and x+1 → x+3 → x+5, each node's predecessor
- * right — never meet: every stabilize answer confirms each chain (300 nodes joining in 1.8 s,
- * simulator: 6% of successors still wrong 40 s later). Each hint unzips one crossing, and the
- * successor's next answer to its own predecessor carries the fix on.
- */
-/**
  * Dial the named peers that lie between us and our successor (a `hint`), keeping
  * them wanted until their link comes up — then adoptLinkedSuccessors takes them — or goes down.
  * Adopted at once instead, a crashed peer the sender had not yet noticed went back into lists
@@ -1040,12 +1030,27 @@ function dialToCheck(context: Context, peers: readonly PeerId[]): Partial<Contex
   return { pending, owned: link(context, closer) };
 }
 
+/** A dial to check ended (its link came up or went down): the peer is no longer pending. */
+function withoutPending(context: Context, peer: PeerId): readonly PeerId[] {
+  return context.pending.includes(peer) ? context.pending.filter((p) => p !== peer) : context.pending;
+}
+
+/**
+ * Our successor's list skips peers of ours that would come before its own successor; reconcile
+ * drops them. Those we hold a live link to are alive as far as we know: tell the successor, which
+ * links to them and adopts them once the link is up (a peer it saw fail stays out). Without
+ * this, two interleaved chains of a ring that formed in a crowd — x → x+2 → x+4 and x+1 → x+3 → x+5, each node's predecessor
+ * right — never meet: every stabilize answer confirms each chain (300 nodes joining in 1.8 s,
+ * simulator: 6% of successors still wrong 40 s later). Each hint unzips one crossing, and the
+ * successor's next answer to its own predecessor carries the fix on.
+ */
 function hintUnlisted(context: Context, report: SuccessorReport, isAlive: (id: PeerId) => boolean): void {
-  // Only peers that would be the successor's own successor: the rest of its list follows from that.
+  // Only those: the rest of the successor's list follows from its own successor's answers.
   const next = report.list[0];
   if (next === undefined) return;
-  const unlisted = unlistedByReport(context.self, context.successors, report).filter(
-    (c) => isAlive(c.id) && context.links.has(c.id) && between(c.position, report.from.position, next.position),
+  const listed = new Set(report.list.map((c) => c.id));
+  const unlisted = context.successors.filter(
+    (c) => !listed.has(c.id) && isAlive(c.id) && context.links.has(c.id) && between(c.position, report.from.position, next.position),
   );
   if (unlisted.length > 0) context.ports.send(report.from.id, { t: 'hint', peers: unlisted.map((c) => c.id) });
 }

@@ -51,24 +51,7 @@ export function reconcileSuccessors(
     return out;
   }
 
-  const vouchedFor = vouchedForBy(self, report);
-  for (const c of current) {
-    // An entry the reporter vouched for comes back below, from its own list, if it is listed.
-    if (c.id !== from.id && !vouchedFor(c)) offer(self, out, c, r, isAlive);
-  }
-  offer(self, out, from, r, isAlive);
-  for (const c of list) offer(self, out, c, r, isAlive);
-  return out;
-}
-
-/**
- * Whether `report` speaks for a peer's place: it lies in the stretch after the reporter that the
- * reporter's list covers, (from, farthest entry], or anywhere past the reporter when the list
- * wraps round past us. Entries of ours there that the reporter did not list are dropped by
- * reconcileSuccessors.
- */
-function vouchedForBy(self: Contact, report: SuccessorReport): (c: Contact) => boolean {
-  const { from, list } = report;
+  // The reporter's stretch, seen from the reporter: (from, spanEnd], or everything up to us.
   let wrapsPastSelf = false;
   let spanEnd: Position = from.position;
   for (const c of list) {
@@ -79,24 +62,21 @@ function vouchedForBy(self: Contact, report: SuccessorReport): (c: Contact) => b
       spanEnd = c.position;
     }
   }
-  if (!wrapsPastSelf && spanEnd === from.position) return () => false;
-  return (c) =>
-    c.id !== from.id &&
-    !between(c.position, self.position, from.position) &&
-    (wrapsPastSelf || between(c.position, from.position, spanEnd, { inclusiveEnd: true }));
-}
+  const spanIsEmpty = !wrapsPastSelf && spanEnd === from.position;
 
-/**
- * Entries of `current` that `report` vouched for (see vouchedForBy) without listing them: the
- * ones reconcileSuccessors drops. Either they are gone and the reporter saw it first, or the
- * reporter never knew them — which is how interleaved stretches of a ring that formed in a
- * crowd stay apart (see ring.machine.ts, hintUnlisted).
- */
-export function unlistedByReport(self: Contact, current: readonly Contact[], report: SuccessorReport): Contact[] {
-  if (report.from.id === self.id || report.from.position === self.position) return [];
-  const vouchedFor = vouchedForBy(self, report);
-  const listed = new Set(report.list.map((c) => c.id));
-  return current.filter((c) => c.id !== self.id && vouchedFor(c) && !listed.has(c.id));
+  for (const c of current) {
+    if (c.id === from.id) continue;
+    const beforeFrom = between(c.position, self.position, from.position);
+    const vouchedFor =
+      !beforeFrom &&
+      !spanIsEmpty &&
+      (wrapsPastSelf || between(c.position, from.position, spanEnd, { inclusiveEnd: true }));
+    // An entry the reporter vouched for comes back below, from its own list, if it is listed.
+    if (!vouchedFor) offer(self, out, c, r, isAlive);
+  }
+  offer(self, out, from, r, isAlive);
+  for (const c of list) offer(self, out, c, r, isAlive);
+  return out;
 }
 
 /**
