@@ -5,6 +5,9 @@ import type { SignalingPort } from '../src/node/signaling-port.js';
 import type { Clock } from '../src/ports/clock.js';
 import type { Random } from '../src/ports/random.js';
 import { IndexedIds } from '../src/signaling/registry.js';
+import { IdsByPosition } from '../src/signaling/ids-by-position.js';
+import { withRandomRest } from '../src/signaling/sample.js';
+import { positionHex } from '../src/actors/ring/id-space.js';
 
 /**
  * The signaling service of the simulator: one in-memory hub standing for every signaling
@@ -82,9 +85,12 @@ export function createMemorySignalingHub(options: MemorySignalingHubOptions): Me
   // Removal swaps the last id in: still a deterministic order.
   const all = new IndexedIds();
   const members = new IndexedIds();
+  // Members in ring order too, for samples that ask for the nearest before the asker.
+  const membersInRingOrder = new IdsByPosition();
   const removeId = (peerId: PeerId) => {
     all.delete(peerId);
     members.delete(peerId);
+    membersInRingOrder.delete(peerId);
   };
   /**
    * Partial Fisher–Yates on the seeded stream over a virtual copy of `ids` (only the swapped
@@ -176,19 +182,28 @@ export function createMemorySignalingHub(options: MemorySignalingHubOptions): Me
           relay(peerId, to, copy, delay);
           return after(delay, () => undefined);
         },
-        sample(n) {
+        sample(n, options = {}) {
           if (!available) return Promise.reject(unavailable());
           counters.samples += 1;
           const wanted = Math.max(0, Math.floor(n));
-          // Ring members first, as the server does; any registered peers when none is in reach.
+          const near = Math.max(0, Math.min(wanted, Math.floor(options.near ?? 0)));
+          // As the server does: the nearest members before us first, then ring members at
+          // random; any registered peers when no member is in reach.
+          const nearest = near > 0 ? membersInRingOrder.nearestBefore(positionHex(peerId), near, (id) => id !== peerId && reachable(peerId, id)) : [];
           const fromMembers = wanted > 0 ? draw(members.ids, peerId, wanted) : [];
-          const picked = fromMembers.length > 0 ? fromMembers : draw(all.ids, peerId, wanted);
+          const random = fromMembers.length > 0 ? fromMembers : draw(all.ids, peerId, wanted);
+          const picked = withRandomRest(nearest, random, wanted);
           return after(latency(peerId, peerId), () => picked);
         },
         setRingMember(member) {
           if (registered.get(peerId) !== self) return;
-          if (member) members.add(peerId);
-          else members.delete(peerId);
+          if (member) {
+            members.add(peerId);
+            membersInRingOrder.add(peerId);
+          } else {
+            members.delete(peerId);
+            membersInRingOrder.delete(peerId);
+          }
         },
         async close() {
           if (registered.get(peerId) === self) {

@@ -20,3 +20,4 @@ export type { TraceEvent, ActorStateView } from './supervisor/inspection.js';
 export { createNodeRuntime } from './node/node-runtime.js';
 export type { NodeRuntimeOptions } from './node/node-runtime.js';
 export type { SignalingPort } from './node/signaling-port.js';
+export type { SampleOptions } from './signaling/client.js';

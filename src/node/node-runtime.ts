@@ -266,7 +266,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
           },
           disconnect: (peer) => manager()?.send({ type: 'disconnect', peer }),
           openPeers: () => openPeers.value,
-          bootstrapCandidates: (n) => bootstrapCandidates(n),
+          bootstrapCandidates: (n, sampleOptions) => bootstrapCandidates(n, sampleOptions?.near ?? 0),
           announceMembership: (member) => signaling?.setRingMember?.(member),
         },
       }
@@ -657,19 +657,21 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
    * has lost its place (no successor: joining, re-bootstrapping, or alone) takes the DHT's
    * verified contacts nearest its own position first, then the servers' sample for the rest,
    * if a server answers: with every server gone, the DHT's links are the only peers it can name.
-   * A member probing for a partition to merge with gets the servers' random sample as before:
-   * the DHT's contacts are on its own side of any partition (their links survived it).
+   * A member probing for a partition to merge with gets the servers' sample only: the DHT's
+   * contacts are on its own side of any partition (their links survived it). Of a server's
+   * sample, up to `near` are the members nearest before us (see BOOTSTRAP_NEAR in the ring).
    */
-  async function bootstrapCandidates(n: number): Promise<PeerId[]> {
+  async function bootstrapCandidates(n: number, near: number): Promise<PeerId[]> {
     const view = ringView();
     const actor = dhtActor();
     const fromDht =
       actor !== undefined && view !== undefined && view.successors.length === 0
         ? dhtBootstrapContacts((actor.getSnapshot() as { context: Parameters<typeof dhtBootstrapContacts>[0] }).context, n)
         : [];
-    if (fromDht.length === 0) return signaling ? signaling.sample(n) : [];
+    if (fromDht.length === 0) return signaling ? signaling.sample(n, { near: Math.min(near, n) }) : [];
     if (fromDht.length >= n || !signaling) return fromDht;
-    const sampled = await signaling.sample(n - fromDht.length).catch(() => [] as PeerId[]);
+    const rest = n - fromDht.length;
+    const sampled = await signaling.sample(rest, { near: Math.min(near, rest) }).catch(() => [] as PeerId[]);
     return [...fromDht, ...sampled.filter((peer) => !fromDht.includes(peer))];
   }
 

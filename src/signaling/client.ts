@@ -49,6 +49,11 @@ export interface SignalingClientOptions {
   pingIntervalMs?: number;
 }
 
+export interface SampleOptions {
+  /** Up to this many of the sample are the ring members nearest before the asker's position (default 0). */
+  near?: number;
+}
+
 export interface SignalingClient {
   readonly peerId: PeerId;
   readonly signals$: Observable<IncomingSignal>;
@@ -64,8 +69,11 @@ export interface SignalingClient {
   start(): Promise<void>;
   /** Resolves when the server accepted and relayed it; rejects with the server's error code (e.g. SIGNAL_UNKNOWN_PEER). */
   signal(to: PeerId, data: object): Promise<void>;
-  /** Up to n random other registered PeerIds (the server may cap n), ring members first. */
-  sample(n: number): Promise<PeerId[]>;
+  /**
+   * Up to n other registered PeerIds (the server may cap n): the ring members nearest before
+   * our position (up to options.near), then random ones, ring members first.
+   */
+  sample(n: number, options?: SampleOptions): Promise<PeerId[]>;
   /** Whether we are on a ring (samples name members first); kept and re-sent after a reconnect. */
   setRingMember(member: boolean): void;
   /** Stops for good: no reconnect, no timers, sockets closed. Idempotent. */
@@ -165,11 +173,15 @@ class WsSignalingClient implements SignalingClient {
     return this.request('signal', 0, (rid) => ({ t: 'signal', to, data: data as Record<string, unknown>, rid })).then(() => undefined);
   }
 
-  sample(n: number): Promise<PeerId[]> {
+  sample(n: number, options: SampleOptions = {}): Promise<PeerId[]> {
     if (!Number.isInteger(n) || n < 0 || n > MAX_SAMPLE_REQUEST) {
       return Promise.reject(new PeerSockError('INVALID_ARGUMENT', `sample size must be an integer in 0..${MAX_SAMPLE_REQUEST}, got ${n}`));
     }
-    return this.request('sample', n, (rid) => ({ t: 'sample', n, rid })).then((peers) => peers ?? []);
+    const near = options.near ?? 0;
+    if (!Number.isInteger(near) || near < 0 || near > n) {
+      return Promise.reject(new PeerSockError('INVALID_ARGUMENT', `sample near must be an integer in 0..${n}, got ${near}`));
+    }
+    return this.request('sample', n, (rid) => (near > 0 ? { t: 'sample', n, rid, near } : { t: 'sample', n, rid })).then((peers) => peers ?? []);
   }
 
   setRingMember(member: boolean): void {

@@ -16,8 +16,10 @@ import { isPeerId, type PeerId } from '../identity/peer-id.js';
  *                                   set by the server (a client-supplied `from` is never used)
  *   {t:'relayed', rid}              the server accepted the `signal` with this rid and passed
  *                                   it on (not proof of delivery: a peer may be gone already)
- *   {t:'sample', rid, peers}        up to min(n, sampleMax) random other registered PeerIds:
- *                                   ring members (see `member`) when any other is registered,
+ *   {t:'sample', rid, peers}        up to min(n, sampleMax) other registered PeerIds: first
+ *                                   the ring members nearest before the asker's position, up
+ *                                   to `near` of them (nearest first), then random ones: ring
+ *                                   members (see `member`) when any other is registered,
  *                                   otherwise any registered peers
  *   {t:'error', code, message, rid?}  code is one of SignalErrorCode; rid when the error
  *                                   answers a request that carried one
@@ -27,7 +29,11 @@ import { isPeerId, type PeerId } from '../identity/peer-id.js';
  *                                   over the UTF-8 bytes of "peersock-signal-register-v1:" + nonce
  *   {t:'signal', to, data, rid?}    data: any JSON object (≤ MAX_DATA_DEPTH nesting), opaque to
  *                                   the server; with a rid the server answers `relayed` or `error`
- *   {t:'sample', n, rid}            n: integer 0..MAX_SAMPLE_REQUEST
+ *   {t:'sample', n, rid, near?}     n: integer 0..MAX_SAMPLE_REQUEST; near: integer 0..n
+ *                                   (default 0). A joiner looks its own position up from
+ *                                   the nearest member before it: a hop or two, where from a
+ *                                   random member the lookup crosses the ring (see
+ *                                   IdsByPosition). A server that predates `near` ignores it
  *   {t:'member', on}                on: boolean; "I am on a ring now" (or no longer). Samples
  *                                   name members first: a joiner that picked another joiner
  *                                   as its way in would have its lookup declined. Not
@@ -97,7 +103,7 @@ export type ServerMessage =
 export type ClientMessage =
   | { t: 'register'; id: PeerId; sig: string }
   | { t: 'signal'; to: PeerId; data: SignalData; rid?: string }
-  | { t: 'sample'; n: number; rid: string }
+  | { t: 'sample'; n: number; rid: string; near?: number }
   | { t: 'member'; on: boolean };
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string; rid?: string };
@@ -187,7 +193,11 @@ export function parseClientMessage(text: string): Parsed<ClientMessage> {
       if (typeof m.n !== 'number' || !Number.isInteger(m.n) || m.n < 0 || m.n > MAX_SAMPLE_REQUEST) {
         return bad(`sample.n must be an integer in 0..${MAX_SAMPLE_REQUEST}`, rid);
       }
-      return { ok: true, value: { t: 'sample', n: m.n, rid } };
+      if (m.near === undefined) return { ok: true, value: { t: 'sample', n: m.n, rid } };
+      if (typeof m.near !== 'number' || !Number.isInteger(m.near) || m.near < 0 || m.near > m.n) {
+        return bad('sample.near must be an integer in 0..n', rid);
+      }
+      return { ok: true, value: { t: 'sample', n: m.n, rid, near: m.near } };
     case 'member':
       if (typeof m.on !== 'boolean') return bad('member.on must be true or false');
       return { ok: true, value: { t: 'member', on: m.on } };

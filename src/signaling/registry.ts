@@ -1,4 +1,6 @@
 import type { PeerId } from '../identity/peer-id.js';
+import { positionHex } from '../actors/ring/id-space.js';
+import { IdsByPosition } from './ids-by-position.js';
 
 /**
  * A set of PeerIds with a dense array alongside, so a random sample costs O(k) rather than a
@@ -42,12 +44,14 @@ export class IndexedIds {
 
 /**
  * Registered peers, keyed by PeerId, and which of them said they are ring members (samples
- * name those first). Both id lists are IndexedIds: O(k) samples, O(1) removal.
+ * name those first). Both id lists are IndexedIds: O(k) samples, O(1) removal. Members are
+ * also kept in ring order, for samples that ask for the members nearest before the asker.
  */
 export class Registry<V> {
   private readonly values = new Map<PeerId, V>();
   private readonly all = new IndexedIds();
   private readonly members = new IndexedIds();
+  private readonly membersInRingOrder = new IdsByPosition();
 
   get size(): number {
     return this.all.size;
@@ -76,8 +80,19 @@ export class Registry<V> {
   /** Ignored for an id that is not registered. */
   setMember(id: PeerId, member: boolean): void {
     if (!this.values.has(id)) return;
-    if (member) this.members.add(id);
-    else this.members.delete(id);
+    if (member === this.members.has(id)) return;
+    if (member) {
+      this.members.add(id);
+      this.membersInRingOrder.add(id);
+    } else {
+      this.members.delete(id);
+      this.membersInRingOrder.delete(id);
+    }
+  }
+
+  /** Up to `k` ring members other than `self`, the nearest before `self`'s position first. */
+  membersNearestBefore(self: PeerId, k: number): PeerId[] {
+    return this.membersInRingOrder.nearestBefore(positionHex(self), k, (id) => id !== self);
   }
 
   isMember(id: PeerId): boolean {
@@ -88,6 +103,7 @@ export class Registry<V> {
     if (!this.values.delete(id)) return false;
     this.all.delete(id);
     this.members.delete(id);
+    this.membersInRingOrder.delete(id);
     return true;
   }
 }

@@ -33,3 +33,20 @@ export function pickRandom<T>(pool: readonly T[], k: number, exclude: T | undefi
   }
   return copy.slice(0, want);
 }
+
+/**
+ * A sample answer: `first` (the nearest members, in order), then `random` without the ids
+ * already named, up to `k` in all. Drawing `k` random ones leaves enough after the removal.
+ */
+export function withRandomRest<T>(first: readonly T[], random: readonly T[], k: number): T[] {
+  const out = first.slice(0, k);
+  const named = new Set(out);
+  for (const item of random) {
+    if (out.length >= k) break;
+    if (!named.has(item)) {
+      named.add(item);
+      out.push(item);
+    }
+  }
+  return out;
+}

@@ -18,7 +18,7 @@ import {
   type SignalErrorCode,
 } from './protocol.js';
 import { Registry } from './registry.js';
-import { pickRandom } from './sample.js';
+import { pickRandom, withRandomRest } from './sample.js';
 import { addStrike, createBucket, take, type RateLimit, type Strikes, type TokenBucket } from './token-bucket.js';
 
 /**
@@ -252,7 +252,7 @@ export async function startSignalingServer(options: SignalingServerOptions = {})
     }
     if (message.t === 'signal') onSignal(conn, from, message);
     else if (message.t === 'member') registry.setMember(from, message.on);
-    else onSample(conn, from, message.n, message.rid);
+    else onSample(conn, from, message.n, message.near ?? 0, message.rid);
   }
 
   function onRegister(conn: Connection, id: PeerId, sigHex: string): void {
@@ -327,12 +327,18 @@ export async function startSignalingServer(options: SignalingServerOptions = {})
     if (message.rid !== undefined) send(conn, { t: 'relayed', rid: message.rid });
   }
 
-  /** Ring members other than the asker when there are any: a joiner needs one as its way in. */
-  function onSample(conn: Connection, self: PeerId, n: number, rid: string): void {
+  /**
+   * The members nearest before the asker (up to `near`), then ring members other than the asker
+   * at random when there are any (a joiner needs one as its way in), otherwise any peers.
+   */
+  function onSample(conn: Connection, self: PeerId, n: number, near: number, rid: string): void {
+    const wanted = Math.min(n, sampleMax);
+    const nearest = registry.membersNearestBefore(self, Math.min(near, wanted));
     const otherMembers = registry.memberIds.length - (registry.isMember(self) ? 1 : 0);
     const pool = otherMembers > 0 ? registry.memberIds : registry.ids;
-    const peers = pickRandom(pool, Math.min(n, sampleMax), self, (max) => randomInt(max));
-    send(conn, { t: 'sample', rid, peers });
+    // `wanted` drawn, so enough remain once those already named are dropped.
+    const random = pickRandom(pool, wanted, self, (max) => randomInt(max));
+    send(conn, { t: 'sample', rid, peers: withRandomRest(nearest, random, wanted) });
   }
 
   function reject(conn: Connection, code: SignalErrorCode, message: string, rid?: string): void {

@@ -19,6 +19,8 @@ export interface RingActorHarness {
   linked: Set<PeerId>;
   sends: Array<{ at: number; to: PeerId; message: RingMessage; sent: boolean }>;
   connects: PeerId[];
+  /** Each bootstrapCandidates call: how many peers and how many nearest ones it asked for. */
+  sampleRequests: Array<{ n: number; near: number | undefined }>;
   successors(): PeerId[];
   from(peer: Contact, message: RingMessage): void;
   linkUp(peer: Contact): void;
@@ -30,6 +32,7 @@ export function startRingActor(self: Contact, config: RingConfig, options: { lin
   const linked = new Set<PeerId>(options.linked);
   const sends: RingActorHarness['sends'] = [];
   const connects: PeerId[] = [];
+  const sampleRequests: RingActorHarness['sampleRequests'] = [];
   const actor = createActor(ringMachine, {
     clock,
     input: {
@@ -47,7 +50,10 @@ export function startRingActor(self: Contact, config: RingConfig, options: { lin
         connect: (peer) => void connects.push(peer),
         disconnect: (peer) => void linked.delete(peer),
         openPeers: () => [...linked],
-        bootstrapCandidates: async () => [...options.bootstrap],
+        bootstrapCandidates: async (n, sampleOptions) => {
+          sampleRequests.push({ n, near: sampleOptions?.near });
+          return [...options.bootstrap];
+        },
       },
     },
   }).start();
@@ -57,6 +63,7 @@ export function startRingActor(self: Contact, config: RingConfig, options: { lin
     linked,
     sends,
     connects,
+    sampleRequests,
     successors: () => actor.getSnapshot().context.successors.map((c) => c.id),
     from: (peer, message) => actor.send({ type: 'ring.message', from: peer.id, message }),
     linkUp: (peer) => {

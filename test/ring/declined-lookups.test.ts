@@ -70,10 +70,11 @@ describe('lookups declined by nodes not on a ring', () => {
 
   it('a member that ends a lookup answers with the first node past the target that did not decline', async () => {
     const nodes = contacts(6);
-    const h = await member(nodes, 1, 1, [2, 3]);
+    // Our successor is nodes[3]; nodes[1] and nodes[2], linked to us and before it, are adopted.
+    const h = await member(nodes, 1, 3, [2]);
     const [self, asker, joiner, next] = nodes as [Contact, Contact, Contact, Contact];
     // The target lies just before nodes[2]: we are its predecessor as far as we know, and
-    // nodes[2] (a link) would be the answer had it not declined.
+    // nodes[2] (a successor now) would be the answer had it not declined.
     const target = ringAdd(joiner.position, -1n);
     const before = h.sends.length;
     h.from(asker, { t: 'find', rid: 8, target, path: [asker.id], skip: [joiner.id] });

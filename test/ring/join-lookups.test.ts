@@ -53,6 +53,16 @@ describe('lookups during joins', () => {
     expect(passed[0]!.message).toEqual({ t: 'find', rid: 9, target: nodes[1]!.position, path: [asker.id, self.id] });
   });
 
+  it('asks its bootstrap source for the members nearest before it and joins through the nearest of those it got', async () => {
+    const nodes = contacts(6);
+    const self = nodes[0]!;
+    // nodes[5] is the last clockwise from self: the nearest before it.
+    running = startRingActor(self, CONFIG, { linked: [], bootstrap: [nodes[2]!.id, nodes[5]!.id, nodes[3]!.id] });
+    await advance(running.clock, 0);
+    expect(running.sampleRequests).toEqual([{ n: 32, near: 16 }]);
+    expect(running.connects).toEqual([nodes[5]!.id]);
+  });
+
   it('sends back, never answers, a lookup that already went through its bootstrap peer', async () => {
     // Its bootstrap peer routed the lookup here because we are linked to it: answering would
     // name a joiner as somebody's successor (see ring.machine.ts, declineFind).

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { compareClockwise, positionHex } from '../../src/actors/ring/id-space.js';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AddressInfo } from 'node:net';
 import { createSignalingClient, type SignalingClient, type SignalingClientOptions, type SignalingState, type IncomingSignal } from '../../src/signaling/client.js';
@@ -143,6 +144,11 @@ describe('signaling client against the real server', () => {
     m2.setRingMember(true);
     // `member` is not answered: the next request on the same socket sees it applied.
     expect(new Set(await me.sample(10))).toEqual(new Set([m1.peerId, m2.peerId]));
+    // `near` goes to the server: the nearer member before us comes first.
+    const self = positionHex(me.peerId);
+    const nearer = compareClockwise(self, positionHex(m1.peerId), positionHex(m2.peerId)) > 0 ? m1.peerId : m2.peerId;
+    expect((await me.sample(2, { near: 1 }))[0]).toBe(nearer);
+    await expect(me.sample(2, { near: 3 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     m2.setRingMember(false);
     await m2.sample(0);
     expect(await me.sample(10)).toEqual([m1.peerId]);

@@ -21,6 +21,9 @@ const clientMessage: fc.Arbitrary<ClientMessage> = fc.oneof(
   fc.record({ t: fc.constant('signal' as const), to: peerId, data, rid }),
   fc.record({ t: fc.constant('signal' as const), to: peerId, data }),
   fc.record({ t: fc.constant('sample' as const), n: fc.integer({ min: 0, max: 1024 }), rid }),
+  fc
+    .record({ n: fc.integer({ min: 0, max: 1024 }), share: fc.double({ min: 0, max: 1, noNaN: true }), rid })
+    .map(({ n, share, rid }) => ({ t: 'sample' as const, n, rid, near: Math.floor(n * share) })),
   fc.record({ t: fc.constant('member' as const), on: fc.boolean() }),
 );
 
@@ -88,6 +91,10 @@ describe('signaling protocol', () => {
       ['{"t":"member","on":"yes"}', /member.on/],
       ['{"t":"sample","n":1025,"rid":"r"}', /integer/],
       ['{"t":"sample","n":1.5,"rid":"r"}', /integer/],
+      ['{"t":"sample","n":4,"rid":"r","near":5}', /sample.near must be an integer in 0..n/],
+      ['{"t":"sample","n":4,"rid":"r","near":-1}', /sample.near/],
+      ['{"t":"sample","n":4,"rid":"r","near":"2"}', /sample.near/],
+      ['{"t":"sample","n":4,"rid":"r","near":null}', /sample.near/],
       ['{"t":"__proto__"}', /unknown message type/],
       ['{"t":{"toString":1}}', /unknown message type \(object\)/],
       ['null', /JSON object/],

@@ -4,6 +4,7 @@ import { startSignalingServer, type SignalingServer, type SignalingServerOptions
 import { registerMessageBytes } from '../../src/signaling/protocol.js';
 import type { PeerId } from '../../src/identity/peer-id.js';
 import { RawPeer, isOpen, makeKey, waitFor } from './helpers.js';
+import { compareClockwise, positionHex } from '../../src/actors/ring/id-space.js';
 
 const servers: SignalingServer[] = [];
 const peers: RawPeer[] = [];
@@ -141,6 +142,43 @@ describe('signaling server: registration and relay', () => {
       for (const id of (await me.nextOf('sample', (m) => m.rid === `many${i}`)).peers) seen.add(id);
     }
     expect(seen.size).toBe(6);
+  });
+
+  it('sample with `near` names the ring members nearest before the asker first, nearest first, then random members', async () => {
+    const s = await server({ sampleMax: 6 });
+    const me = await registered(s.url);
+    const others = await Promise.all(Array.from({ length: 10 }, () => registered(s.url)));
+    const nonMember = others.pop()!;
+    for (const peer of others) peer.send({ t: 'member', on: true });
+    // The asker's own membership does not matter; `member` is not answered, a sample after it is.
+    me.send({ t: 'member', on: true });
+    for (const peer of others) {
+      peer.send({ t: 'sample', n: 0, rid: 'sync' });
+      await peer.nextOf('sample', (m) => m.rid === 'sync');
+    }
+    const self = positionHex(me.key.peerId);
+    const members = others.map((peer) => peer.key.peerId);
+    const nearestFirst = [...members].sort((a, b) => compareClockwise(self, positionHex(b), positionHex(a)));
+    me.send({ t: 'sample', n: 5, near: 3, rid: 'near' });
+    const { peers } = await me.nextOf('sample', (m) => m.rid === 'near');
+    expect(peers.slice(0, 3)).toEqual(nearestFirst.slice(0, 3));
+    expect(peers).toHaveLength(5);
+    expect(new Set(peers).size).toBe(5);
+    // The random rest are members too: the registered non-member is never named.
+    for (const peer of peers) expect(members).toContain(peer);
+    expect(peers).not.toContain(nonMember.key.peerId);
+    // Capped by sampleMax like any sample; `near` beyond the cap names only nearest ones.
+    me.send({ t: 'sample', n: 9, near: 9, rid: 'capped' });
+    expect((await me.nextOf('sample', (m) => m.rid === 'capped')).peers).toEqual(nearestFirst.slice(0, 6));
+    // A member that leaves the ring (or the server) is no longer named.
+    others[0]!.send({ t: 'member', on: false });
+    await others[1]!.close();
+    others[0]!.send({ t: 'sample', n: 0, rid: 'sync' });
+    await others[0]!.nextOf('sample', (m) => m.rid === 'sync');
+    await waitFor(() => s.stats().registered === 10, 2_000, 'unregistered');
+    const left = nearestFirst.filter((peer) => peer !== others[0]!.key.peerId && peer !== others[1]!.key.peerId);
+    me.send({ t: 'sample', n: 4, near: 4, rid: 'after' });
+    expect((await me.nextOf('sample', (m) => m.rid === 'after')).peers).toEqual(left.slice(0, 4));
   });
 
   it('sample with nobody else registered is empty', async () => {

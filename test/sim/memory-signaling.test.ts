@@ -4,6 +4,7 @@ import { createMemorySignalingHub } from '../../sim/memory-signaling.js';
 import { createSeededRandom } from '../../sim/seeded-random.js';
 import { createSimulatedClock } from '../../sim/simulated-clock.js';
 import type { PeerId } from '../../src/identity/peer-id.js';
+import { compareClockwise, positionHex } from '../../src/actors/ring/id-space.js';
 
 const id = (n: number) => n.toString(16).padStart(64, '0') as PeerId;
 
@@ -118,6 +119,31 @@ describe('memory signaling hub', () => {
     expect((await sample(1)).size).toBe(8);
     again.setRingMember!(true);
     expect(await sample(1)).toEqual(new Set([id(2)]));
+  });
+
+  it('samples with `near` name the reachable members nearest before the asker first, as the server does', async () => {
+    const unreachable = new Set<PeerId>();
+    const { clock, signaling } = hub({ seed: 5, reachable: (_from, to) => !unreachable.has(to) });
+    const ports = Array.from({ length: 12 }, (_, i) => signaling.port(id(i + 1)));
+    for (const port of ports.slice(1, 11)) port.setRingMember!(true);
+    const self = positionHex(id(1));
+    const nearestFirst = Array.from({ length: 10 }, (_, i) => id(i + 2)).sort((a, b) => compareClockwise(self, positionHex(b), positionHex(a)));
+    const sample = async (n: number, near: number) => {
+      const drawn = track(ports[0]!.sample(n, { near }));
+      await advance(clock, 25);
+      return drawn.value!;
+    };
+    const got = await sample(6, 3);
+    expect(got.slice(0, 3)).toEqual(nearestFirst.slice(0, 3));
+    expect(new Set(got).size).toBe(6);
+    // The rest are members at random: never the non-member id(12).
+    expect(got).not.toContain(id(12));
+    // Unreachable and departed members are passed over.
+    unreachable.add(nearestFirst[0]!);
+    ports[Number.parseInt(nearestFirst[1]!, 16) - 1]!.setRingMember!(false);
+    expect((await sample(2, 2))).toEqual([nearestFirst[2], nearestFirst[3]]);
+    // Without `near`, as before: random members.
+    expect(await sample(10, 0)).toHaveLength(8);
   });
 
   it('samples only registered, reachable peers after registrations come and go, each about equally often', async () => {

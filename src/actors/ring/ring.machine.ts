@@ -40,8 +40,12 @@ export interface RingPorts {
   disconnect(peer: PeerId): void;
   /** Peers with an open link right now (the ring may start after some opened). */
   openPeers(): readonly PeerId[];
-  /** Peers to join or merge through: the signaling server's sample today, the DHT later. */
-  bootstrapCandidates(n: number): Promise<PeerId[]>;
+  /**
+   * Peers to join or merge through (the signaling servers' sample, the DHT's contacts): up to
+   * `n`, of which up to `options.near` the members nearest before our position where the
+   * source can tell (the rest at random).
+   */
+  bootstrapCandidates(n: number, options?: { near?: number }): Promise<PeerId[]>;
   /**
    * We are on a ring now (true) or no longer (false: re-bootstrapping, leaving). Bootstrap
    * services hand out members first (SignalingPort.setRingMember): a joiner that picks another
@@ -139,6 +143,15 @@ type Event =
 /** Peers asked of the signaling server per join or merge probe (its default cap is 32). */
 const BOOTSTRAP_SAMPLE = 32;
 /**
+ * Of those, the members nearest before our position: the join's way in is the nearest (its
+ * lookup of our position takes a hop or two instead of crossing the ring over successor
+ * lists), a merge probe's the nearest we hold no link to (our predecessors are linked to us;
+ * half the sample leaves room past a successor list of 8). The other half stays random: a
+ * server that names only neighbours could steer a joiner more easily, and a random way in
+ * still works when the nearest ones are gone.
+ */
+const BOOTSTRAP_NEAR = 16;
+/**
  * A join or merge lookup whose path runs out is re-asked from where it stopped at most this
  * often (each time over a new link to that node): 8 × MAX_PATH hops cover ~3,000 nodes of ring
  * from the sampled peer, which is 10 times the mean gap between 32 peers sampled among 10,000.
@@ -147,7 +160,7 @@ const MAX_CONTINUATIONS = 8;
 
 const sampleCandidates = fromPromise<PeerId[], { ports: RingPorts; self: PeerId }>(async ({ input }) => {
   try {
-    return (await input.ports.bootstrapCandidates(BOOTSTRAP_SAMPLE)).filter((peer) => peer !== input.self);
+    return (await input.ports.bootstrapCandidates(BOOTSTRAP_SAMPLE, { near: BOOTSTRAP_NEAR })).filter((peer) => peer !== input.self);
   } catch (error) {
     input.ports.logger.debug('no bootstrap candidates', { error: String(error) });
     return [];
@@ -1146,6 +1159,13 @@ function takenBack(context: Context, message: Extract<RingMessage, { t: 'find' }
  * link into that stretch gives the right answer where the list would confirm the wrong one. Nodes on the lookup's path are not answers: a joiner
  * linked to us (and adopted by adoptLinkedSuccessors) looking up its own position would be told
  * it is its own successor.
+ *
+ * Only links we opened as a ring node (`owned`: neighbours, a found successor, hinted peers)
+ * and our predecessor's count, not links others opened to us: a joiner links to its way in
+ * and is not on a ring, and named as a successor it became a member's only one. (200 nodes
+ * joining in 1.2 s, seed 3: a member took a joiner for its successor, the joiner's own
+ * lookup timed out, it re-bootstrapped through that member — its nearest before it in the
+ * signaling server's sample — and the two formed a ring of their own beside the real one.)
  */
 function firstKnownFrom(context: Context, target: Position, onPath: ReadonlySet<PeerId>): Contact | undefined {
   const self = context.self.position;
@@ -1156,7 +1176,8 @@ function firstKnownFrom(context: Context, target: Position, onPath: ReadonlySet<
   };
   for (const candidate of context.successors) if (!onPath.has(candidate.id)) consider(candidate);
   const isAlive = aliveCheck(context);
-  for (const peer of context.links) if (peer !== context.self.id && !onPath.has(peer) && isAlive(peer)) consider(contactOf(peer));
+  const vetted = (peer: PeerId) => context.owned.has(peer) || peer === context.predecessor?.id;
+  for (const peer of context.links) if (peer !== context.self.id && vetted(peer) && !onPath.has(peer) && isAlive(peer)) consider(contactOf(peer));
   return best ?? context.successors.find((candidate) => !onPath.has(candidate.id));
 }
 
