@@ -32,7 +32,12 @@ export interface RingConfig {
    * instead of one per node per period: each probe opens a connection to a sampled peer, and at
    * 10,000 nodes that was ~170 new connections per second, the largest share of a calm network's
    * work in the simulator. A partition is still noticed within seconds, by whichever node of
-   * either side probes first; the merge then spreads by links and stabilization.
+   * either side probes first; the merge then spreads by links and stabilization. Since probes go
+   * through the nearest member before us that we hold no link to (see BOOTSTRAP_NEAR), a probe
+   * during a partition nearly always reaches the other side (its nodes lie between ours, and we
+   * hold links only to our own side), so a few per second are plenty: at 1,000 nodes and 1,000
+   * probes a minute, a calm ring spent ~40% of its simulated work on them (164 → 101 µs per
+   * node-second without them; 250 a minute: see the session note).
    */
   mergeReferenceSize: number;
   mergeMaxIntervalFactor: number;
@@ -70,8 +75,8 @@ export const DEFAULT_RING_CONFIG: RingConfig = {
   rebootstrapBaseMs: 500,
   rebootstrapMaxMs: 30_000,
   mergeIntervalMs: 60_000,
-  mergeReferenceSize: 1_000,
-  mergeMaxIntervalFactor: 16,
+  mergeReferenceSize: 250,
+  mergeMaxIntervalFactor: 64,
   probeMaxIntervalRounds: 16,
   failedMemoryMs: 10_000,
   stabilizeMaxIntervalFactor: 8,
