@@ -70,17 +70,41 @@ describe('lookups declined by nodes not on a ring', () => {
 
   it('a member that ends a lookup answers with the first node past the target that did not decline', async () => {
     const nodes = contacts(6);
-    // Our successor is nodes[3]; nodes[1] and nodes[2], linked to us and before it, are adopted.
-    const h = await member(nodes, 1, 3, [2]);
+    const h = await member(nodes, 1, 1, [2, 3]);
     const [self, asker, joiner, next] = nodes as [Contact, Contact, Contact, Contact];
     // The target lies just before nodes[2]: we are its predecessor as far as we know, and
-    // nodes[2] (a successor now) would be the answer had it not declined.
+    // nodes[2] (a link) would be the answer had it not declined.
     const target = ringAdd(joiner.position, -1n);
     const before = h.sends.length;
     h.from(asker, { t: 'find', rid: 8, target, path: [asker.id], skip: [joiner.id] });
     const answer = sentAfter(h, before, 'found');
     expect(answer.map((s) => s.to)).toEqual([asker.id]);
     expect(answer[0]!.message).toMatchObject({ t: 'found', rid: 8, node: next.id, by: self.id });
+  });
+
+  it('never names a peer joining through it as a successor, until that peer speaks as a member or its mark expires', async () => {
+    const nodes = contacts(6);
+    // Successor nodes[1] (the asker); nodes[2] is a joiner linked to us as its way in, nodes[3] a link past it.
+    const h = await member(nodes, 1, 1, [2, 3]);
+    const [self, asker, joiner, next] = nodes as [Contact, Contact, Contact, Contact];
+    h.from(joiner, { t: 'find', rid: 1, target: joiner.position, path: [joiner.id], join: true });
+    const target = ringAdd(joiner.position, -1n);
+    const answerTo = (rid: number) => {
+      const before = h.sends.length;
+      h.from(asker, { t: 'find', rid, target, path: [asker.id] });
+      return sentAfter(h, before, 'found')[0]?.message;
+    };
+    expect(answerTo(2)).toMatchObject({ node: next.id, by: self.id });
+    // A member's word (here a notify) ends the mark at once.
+    h.from(joiner, { t: 'notify' });
+    expect(answerTo(3)).toMatchObject({ node: joiner.id });
+    // A lookup relayed through the joiner's way in marks nobody; a fresh join lookup does, until it expires.
+    h.from(joiner, { t: 'find', rid: 4, target: joiner.position, path: [nodes[4]!.id, joiner.id], join: true });
+    expect(answerTo(5)).toMatchObject({ node: joiner.id });
+    h.from(joiner, { t: 'find', rid: 6, target: joiner.position, path: [joiner.id], join: true });
+    expect(answerTo(7)).toMatchObject({ node: next.id });
+    await advance(h.clock, CONFIG.lookupTimeoutMs + 1);
+    expect(answerTo(8)).toMatchObject({ node: joiner.id });
   });
 
   it('a joiner passes a lookup on to its bootstrap peer, and sends it further back when that peer declines', async () => {

@@ -63,6 +63,18 @@ describe('lookups during joins', () => {
     expect(running.connects).toEqual([nodes[5]!.id]);
   });
 
+  it('does not go in again through a way in whose link just failed, while the sample names another', async () => {
+    const nodes = contacts(6);
+    const self = nodes[0]!;
+    running = startRingActor(self, CONFIG, { linked: [], bootstrap: [nodes[2]!.id, nodes[5]!.id] });
+    await advance(running.clock, 0);
+    expect(running.connects).toEqual([nodes[5]!.id]);
+    running.actor.send({ type: 'link.down', peer: nodes[5]!.id, failed: true });
+    // The next attempt comes after the first backoff (≤ 1.5 × rebootstrapBaseMs), well within failedMemoryMs.
+    await advance(running.clock, 3 * CONFIG.rebootstrapBaseMs);
+    expect(running.connects).toEqual([nodes[5]!.id, nodes[2]!.id]);
+  });
+
   it('sends back, never answers, a lookup that already went through its bootstrap peer', async () => {
     // Its bootstrap peer routed the lookup here because we are linked to it: answering would
     // name a joiner as somebody's successor (see ring.machine.ts, declineFind).

@@ -9,7 +9,10 @@ const idArb = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.
 const ids = (max: number, min = 0) => fc.array(idArb, { minLength: min, maxLength: max });
 
 const messageArb: fc.Arbitrary<RingMessage> = fc.oneof(
-  fc.record({ t: fc.constant('find' as const), rid: fc.nat(), target: positionArb, path: ids(MAX_PATH, 1), skip: ids(MAX_SKIP, 1) }, { requiredKeys: ['t', 'rid', 'target', 'path'] }),
+  fc.record(
+    { t: fc.constant('find' as const), rid: fc.nat(), target: positionArb, path: ids(MAX_PATH, 1), skip: ids(MAX_SKIP, 1), join: fc.constant(true as const) },
+    { requiredKeys: ['t', 'rid', 'target', 'path'] },
+  ),
   fc.record({ t: fc.constant('hint' as const), peers: ids(MAX_LIST) }),
   fc.record({ t: fc.constant('found' as const), rid: fc.nat(), target: positionArb, node: idArb, path: ids(MAX_PATH, 1), by: idArb, more: fc.constant(true as const) }, { requiredKeys: ['t', 'rid', 'target', 'node', 'path'] }),
   fc.constant({ t: 'get' as const }),
@@ -53,6 +56,7 @@ describe('ring messages on the wire', () => {
       { t: 'found', rid: 1, target: id, node: id, path: [id], more: false },
       { t: 'find', rid: 1, target: id, path: [id], skip: Array.from({ length: MAX_SKIP + 1 }, () => id) },
       { t: 'find', rid: 1, target: id, path: [id], skip: id },
+      { t: 'find', rid: 1, target: id, path: [id], join: false },
       { t: 'hint', peers: [new Uint8Array(31)] },
       { t: 'hint' },
       { t: 'neighbours', successors: [], closest: new Uint8Array(31) },

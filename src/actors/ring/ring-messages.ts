@@ -7,10 +7,12 @@ import type { Position } from './id-space.js';
  * The ring protocol (`ps/ring` frames between authenticated neighbours). Contacts travel as
  * PeerIds only: a position is always derived from the id by the receiver, never claimed.
  *
- *   find       {t, rid, target, path, skip?} route greedily toward the node responsible for
+ *   find       {t, rid, target, path, skip?, join?} route greedily toward the node responsible for
  *                                            `target`; `path` = the hops so far, origin first;
  *                                            `skip` = peers that sent it back because they are
- *                                            not on the ring yet: neither hops nor answers
+ *                                            not on the ring yet: neither hops nor answers;
+ *                                            `join: true` = the origin is joining (its way in
+ *                                            does not name it as anyone's successor meanwhile)
  *   found      {t, rid, target, node, path, by?, more?}  the answer, routed back along `path`;
  *                                            `by` = who answered (the target's predecessor, as far
  *                                            as it knows, or `node` itself when responsible);
@@ -46,7 +48,7 @@ export const MAX_SKIP = 16;
 export const MAX_LIST = 32;
 
 export type RingMessage =
-  | { t: 'find'; rid: number; target: Position; path: PeerId[]; skip?: PeerId[] }
+  | { t: 'find'; rid: number; target: Position; path: PeerId[]; skip?: PeerId[]; join?: true }
   | { t: 'found'; rid: number; target: Position; node: PeerId; path: PeerId[]; by?: PeerId; more?: true }
   | { t: 'get' }
   | { t: 'neighbours'; predecessor?: PeerId; successors: PeerId[]; closest?: PeerId }
@@ -88,6 +90,7 @@ export function ringMessageToWire(message: RingMessage): Record<string, unknown>
     case 'find': {
       const out: Record<string, unknown> = { t: 'find', rid: message.rid, target: wireId(message.target), path: message.path.map(wireId) };
       if (message.skip !== undefined && message.skip.length > 0) out.skip = message.skip.map(wireId);
+      if (message.join) out.join = true;
       return out;
     }
     case 'found': {
@@ -123,8 +126,11 @@ export function parseRingMessage(body: unknown): RingMessage {
       const path = peerIds(m.path, MAX_PATH, 'path');
       if (path.length === 0) fail('path must name the origin');
       if (m.t === 'find') {
-        if (m.skip === undefined) return { t: 'find', rid: rid(m.rid), target, path };
-        return { t: 'find', rid: rid(m.rid), target, path, skip: peerIds(m.skip, MAX_SKIP, 'skip') };
+        if (m.join !== undefined && m.join !== true) fail('join must be true when present');
+        const find: Extract<RingMessage, { t: 'find' }> = { t: 'find', rid: rid(m.rid), target, path };
+        if (m.skip !== undefined) find.skip = peerIds(m.skip, MAX_SKIP, 'skip');
+        if (m.join === true) find.join = true;
+        return find;
       }
       const by = optionalPeerId(m.by, 'by');
       if (m.more !== undefined && m.more !== true) fail('more must be true when present');

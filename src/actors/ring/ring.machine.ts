@@ -103,6 +103,16 @@ interface Context {
   pending: readonly PeerId[];
   /** Times the current join or merge lookup was re-asked from where its path ran out. */
   continuations: number;
+  /**
+   * Peers that asked us for their own position to join (a `find` with `join`, sent by them to
+   * us) within lookupTimeoutMs, and have not spoken as members since: we never name them as
+   * anyone's successor. A joiner is linked to its way in, so it counted as a known node past a
+   * lookup's target; named, it became a member's only successor, and when its own lookup then
+   * failed it re-bootstrapped through that member — its nearest before it in the signaling
+   * server's sample — and the two formed a ring of their own (200 nodes joining in 1.2 s,
+   * seed 3). An expiring memory like `failed` (failed-peers.ts).
+   */
+  joiners: FailedPeers;
   /** Our id is lower than every peer's in the join's latest sample (see mayFoundRing). */
   lowestSampled: boolean;
   /**
@@ -173,6 +183,13 @@ function jittered(random: Random, meanMs: number): number {
 
 function successor(context: Context): Contact | undefined {
   return context.successors[0];
+}
+
+/** Whether a peer asked us for its own position to join lately (see `joiners`). */
+function joiningCheck(context: Context): (id: PeerId) => boolean {
+  if (context.joiners.size === 0) return () => false;
+  const now = context.ports.clock.now();
+  return (id) => recentlyFailed(context.joiners, id, now);
 }
 
 function aliveCheck(context: Context): (id: PeerId) => boolean {
@@ -332,7 +349,11 @@ export const ringMachine = setup({
       // After one decline the same way in is usually a member by the next attempt (nodes
       // starting together); after more, two joiners may be picking each other for good.
       const untried = context.failedJoins >= 2 ? sampled.filter((peer) => !context.declinedBy.includes(peer)) : sampled;
-      const candidates = untried.length > 0 ? untried : sampled;
+      // Nor one whose link failed lately: the server names the nearest members first, and a
+      // crashed one stays registered until the server's own liveness check drops it.
+      const isAlive = aliveCheck(context);
+      const live = untried.filter(isAlive);
+      const candidates = live.length > 0 ? live : untried.length > 0 ? untried : sampled;
       const preferred = candidates.filter((peer) => context.links.has(peer) === (params.prefer === 'linked'));
       const pool = preferred.length > 0 ? preferred : candidates;
       // The sampled peer closest before our position: a lookup from there needs few hops even
@@ -373,7 +394,8 @@ export const ringMachine = setup({
       const rid = context.nextRid;
       enqueue.assign({ nextRid: rid + 1, lookups: { ...context.lookups, [rid]: params.purpose } });
       if (context.via) {
-        context.ports.send(context.via, { t: 'find', rid, target: context.self.position, path: [context.self.id] });
+        const find: RingMessage = { t: 'find', rid, target: context.self.position, path: [context.self.id] };
+        context.ports.send(context.via, params.purpose === 'join' ? { ...find, join: true } : find);
       }
     }),
     /**
@@ -594,8 +616,13 @@ export const ringMachine = setup({
       const { from, message } = event;
       // Whoever speaks is alive, whatever we concluded before.
       if (context.failed.has(from)) enqueue.assign({ failed: forgetFailed(context.failed, from) });
+      // Only a member asks for neighbours, notifies, pushes a list, hints or leaves.
+      if (message.t !== 'find' && message.t !== 'found' && context.joiners.has(from)) enqueue.assign({ joiners: forgetFailed(context.joiners, from) });
       switch (message.t) {
         case 'find': {
+          if (message.join && message.path.length === 1 && message.path[0] === from) {
+            enqueue.assign({ joiners: rememberFailed(context.joiners, from, context.ports.clock.now(), context.config.lookupTimeoutMs) });
+          }
           const find = takenBack(context, message, from);
           if (find.path.length === 0) {
             // Our own lookup, sent back by every peer it reached: none of them is on a ring.
@@ -706,6 +733,7 @@ export const ringMachine = setup({
     owned: new Set<PeerId>(),
     probe: { every: 1, wait: 0, confirmed: undefined },
     failed: NO_FAILED_PEERS,
+    joiners: NO_FAILED_PEERS,
     predecessorMissing: 0,
     predecessorLead: undefined,
     pending: [],
@@ -1011,9 +1039,10 @@ function pushIfChanged(context: Context, successors: readonly Contact[]): void {
 function closestLinkAfter(context: Context, asker: PeerId): PeerId | undefined {
   const from = contactOf(asker).position;
   const isAlive = aliveCheck(context);
+  const joining = joiningCheck(context);
   let best: Contact | undefined;
   for (const peer of context.links) {
-    if (peer === asker || peer === context.self.id || !isAlive(peer)) continue;
+    if (peer === asker || peer === context.self.id || !isAlive(peer) || joining(peer)) continue;
     const contact = contactOf(peer);
     if (!between(contact.position, from, context.self.position)) continue;
     if (best === undefined || compareClockwise(from, contact.position, best.position) < 0) best = contact;
@@ -1158,14 +1187,7 @@ function takenBack(context: Context, message: Extract<RingMessage, { t: 'find' }
  * when our list skips a stretch of the ring (churn left it wrong, see adoptLinkedSuccessors), a
  * link into that stretch gives the right answer where the list would confirm the wrong one. Nodes on the lookup's path are not answers: a joiner
  * linked to us (and adopted by adoptLinkedSuccessors) looking up its own position would be told
- * it is its own successor.
- *
- * Only links we opened as a ring node (`owned`: neighbours, a found successor, hinted peers)
- * and our predecessor's count, not links others opened to us: a joiner links to its way in
- * and is not on a ring, and named as a successor it became a member's only one. (200 nodes
- * joining in 1.2 s, seed 3: a member took a joiner for its successor, the joiner's own
- * lookup timed out, it re-bootstrapped through that member — its nearest before it in the
- * signaling server's sample — and the two formed a ring of their own beside the real one.)
+ * it is its own successor. Nor are peers still joining through us (see `joiners`).
  */
 function firstKnownFrom(context: Context, target: Position, onPath: ReadonlySet<PeerId>): Contact | undefined {
   const self = context.self.position;
@@ -1174,11 +1196,11 @@ function firstKnownFrom(context: Context, target: Position, onPath: ReadonlySet<
     if (!between(target, self, candidate.position, { inclusiveEnd: true })) return;
     if (best === undefined || compareClockwise(self, candidate.position, best.position) < 0) best = candidate;
   };
-  for (const candidate of context.successors) if (!onPath.has(candidate.id)) consider(candidate);
   const isAlive = aliveCheck(context);
-  const vetted = (peer: PeerId) => context.owned.has(peer) || peer === context.predecessor?.id;
-  for (const peer of context.links) if (peer !== context.self.id && vetted(peer) && !onPath.has(peer) && isAlive(peer)) consider(contactOf(peer));
-  return best ?? context.successors.find((candidate) => !onPath.has(candidate.id));
+  const joining = joiningCheck(context);
+  for (const candidate of context.successors) if (!onPath.has(candidate.id) && !joining(candidate.id)) consider(candidate);
+  for (const peer of context.links) if (peer !== context.self.id && !onPath.has(peer) && !joining(peer) && isAlive(peer)) consider(contactOf(peer));
+  return best ?? context.successors.find((candidate) => !onPath.has(candidate.id) && !joining(candidate.id));
 }
 
 export type RingMachine = typeof ringMachine;
