@@ -9,7 +9,9 @@ import { positionHex, type Position } from '../actors/ring/id-space.js';
  * peers, 40 on average at 10,000 nodes, whose round trips overran the lookup timeout.
  *
  * A sorted array: insertion and removal move O(N) pointers (microseconds at 10,000 ids, and
- * they happen once per membership change), a query is a binary search plus k steps.
+ * they happen once per membership change, which a client can cause at most at its message rate
+ * limit), a query is a binary search plus k steps. Two ids never share a position (SHA-256), so
+ * each id is found at the one index its position gives.
  */
 export class IdsByPosition {
   private readonly positions: Position[] = [];

@@ -337,7 +337,7 @@ export async function startSignalingServer(options: SignalingServerOptions = {})
     const otherMembers = registry.memberIds.length - (registry.isMember(self) ? 1 : 0);
     const pool = otherMembers > 0 ? registry.memberIds : registry.ids;
     // `wanted` drawn, so enough remain once those already named are dropped.
-    const random = pickRandom(pool, wanted, self, (max) => randomInt(max));
+    const random = nearest.length < wanted ? pickRandom(pool, wanted, self, (max) => randomInt(max)) : [];
     send(conn, { t: 'sample', rid, peers: withRandomRest(nearest, random, wanted) });
   }
 

@@ -37,6 +37,8 @@ describe('IdsByPosition: ids in ring order', () => {
           const position = positionHex(id(asker));
           const expected = byDistanceBefore(left, position).filter((peer) => peer !== id(asker)).slice(0, k);
           expect(index.nearestBefore(position, k, (peer) => peer !== id(asker), Infinity)).toEqual(expected);
+          // Unfiltered, an id at the position itself is the farthest before it: last of all.
+          if (index.has(id(asker))) expect(index.nearestBefore(position, left.length, undefined, Infinity).at(-1)).toBe(id(asker));
         },
       ),
     );

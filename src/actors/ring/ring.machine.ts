@@ -156,9 +156,11 @@ const BOOTSTRAP_SAMPLE = 32;
  * Of those, the members nearest before our position: the join's way in is the nearest (its
  * lookup of our position takes a hop or two instead of crossing the ring over successor
  * lists), a merge probe's the nearest we hold no link to (our predecessors are linked to us;
- * half the sample leaves room past a successor list of 8). The other half stays random: a
- * server that names only neighbours could steer a joiner more easily, and a random way in
- * still works when the nearest ones are gone.
+ * half the sample leaves room past a successor list of 8). The other half stays random, so a
+ * choice remains when the nearest are unreachable (chooseVia passes over a way in whose link
+ * just failed). The cost: a key ground to sit just before a victim's position is its way in
+ * every time, where among random samples it had to be drawn first; the position puzzle
+ * (`puzzleBits`, off by default) is what makes grinding positions expensive.
  */
 const BOOTSTRAP_NEAR = 16;
 /**
