@@ -82,7 +82,7 @@ describe('lookups declined by nodes not on a ring', () => {
     expect(answer[0]!.message).toMatchObject({ t: 'found', rid: 8, node: next.id, by: self.id });
   });
 
-  it('never names a peer joining through it as a successor, until that peer speaks as a member or its mark expires', async () => {
+  it('never names a peer joining through it in a lookup answer, until that peer speaks as a member or its mark expires', async () => {
     const nodes = contacts(6);
     // Successor nodes[1] (the asker); nodes[2] is a joiner linked to us as its way in, nodes[3] a link past it.
     const h = await member(nodes, 1, 1, [2, 3]);
@@ -95,6 +95,9 @@ describe('lookups declined by nodes not on a ring', () => {
       return sentAfter(h, before, 'found')[0]?.message;
     };
     expect(answerTo(2)).toMatchObject({ node: next.id, by: self.id });
+    // A joiner answers a `get` too (with nothing): that is no member's word.
+    h.from(joiner, { t: 'neighbours', successors: [] });
+    expect(answerTo(9)).toMatchObject({ node: next.id, by: self.id });
     // A member's word (here a notify) ends the mark at once.
     h.from(joiner, { t: 'notify' });
     expect(answerTo(3)).toMatchObject({ node: joiner.id });

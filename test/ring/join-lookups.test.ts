@@ -70,8 +70,8 @@ describe('lookups during joins', () => {
     await advance(running.clock, 0);
     expect(running.connects).toEqual([nodes[5]!.id]);
     running.actor.send({ type: 'link.down', peer: nodes[5]!.id, failed: true });
-    // The next attempt comes after the first backoff (≤ 1.5 × rebootstrapBaseMs), well within failedMemoryMs.
-    await advance(running.clock, 3 * CONFIG.rebootstrapBaseMs);
+    // The next attempt comes after one backoff (500–1,500 ms after one failed join), well within failedMemoryMs.
+    await advance(running.clock, 4 * CONFIG.rebootstrapBaseMs);
     expect(running.connects).toEqual([nodes[5]!.id, nodes[2]!.id]);
   });
 

@@ -105,8 +105,9 @@ interface Context {
   continuations: number;
   /**
    * Peers that asked us for their own position to join (a `find` with `join`, sent by them to
-   * us) within lookupTimeoutMs, and have not spoken as members since: we never name them as
-   * anyone's successor. A joiner is linked to its way in, so it counted as a known node past a
+   * us) within lookupTimeoutMs, and have not spoken as members since: we never name them in a
+   * lookup's answer or as `closest` (our own lists may hold them: adoptLinkedSuccessors takes a
+   * linked peer, and it is at the right place). A joiner is linked to its way in, so it counted as a known node past a
    * lookup's target; named, it became a member's only successor, and when its own lookup then
    * failed it re-bootstrapped through that member — its nearest before it in the signaling
    * server's sample — and the two formed a ring of their own (200 nodes joining in 1.2 s,
@@ -618,8 +619,11 @@ export const ringMachine = setup({
       const { from, message } = event;
       // Whoever speaks is alive, whatever we concluded before.
       if (context.failed.has(from)) enqueue.assign({ failed: forgetFailed(context.failed, from) });
-      // Only a member asks for neighbours, notifies, pushes a list, hints or leaves.
-      if (message.t !== 'find' && message.t !== 'found' && context.joiners.has(from)) enqueue.assign({ joiners: forgetFailed(context.joiners, from) });
+      // Only a member asks for neighbours, notifies, hints or leaves. (Not `neighbours`: a joiner
+      // answers a `get` too, and its way in asks it as soon as it adopts it as successor.)
+      if ((message.t === 'get' || message.t === 'notify' || message.t === 'hint' || message.t === 'leave') && context.joiners.has(from)) {
+        enqueue.assign({ joiners: forgetFailed(context.joiners, from) });
+      }
       switch (message.t) {
         case 'find': {
           if (message.join && message.path.length === 1 && message.path[0] === from) {
