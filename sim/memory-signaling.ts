@@ -4,10 +4,8 @@ import type { PeerId } from '../src/identity/peer-id.js';
 import type { SignalingPort } from '../src/node/signaling-port.js';
 import type { Clock } from '../src/ports/clock.js';
 import type { Random } from '../src/ports/random.js';
-import { IndexedIds } from '../src/signaling/registry.js';
-import { IdsByPosition } from '../src/signaling/ids-by-position.js';
+import { Registry } from '../src/signaling/registry.js';
 import { withRandomRest } from '../src/signaling/sample.js';
-import { positionHex } from '../src/actors/ring/id-space.js';
 
 /**
  * The signaling service of the simulator: one in-memory hub standing for every signaling
@@ -78,20 +76,12 @@ export function createMemorySignalingHub(options: MemorySignalingHubOptions): Me
     return ms;
   };
   const reachable = options.reachable ?? (() => true);
-  const registered = new Map<PeerId, Registration>();
-  // The registered ids, and those that said they are ring members (samples name them first),
-  // as arrays for sample(): drawing costs O(n drawn), where copying and filtering every
-  // registration cost O(N) per call (at 10,000 nodes, ~300 samples per virtual second).
-  // Removal swaps the last id in: still a deterministic order.
-  const all = new IndexedIds();
-  const members = new IndexedIds();
-  // Members in ring order too, for samples that ask for the nearest before the asker.
-  const membersInRingOrder = new IdsByPosition();
-  const removeId = (peerId: PeerId) => {
-    all.delete(peerId);
-    members.delete(peerId);
-    membersInRingOrder.delete(peerId);
-  };
+  // The server's own bookkeeping: the registered ids, those that said they are ring members
+  // (samples name them first) and the members in ring order, as arrays for sample(): drawing
+  // costs O(n drawn), where copying and filtering every registration cost O(N) per call (at
+  // 10,000 nodes, ~300 samples per virtual second). Removal swaps the last id in: still a
+  // deterministic order.
+  const registered = new Registry<Registration>();
   /**
    * Partial Fisher–Yates on the seeded stream over a virtual copy of `ids` (only the swapped
    * positions are stored), skipping `self` and the unreachable: a uniform sample without
@@ -165,7 +155,7 @@ export function createMemorySignalingHub(options: MemorySignalingHubOptions): Me
             return Promise.reject(new PeerSockError('SIGNAL_NOT_REGISTERED', `${peerId.slice(0, 8)} is not registered`));
           }
           const delay = latency(peerId, to);
-          if (!registered.has(to) || to === peerId || !reachable(peerId, to)) {
+          if (registered.get(to) === undefined || to === peerId || !reachable(peerId, to)) {
             counters.signalsRejected += 1;
             return after(delay, () => {
               throw new PeerSockError('SIGNAL_UNKNOWN_PEER', `no peer ${String(to).slice(0, 8)} is registered`);
@@ -189,27 +179,17 @@ export function createMemorySignalingHub(options: MemorySignalingHubOptions): Me
           const near = Math.max(0, Math.min(wanted, Math.floor(options.near ?? 0)));
           // As the server does: the nearest members before us first, then ring members at
           // random; any registered peers when no member is in reach.
-          const nearest = near > 0 ? membersInRingOrder.nearestBefore(positionHex(peerId), near, (id) => id !== peerId && reachable(peerId, id)) : [];
-          const fromMembers = wanted > 0 ? draw(members.ids, peerId, wanted) : [];
-          const random = fromMembers.length > 0 ? fromMembers : draw(all.ids, peerId, wanted);
+          const nearest = near > 0 ? registered.membersNearestBefore(peerId, near, (id) => reachable(peerId, id)) : [];
+          const fromMembers = wanted > 0 ? draw(registered.memberIds, peerId, wanted) : [];
+          const random = fromMembers.length > 0 ? fromMembers : draw(registered.ids, peerId, wanted);
           const picked = withRandomRest(nearest, random, wanted);
           return after(latency(peerId, peerId), () => picked);
         },
         setRingMember(member) {
-          if (registered.get(peerId) !== self) return;
-          if (member) {
-            members.add(peerId);
-            membersInRingOrder.add(peerId);
-          } else {
-            members.delete(peerId);
-            membersInRingOrder.delete(peerId);
-          }
+          if (registered.get(peerId) === self) registered.setMember(peerId, member);
         },
         async close() {
-          if (registered.get(peerId) === self) {
-            registered.delete(peerId);
-            removeId(peerId);
-          }
+          if (registered.get(peerId) === self) registered.delete(peerId);
           signals.complete();
         },
       },
@@ -223,7 +203,6 @@ export function createMemorySignalingHub(options: MemorySignalingHubOptions): Me
       if (!registration) {
         registration = makePort(peerId);
         registered.set(peerId, registration);
-        all.add(peerId);
       }
       return registration.port;
     },
@@ -231,10 +210,9 @@ export function createMemorySignalingHub(options: MemorySignalingHubOptions): Me
       const registration = registered.get(peerId);
       if (!registration) return;
       registered.delete(peerId);
-      removeId(peerId);
       registration.signals.complete();
     },
-    isRegistered: (peerId) => registered.has(peerId),
+    isRegistered: (peerId) => registered.get(peerId) !== undefined,
     shutdown() {
       if (!available) return;
       available = false;

@@ -90,9 +90,9 @@ export class Registry<V> {
     }
   }
 
-  /** Up to `k` ring members other than `self`, the nearest before `self`'s position first. */
-  membersNearestBefore(self: PeerId, k: number): PeerId[] {
-    return this.membersInRingOrder.nearestBefore(positionHex(self), k, (id) => id !== self);
+  /** Up to `k` ring members other than `self` that `accept` takes, the nearest before `self`'s position first. */
+  membersNearestBefore(self: PeerId, k: number, accept: (id: PeerId) => boolean = () => true): PeerId[] {
+    return this.membersInRingOrder.nearestBefore(positionHex(self), k, (id) => id !== self && accept(id));
   }
 
   isMember(id: PeerId): boolean {

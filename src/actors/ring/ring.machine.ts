@@ -188,17 +188,21 @@ function successor(context: Context): Contact | undefined {
   return context.successors[0];
 }
 
+/** Whether a peer is in one of our expiring memories (`failed`, `joiners`) now. */
+function rememberedIn(context: Context, memory: FailedPeers): (id: PeerId) => boolean {
+  if (memory.size === 0) return () => false;
+  const now = context.ports.clock.now();
+  return (id) => recentlyFailed(memory, id, now);
+}
+
 /** Whether a peer asked us for its own position to join lately (see `joiners`). */
 function joiningCheck(context: Context): (id: PeerId) => boolean {
-  if (context.joiners.size === 0) return () => false;
-  const now = context.ports.clock.now();
-  return (id) => recentlyFailed(context.joiners, id, now);
+  return rememberedIn(context, context.joiners);
 }
 
 function aliveCheck(context: Context): (id: PeerId) => boolean {
-  if (context.failed.size === 0) return () => true;
-  const now = context.ports.clock.now();
-  return (id) => !recentlyFailed(context.failed, id, now);
+  const failed = rememberedIn(context, context.failed);
+  return (id) => !failed(id);
 }
 
 /** Contacts we hold links to: where greedy routing can go. */
