@@ -116,6 +116,8 @@ interface NodeState {
   name: string;
   transport: MemoryTransport | undefined;
   links: Set<MemoryLink>;
+  /** Read on every delivery: a flag on the node its links already hold, not a lookup by name. */
+  crashed: boolean;
 }
 
 export function createMemoryNetwork(options: MemoryNetworkOptions): MemoryNetwork {
@@ -137,7 +139,7 @@ class Network implements MemoryNetwork {
   private readonly groups = new Map<string, number>();
   loss = 0;
   readonly retransmitMs: number;
-  private readonly crashed = new Set<string>();
+  private crashedCount = 0;
   /** Connections whose handshake fell into a partition, resumed on heal. */
   private readonly heldConnects = new Set<MemoryLink>();
   private linkCounter = 0;
@@ -246,13 +248,15 @@ class Network implements MemoryNetwork {
   }
 
   crash(nodeName: string): void {
-    if (this.crashed.has(nodeName)) return;
-    this.crashed.add(nodeName);
-    for (const link of this.node(nodeName).links) link.silence();
+    const node = this.node(nodeName);
+    if (node.crashed) return;
+    node.crashed = true;
+    this.crashedCount += 1;
+    for (const link of node.links) link.silence();
   }
 
   isCrashed(nodeName: string): boolean {
-    return this.crashed.size > 0 && this.crashed.has(nodeName);
+    return this.nodes.get(nodeName)?.crashed ?? false;
   }
 
   stats(): MemoryNetworkStats {
@@ -265,7 +269,7 @@ class Network implements MemoryNetwork {
       linksOpen,
       messagesInFlight: inFlight,
       partitionedPairs: this.partitions.size,
-      crashedNodes: this.crashed.size,
+      crashedNodes: this.crashedCount,
     };
   }
 
@@ -335,7 +339,7 @@ class Network implements MemoryNetwork {
     const answerer = initiator.peer!;
     if (initiator.phase !== 'connecting' || answerer.phase !== 'connecting') return;
     // A vanished node never finishes the handshake; the other side's own timeout decides.
-    if (this.isCrashed(initiator.node.name) || this.isCrashed(answerer.node.name)) return;
+    if (initiator.node.crashed || answerer.node.crashed) return;
     if (this.isPartitioned(initiator.node.name, answerer.node.name)) {
       this.heldConnects.add(initiator);
       return;
@@ -377,7 +381,7 @@ class Network implements MemoryNetwork {
     if (typeof name !== 'string' || name.length === 0) throw new TypeError('a simulated node needs a non-empty name');
     let node = this.nodes.get(name);
     if (!node) {
-      node = { name, transport: undefined, links: new Set() };
+      node = { name, transport: undefined, links: new Set(), crashed: false };
       this.nodes.set(name, node);
     }
     return node;
@@ -441,7 +445,7 @@ class MemoryLink implements Link {
     this.handlers = options.handlers;
     this.threshold = Math.max(0, options.bufferedAmountLowThreshold);
     network.register(this);
-    if (network.isCrashed(node.name)) this.silenced = true;
+    if (node.crashed) this.silenced = true;
     if (this.initiator) {
       this.localDescription = `memsdp:v1:${this.id}:${this.fingerprint}`;
       this.emit({ type: 'offer', sdp: this.localDescription });
@@ -594,7 +598,7 @@ class MemoryLink implements Link {
       this.retireIfDone();
       return;
     }
-    if (local && wasOpen && this.peer && this.network.isCrashed(this.peer.node.name)) {
+    if (local && wasOpen && this.peer && this.peer.node.crashed) {
       this.dropOutbox();
     } else if (local && wasOpen && this.peer) {
       // The goodbye travels behind the data already sent, like an SCTP shutdown.
@@ -605,7 +609,7 @@ class MemoryLink implements Link {
         if (watcher.phase !== 'new' && watcher.phase !== 'connecting') continue;
         const delay = this.network.latencyBetween(this.node.name, watcher.node.name);
         this.network.clock.setTimeout(() => {
-          if (this.network.isCrashed(this.node.name) || this.network.isPartitioned(this.node.name, watcher.node.name)) return;
+          if (this.node.crashed || this.network.isPartitioned(this.node.name, watcher.node.name)) return;
           watcher.remoteClosed('the remote closed the connection before it opened');
         }, delay);
       }
@@ -634,7 +638,7 @@ class MemoryLink implements Link {
 
   private armOutbox(): void {
     if (this.outboxTimer !== undefined || this.outboxHead === this.outbox.length || this.silenced || !this.peer) return;
-    if (this.network.isPartitioned(this.node.name, this.peer.node.name) || this.network.isCrashed(this.peer.node.name)) return;
+    if (this.network.isPartitioned(this.node.name, this.peer.node.name) || this.peer.node.crashed) return;
     const delay = Math.max(0, this.outbox[this.outboxHead]!.deliverAt - this.network.clock.now());
     this.outboxTimer = this.network.clock.setTimeout(() => {
       this.outboxTimer = undefined;
@@ -645,13 +649,13 @@ class MemoryLink implements Link {
   private flushOutbox(): void {
     const peer = this.peer;
     if (this.silenced || !peer) return;
-    if (this.network.isCrashed(this.node.name)) {
+    if (this.node.crashed) {
       this.silence();
       return;
     }
     // Held: a partition may heal; toward a crashed node nothing is ever acknowledged, so
     // the bytes stay buffered (and backpressure builds) until this side gives up and closes.
-    if (this.network.isPartitioned(this.node.name, peer.node.name) || this.network.isCrashed(peer.node.name)) return;
+    if (this.network.isPartitioned(this.node.name, peer.node.name) || peer.node.crashed) return;
     const now = this.network.clock.now();
     while (this.outboxHead < this.outbox.length && this.outbox[this.outboxHead]!.deliverAt <= now) {
       const flight = this.outbox[this.outboxHead]!;
@@ -674,7 +678,7 @@ class MemoryLink implements Link {
 
   private deliver(flight: Flight, peer: MemoryLink): void {
     const counters = this.network.counters;
-    const reachable = peer.phase === 'open' && !peer.silenced && !this.network.isCrashed(peer.node.name);
+    const reachable = peer.phase === 'open' && !peer.silenced && !peer.node.crashed;
     if (flight.close) {
       if (reachable) peer.remoteClosed('the remote closed the connection');
       return;

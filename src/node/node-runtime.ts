@@ -28,7 +28,7 @@ import {
 } from '../actors/transport/connection-manager.machine.js';
 import type { InboundMessage, PeerChannel } from '../actors/transport/peer-channel.js';
 import { envelopeRecipient, type EnvelopeRecipient, type SealedEnvelope } from '../crypto/sealed-envelope.js';
-import { PeerSockError, isPeerSockError } from '../errors.js';
+import { PeerSockError, isPeerSockError, type ErrorCode } from '../errors.js';
 import type { Identity } from '../identity/identity.js';
 import { parsePeerId, type PeerId } from '../identity/peer-id.js';
 import { assertOwnPuzzle } from '../identity/position-puzzle.js';
@@ -194,7 +194,8 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
       if (notice.type === 'peer.closed') {
         openPeers.next(openPeers.value.filter((p) => p !== notice.peer));
         const failed = closedByFailure(notice);
-        ringActor()?.send({ type: 'link.down', peer: notice.peer, failed });
+        const unreachable = failed && closedUnanswered(notice);
+        ringActor()?.send({ type: 'link.down', peer: notice.peer, failed, ...(unreachable ? { unreachable } : {}) });
         dhtActor()?.send({ type: 'link.down', peer: notice.peer, failed });
         if (upgradeTracksPeer(notice.peer)) upgradeActor()?.send({ type: 'link.down', peer: notice.peer });
         directTraffic.delete(notice.peer);
@@ -801,4 +802,16 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
 export function closedByFailure(notice: Extract<TransportNotice, { type: 'peer.closed' }>): boolean {
   if (notice.left) return true;
   return notice.failure !== undefined && notice.failure.code !== 'CONNECT_ABANDONED';
+}
+
+/** Failures that mean no answer came from the peer at all (a refusal or a closed link is an answer). */
+const UNANSWERED: ReadonlySet<ErrorCode> = new Set(['HEARTBEAT_TIMEOUT', 'CONNECT_TIMEOUT', 'SIGNALING_TIMEOUT', 'AUTH_TIMEOUT', 'SIGNAL_UNKNOWN_PEER']);
+
+/**
+ * Whether a connection failed without an answer from the peer (silence, a timeout, a server
+ * that no longer knows it): the peer may have crashed, and the ring keeps it out of its lists
+ * longer (RingConfig.unreachableMemoryMs). A refusal, a closed link or a leave is an answer.
+ */
+export function closedUnanswered(notice: Extract<TransportNotice, { type: 'peer.closed' }>): boolean {
+  return !notice.left && notice.failure !== undefined && UNANSWERED.has(notice.failure.code);
 }

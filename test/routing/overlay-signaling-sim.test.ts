@@ -101,9 +101,12 @@ describe('overlay signaling in the simulator', () => {
     const opens = countOpens(sim);
     crashSpread(sim, 3);
     expect(await sim.runUntil(() => ringCorrect(sim), HEAL_WITHIN_MS), describeViolations(check(sim))).toBe(true);
-    expect(opens.count).toBeGreaterThan(0);
     await sim.advance(10_000);
     expect(check(sim)).toEqual([]);
+    // Every link the lists need is open by now (check), and some had to be opened: through the
+    // overlay. (Not asserted at the instant the lists became right: with unwatched links the
+    // lists may be right before the links to the new successors are up.)
+    expect(opens.count).toBeGreaterThan(0);
   });
 
   it('a joiner, not yet in anyone\'s ring, signals through a server; its reply comes back the same way', async () => {

@@ -20,7 +20,8 @@ export function rememberFailed(failed: FailedPeers, peer: PeerId, now: number, m
   const next = new Map<PeerId, number>();
   for (const [id, until] of failed) if (until > now && id !== peer) next.set(id, until);
   next.set(peer, now + memoryMs);
-  // Insertion order is expiry order (every entry lives memoryMs): the first ones are the oldest.
+  // Past the cap the oldest entries go first (insertion order; an unreachable peer's lasts longer
+  // than others, see RingConfig.unreachableMemoryMs, so this is not quite expiry order).
   while (next.size > FAILED_PEERS_CAP) next.delete(next.keys().next().value!);
   return next;
 }

@@ -137,7 +137,8 @@ interface ProbeSchedule {
 type Event =
   | { type: 'link.up'; peer: PeerId }
   /** `failed`: the link died (heartbeat, error); otherwise it was closed gracefully and the peer lives on. */
-  | { type: 'link.down'; peer: PeerId; failed: boolean }
+  /** `unreachable`: the peer did not answer (silence, a timeout), as opposed to a refusal or a leave; see unreachableMemoryMs. */
+  | { type: 'link.down'; peer: PeerId; failed: boolean; unreachable?: boolean }
   | { type: 'ring.message'; from: PeerId; message: RingMessage }
   | { type: 'leave' }
   // raised by the message dispatcher
@@ -321,7 +322,7 @@ export const ringMachine = setup({
       // peer's liveness: keep it as a neighbour; linkNeighbours reopens the link if we need it.
       if (!event.failed) return { links, pending };
       const now = context.ports.clock.now();
-      const failed = rememberFailed(context.failed, event.peer, now, context.config.failedMemoryMs);
+      const failed = rememberFailed(context.failed, event.peer, now, event.unreachable ? unreachableMemory(context) : context.config.failedMemoryMs);
       const isAlive = (id: PeerId) => !recentlyFailed(failed, id, now);
       let successors = promoteNextSuccessor(context.successors, event.peer);
       // A list cut short by failures is topped up from our other links at once: they are live
@@ -585,7 +586,7 @@ export const ringMachine = setup({
       if (!failed) return { asked: undefined };
       return {
         successors: promoteNextSuccessor(context.successors, failed),
-        failed: rememberFailed(context.failed, failed, context.ports.clock.now(), context.config.failedMemoryMs),
+        failed: rememberFailed(context.failed, failed, context.ports.clock.now(), unreachableMemory(context)),
         asked: undefined,
       };
     }),
@@ -988,6 +989,11 @@ function withLatestLookup(lookups: Readonly<Record<number, LookupPurpose>>, rid:
   for (const [key, held] of Object.entries(lookups)) if (held !== purpose) kept[Number(key)] = held;
   kept[rid] = purpose;
   return kept;
+}
+
+/** How long an unreachable peer stays out of our lists (RingConfig.unreachableMemoryMs; never shorter than failedMemoryMs). */
+function unreachableMemory(context: Context): number {
+  return Math.max(context.config.failedMemoryMs, context.config.unreachableMemoryMs);
 }
 
 /** How many base periods the next stabilization round waits: doubles per calm round, capped. */
