@@ -37,6 +37,11 @@ export interface LatencyModel {
   latency(from: string, to: string): number;
   /** The delay without jitter or spikes: what a node could measure on a quiet link. */
   baseLatency(from: string, to: string): number;
+  /**
+   * `latency(from, to)` as a function of time: the places looked up once, spikes and jitter
+   * applied per call (the same numbers and draws as latency()). For a link's every message.
+   */
+  between(from: string, to: string): () => number;
   position(node: string): Point;
   spike(factor: number, until: number): void;
   /** The factor applied now (1 outside spikes). */
@@ -95,9 +100,15 @@ export function createLatencyModel(options: LatencyModelOptions): LatencyModel {
     return factor;
   };
 
+  const adjusted = (base: number): number => base * spikeFactor() + (jitterMs > 0 ? jitter.float() * jitterMs : 0);
+
   return {
-    latency: (from, to) => baseLatency(from, to) * spikeFactor() + (jitterMs > 0 ? jitter.float() * jitterMs : 0),
+    latency: (from, to) => adjusted(baseLatency(from, to)),
     baseLatency,
+    between(from, to) {
+      const base = baseLatency(from, to);
+      return () => adjusted(base);
+    },
     position,
     spike(factor, until) {
       if (!Number.isFinite(factor) || factor < 1) throw new RangeError(`a latency spike multiplies by a factor >= 1, got ${factor}`);

@@ -34,6 +34,12 @@ export interface MemoryNetworkOptions {
   random: Random;
   /** One-way delay from node to node in ms (default 10). */
   latencyMs?: number | ((from: string, to: string) => number);
+  /**
+   * The same delay as a function per pair, asked once when two links pair; each call must give
+   * what `latencyMs(from, to)` would give at that moment (same numbers, same random draws). It
+   * spares every message the lookup of both nodes' places (latency-model.ts `between`).
+   */
+  pairLatencyMs?: (from: string, to: string) => () => number;
   /** Largest message a link carries (default: the WebRTC transport's default). */
   maxMessageSize?: number;
   /**
@@ -120,6 +126,11 @@ interface NodeState {
   crashed: boolean;
 }
 
+function checkedLatency(ms: number, from: string, to: string): number {
+  if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`latency from ${from} to ${to} must be a finite number >= 0, got ${ms}`);
+  return ms;
+}
+
 export function createMemoryNetwork(options: MemoryNetworkOptions): MemoryNetwork {
   return new Network(options);
 }
@@ -129,6 +140,7 @@ class Network implements MemoryNetwork {
   readonly random: Random;
   readonly maxMessageSize: number;
   private readonly latency: (from: string, to: string) => number;
+  private readonly pairLatencyMs: MemoryNetworkOptions['pairLatencyMs'];
   private readonly nodes = new Map<string, NodeState>();
   /** Live links by id (closed links leave, so memory stays bounded under churn). */
   readonly links = new Map<string, MemoryLink>();
@@ -165,11 +177,8 @@ class Network implements MemoryNetwork {
     this.retransmitMs = options.retransmitMs ?? DEFAULT_RETRANSMIT_MS;
     if (!Number.isFinite(this.retransmitMs) || this.retransmitMs < 0) throw new RangeError(`retransmitMs must be a finite number >= 0, got ${this.retransmitMs}`);
     const latency = options.latencyMs ?? DEFAULT_LATENCY_MS;
-    this.latency = (from, to) => {
-      const ms = typeof latency === 'number' ? latency : latency(from, to);
-      if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`latency from ${from} to ${to} must be a finite number >= 0, got ${ms}`);
-      return ms;
-    };
+    this.latency = (from, to) => checkedLatency(typeof latency === 'number' ? latency : latency(from, to), from, to);
+    this.pairLatencyMs = options.pairLatencyMs;
     this.onHandlerError =
       options.onHandlerError ??
       ((error) =>
@@ -275,6 +284,14 @@ class Network implements MemoryNetwork {
 
   latencyBetween(from: string, to: string): number {
     return this.latency(from, to);
+  }
+
+  /** The delay from `from` to `to` as a function (see MemoryNetworkOptions.pairLatencyMs). */
+  pairLatency(from: string, to: string): () => number {
+    const pair = this.pairLatencyMs;
+    if (pair === undefined) return () => this.latency(from, to);
+    const delay = pair(from, to);
+    return () => checkedLatency(delay(), from, to);
   }
 
   newLinkId(): string {
@@ -420,6 +437,8 @@ class MemoryLink implements Link {
   hasRemoteCandidate = false;
   /** The link at the other end, known once the two named each other. */
   peer: MemoryLink | undefined;
+  /** One-way delay to `peer`, set when the two pair. */
+  private latencyToPeer: (() => number) | undefined;
   connectTimer: TimerHandle | undefined;
   private localDescription: string | undefined;
   private readonly heldCandidates: string[] = [];
@@ -459,6 +478,7 @@ class MemoryLink implements Link {
 
   pairWith(peer: MemoryLink): void {
     this.peer = peer;
+    this.latencyToPeer = this.network.pairLatency(this.node.name, peer.node.name);
   }
 
   applySignal(signal: LinkSignal): void {
@@ -571,7 +591,7 @@ class MemoryLink implements Link {
   /** A partition healed: restamp held traffic one latency from now and deliver it. */
   resumeOutbox(): void {
     if (this.outboxHead === this.outbox.length || this.silenced || !this.peer) return;
-    const earliest = this.network.clock.now() + this.network.latencyBetween(this.node.name, this.peer.node.name);
+    const earliest = this.network.clock.now() + this.latencyToPeer!();
     for (let i = this.outboxHead; i < this.outbox.length; i += 1) {
       const flight = this.outbox[i]!;
       if (flight.deliverAt < earliest) flight.deliverAt = earliest;
@@ -629,7 +649,7 @@ class MemoryLink implements Link {
     const now = this.network.clock.now();
     // Later than the previous flight whatever the jitter or loss: the link is ordered, so a
     // retransmitted message holds back everything behind it.
-    const delay = this.network.latencyBetween(this.node.name, peer.node.name) + this.network.retransmitDelay();
+    const delay = (peer === this.peer ? this.latencyToPeer!() : this.network.latencyBetween(this.node.name, peer.node.name)) + this.network.retransmitDelay();
     flight.deliverAt = Math.max(now + delay, this.lastDeliverAt);
     this.lastDeliverAt = flight.deliverAt;
     this.outbox.push(flight);

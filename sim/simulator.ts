@@ -181,6 +181,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     clock,
     random: createSeededRandom(deriveSeed(seed, NETWORK_STREAM)),
     latencyMs: (from, to) => latency.latency(from, to),
+    pairLatencyMs: (from, to) => latency.between(from, to),
   });
   const overheadMs = options.signalingOverheadMs ?? 20;
   const partitionSignaling = options.partitionSignaling ?? true;

@@ -63,6 +63,26 @@ describe('latency model', () => {
     expect(model.latency('a', 'b')).toBeLessThan(base + 10);
     expect(() => model.spike(0.5, 5_000)).toThrow(RangeError);
   });
+
+  it('between(a, b) gives, call for call, what latency(a, b) gives: jitter draws and spikes included', () => {
+    const clockA = createSimulatedClock();
+    const clockB = createSimulatedClock();
+    const byCall = createLatencyModel({ seed: 9, clock: clockA, jitterMs: 7 });
+    const byPair = createLatencyModel({ seed: 9, clock: clockB, jitterMs: 7 });
+    const pairs = [['a', 'b'], ['b', 'a'], ['c', 'd']] as const;
+    const delays = pairs.map(([from, to]) => byPair.between(from, to));
+    const seen: number[] = [];
+    for (let step = 0; step < 60; step += 1) {
+      if (step === 20) for (const model of [byCall, byPair]) model.spike(3, 500);
+      if (step === 40) for (const clock of [clockA, clockB]) clock.advanceTo(600);
+      const i = step % pairs.length;
+      const expected = byCall.latency(pairs[i]![0], pairs[i]![1]);
+      expect(delays[i]!()).toBe(expected);
+      seen.push(expected);
+    }
+    // Jitter and the spike both showed: the values are not a handful of constants.
+    expect(new Set(seen).size).toBeGreaterThan(50);
+  });
 });
 
 interface Probe {
@@ -141,6 +161,30 @@ describe('memory network: jitter, loss as retransmission delay, group partitions
     for (const i of lost) expect(delays[i + 1]).toBeGreaterThanOrEqual(190);
     expect(lost.some((i) => delays[i + 1] === 190)).toBe(true);
     expect(Math.min(...delays)).toBe(10);
+  });
+
+  it('a network given the delay per pair delivers at the same instants as one asking per message', () => {
+    const arrivals = (perPair: boolean) => {
+      const clock = createSimulatedClock();
+      const model = createLatencyModel({ seed: 4, clock, jitterMs: 30 });
+      const network = createMemoryNetwork({
+        clock,
+        random: createSeededRandom(1),
+        latencyMs: (from, to) => model.latency(from, to),
+        ...(perPair ? { pairLatencyMs: (from: string, to: string) => model.between(from, to) } : {}),
+      });
+      const [a, b] = connect(network, clock, 'a', 'b');
+      for (let seq = 0; seq < 40; seq += 1) {
+        (seq % 2 === 0 ? a : b).link.send(new Uint8Array([seq]));
+        if (seq === 20) model.spike(5, clock.now() + 50);
+        clock.advance(3);
+      }
+      clock.advance(2_000);
+      return [a.received, b.received];
+    };
+    const perMessage = arrivals(false);
+    expect(perMessage.flat()).toHaveLength(40);
+    expect(arrivals(true)).toEqual(perMessage);
   });
 
   it('without loss the random stream is untouched (lossless runs are unchanged)', () => {
