@@ -131,6 +131,24 @@ describe('watched and unwatched links', () => {
     expect(late.awaitingWatchAnswer()).toBe(true);
   });
 
+  it('silence counts from a change to watched, but not from a change to unwatched (the remote beat fast until then)', () => {
+    const { ch, clock } = testChannel(REMOTE, openTestLink());
+    ch.markAuthenticated();
+    ch.setWatching(true);
+    clock.advance(4_000);
+    ch.receive(encodeFrame('ps/ping', 1, DEFAULT_WIRE_LIMITS));
+    clock.advance(3_000);
+    // Unwatched now: the 3 s of silence since the last frame still count (a crashed peer is
+    // noticed at the unwatched timeout from its last frame, not from the change).
+    ch.setWatching(false);
+    clock.advance(2_000);
+    expect(ch.silentFor(clock.now())).toBe(5_000);
+    // Watched again: the remote may have been beating slowly, so silence counts from the change.
+    ch.setWatching(true);
+    clock.advance(1_000);
+    expect(ch.silentFor(clock.now())).toBe(1_000);
+  });
+
   it('a malformed watch frame is a violation and changes nothing', () => {
     const { ch, violations } = testChannel(REMOTE, openTestLink());
     ch.markAuthenticated();

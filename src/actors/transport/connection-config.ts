@@ -20,7 +20,7 @@ export interface ConnectionConfig {
    * other than its predecessor and successor) is kept alive this many times less often, and its
    * silence tolerated for `unwatchedTimeoutMs`; each side tells the other which links it watches
    * (`ps/watch`). Keepalives were three quarters of a calm ring's messages with every link beating
-   * every interval. 1 = every link watched closely; 4 by default. With the DHT on, every link is
+   * every interval. 1 (the default) = every link watched closely. With the DHT on, every link is
    * watched whatever the factor (node-runtime.ts).
    */
   unwatchedHeartbeatFactor: number;
@@ -46,12 +46,12 @@ export const DEFAULT_CONNECTION_CONFIG: ConnectionConfig = {
   closeTimeoutMs: 1_000,
   heartbeatIntervalMs: 5_000,
   heartbeatTimeoutMs: 15_000,
-  // 4: a calm ring sends 63% fewer messages than with every link watched (1). It was off while
-  // 100 of 1,000 nodes crashed at once healed 14.5 stabilization rounds after detection (target
-  // ≤ 5): a link watched again was judged only at the full timeout, and one unwatched again
-  // restarted its 30-s silence count, so crashed peers lived on in successor lists. See
-  // PeerChannel.setWatching and awaitingWatchAnswer; README, "Watched links", for the figures.
-  unwatchedHeartbeatFactor: 4,
+  // 1: off by default. At 4 a calm ring sends 63% fewer messages, but 100 of 1,000 nodes crashed
+  // at once heal 9.25 stabilization rounds after the 20-s detection (target ≤ 5; 14.5 before the
+  // fixes in PeerChannel.setWatching and RingConfig.unreachableMemoryMs): a node whose crashed
+  // predecessor it replaces by the nearest linked peer, itself crashed behind an unwatched link,
+  // notices only when that link, watched anew, stays silent for two intervals. README, "Watched links".
+  unwatchedHeartbeatFactor: 1,
   maxDialAttempts: 3,
   retryBaseMs: 500,
   sendBudgetBytes: 4 * 1024 * 1024,
