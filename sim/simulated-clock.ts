@@ -16,7 +16,7 @@ export interface VirtualClock extends Clock {
   /** Earliest deadline of a pending timer, or undefined when none is pending. */
   nextDeadline(): number | undefined;
   pendingTimers(): number;
-  /** Entries the timer heap holds, cancelled ones not yet dropped included (bounded by 2 × pending + a slack). */
+  /** Timers held, cancelled ones not yet dropped included (bounded by 2 × pending + a slack). */
   storedTimers(): number;
   /** Timer callbacks run so far (each message delivery batch, actor delay and heartbeat is one). */
   firedTimers(): number;
@@ -39,14 +39,27 @@ export interface SimulatedClockOptions {
   resolutionMs?: number;
 }
 
-/** Cancelled entries tolerated beyond the live count before the heap is rebuilt. */
+/** Cancelled entries tolerated beyond the live count before the buckets are rebuilt. */
 const COMPACT_SLACK = 1_024;
 const NOOP = (): void => undefined;
 
-interface Entry {
+/** The timers due at one deadline, in the order they were set. */
+interface Bucket {
   deadline: number;
-  id: number;
-  callback: () => void;
+  entries: (TimerEntry | undefined)[];
+  /** Entries still pending (set, neither fired nor cancelled). */
+  live: number;
+  /** Index of the next entry to run. */
+  next: number;
+}
+
+/** A timer; also its handle (TimerHandle is opaque to callers). */
+class TimerEntry {
+  pending = true;
+  constructor(
+    public callback: () => void,
+    readonly bucket: Bucket,
+  ) {}
 }
 
 export function createSimulatedClock(simulated: SimulatedClock = new SimulatedClock(), options: SimulatedClockOptions = {}): VirtualClock {
@@ -57,13 +70,17 @@ export function createSimulatedClock(simulated: SimulatedClock = new SimulatedCl
     return resolutionMs > 0 ? Math.ceil(exact / resolutionMs) * resolutionMs : exact;
   };
   let fired = 0;
-  // The timers live here, in a min-heap by (deadline, id) with lazy deletion (`live` holds
-  // the ids still pending); SimulatedClock holds only one proxy timer for the earliest
+  // The timers live here, in buckets by deadline (a min-heap of the distinct deadlines points to
+  // them), with lazy deletion; SimulatedClock holds only one proxy timer for the earliest
   // deadline. SimulatedClock sorts all its timers on every set(), which made each step
-  // O(timers): quadratic for a large simulation. Equal deadlines fire in creation order.
-  const heap: Entry[] = [];
-  const live = new Map<number, Entry>();
-  let nextId = 1;
+  // O(timers): quadratic for a large simulation. A heap of every timer was O(log n) per timer,
+  // each level a likely cache miss at 10,000 nodes; with a time resolution most timers share a
+  // deadline, and joining a bucket is an array push. Equal deadlines fire in the order set.
+  const buckets = new Map<number, Bucket>();
+  const deadlines: number[] = [];
+  let pending = 0;
+  /** Entries in buckets not yet run, cancelled ones included. */
+  let stored = 0;
   let proxy: { id: number; deadline: number } | undefined;
   // A throw inside SimulatedClock's flush leaves it flagged as flushing forever, which
   // would freeze virtual time; so callbacks are caught and the error rethrown after it.
@@ -77,42 +94,68 @@ export function createSimulatedClock(simulated: SimulatedClock = new SimulatedCl
     }
   };
 
-  const push = (entry: Entry) => {
-    heap.push(entry);
-    let i = heap.length - 1;
+  const pushDeadline = (deadline: number) => {
+    deadlines.push(deadline);
+    let i = deadlines.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!before(heap[i]!, heap[parent]!)) break;
-      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      if (deadlines[parent]! <= deadline) break;
+      deadlines[i] = deadlines[parent]!;
       i = parent;
     }
+    deadlines[i] = deadline;
   };
-  const pop = () => {
-    const last = heap.pop()!;
-    if (heap.length === 0) return;
-    heap[0] = last;
+  const popDeadline = () => {
+    const last = deadlines.pop()!;
+    if (deadlines.length === 0) return;
     let i = 0;
     for (;;) {
       const left = 2 * i + 1;
+      if (left >= deadlines.length) break;
       const right = left + 1;
-      let smallest = i;
-      if (left < heap.length && before(heap[left]!, heap[smallest]!)) smallest = left;
-      if (right < heap.length && before(heap[right]!, heap[smallest]!)) smallest = right;
-      if (smallest === i) return;
-      [heap[i], heap[smallest]] = [heap[smallest]!, heap[i]!];
-      i = smallest;
+      const child = right < deadlines.length && deadlines[right]! < deadlines[left]! ? right : left;
+      if (deadlines[child]! >= last) break;
+      deadlines[i] = deadlines[child]!;
+      i = child;
     }
+    deadlines[i] = last;
   };
-  // Drops the cancelled entries (see clearTimeout): the heap holds live entries only again.
+  /** Drops a bucket that has nothing left to run (it is the earliest). */
+  const dropEarliest = (bucket: Bucket) => {
+    stored -= bucket.entries.length - bucket.next;
+    buckets.delete(bucket.deadline);
+    popDeadline();
+  };
+  // Drops the cancelled entries (see clearTimeout): the buckets hold live entries only again.
   const compact = () => {
-    const kept = heap.filter((entry) => live.get(entry.id) === entry);
-    heap.length = 0;
-    // Pushing one by one re-establishes the heap order: O(n log n), once per O(n) cancellations.
-    for (const entry of kept) push(entry);
+    deadlines.length = 0;
+    for (const [deadline, bucket] of buckets) {
+      if (bucket.live === 0) {
+        buckets.delete(deadline);
+        // Emptied too: the instant being run (see fire) may hold it still.
+        bucket.entries = [];
+        bucket.next = 0;
+        continue;
+      }
+      const kept: TimerEntry[] = [];
+      for (let i = bucket.next; i < bucket.entries.length; i += 1) {
+        const entry = bucket.entries[i];
+        if (entry?.pending) kept.push(entry);
+      }
+      bucket.entries = kept;
+      bucket.next = 0;
+      deadlines.push(deadline);
+    }
+    deadlines.sort((a, b) => a - b);
+    stored = pending;
   };
   const nextDeadline = (): number | undefined => {
-    while (heap.length > 0 && live.get(heap[0]!.id) !== heap[0]) pop();
-    return heap[0]?.deadline;
+    while (deadlines.length > 0) {
+      const bucket = buckets.get(deadlines[0]!)!;
+      if (bucket.live > 0) return bucket.deadline;
+      dropEarliest(bucket);
+    }
+    return undefined;
   };
 
   /** Runs every timer due by SimulatedClock's now, in order, then re-arms the proxy. */
@@ -120,15 +163,26 @@ export function createSimulatedClock(simulated: SimulatedClock = new SimulatedCl
     proxy = undefined;
     const now = simulated.now();
     for (let next = nextDeadline(); next !== undefined && next <= now; next = nextDeadline()) {
-      const entry = heap[0]!;
-      pop();
-      live.delete(entry.id);
-      fired += 1;
-      try {
-        entry.callback();
-      } catch (error) {
-        failure ??= { error };
+      const bucket = buckets.get(next)!;
+      // Timers set meanwhile for this same instant join this bucket and run in this loop.
+      while (bucket.next < bucket.entries.length) {
+        const entry = bucket.entries[bucket.next]!;
+        bucket.entries[bucket.next] = undefined;
+        bucket.next += 1;
+        stored -= 1;
+        if (!entry.pending) continue;
+        entry.pending = false;
+        bucket.live -= 1;
+        pending -= 1;
+        fired += 1;
+        try {
+          entry.callback();
+        } catch (error) {
+          failure ??= { error };
+        }
       }
+      // (Unless a callback's cancellation rebuilt the buckets without this exhausted one.)
+      if (buckets.get(next) === bucket) dropEarliest(bucket);
     }
     arm();
   };
@@ -148,30 +202,37 @@ export function createSimulatedClock(simulated: SimulatedClock = new SimulatedCl
     now: () => simulated.now(),
     setTimeout(callback: () => void, ms: number): TimerHandle {
       const delay = Number.isFinite(ms) && ms > 0 ? ms : 0;
-      const entry: Entry = { deadline: deadlineAfter(delay), id: nextId++, callback };
-      live.set(entry.id, entry);
-      push(entry);
-      if (proxy === undefined || entry.deadline < proxy.deadline) arm();
-      return entry.id;
+      const deadline = deadlineAfter(delay);
+      let bucket = buckets.get(deadline);
+      if (bucket === undefined) {
+        bucket = { deadline, entries: [], live: 0, next: 0 };
+        buckets.set(deadline, bucket);
+        pushDeadline(deadline);
+      }
+      const entry = new TimerEntry(callback, bucket);
+      bucket.entries.push(entry);
+      bucket.live += 1;
+      pending += 1;
+      stored += 1;
+      if (proxy === undefined || deadline < proxy.deadline) arm();
+      return entry;
     },
     clearTimeout(handle: TimerHandle) {
       // The proxy may stay armed for a cancelled deadline: it then fires, finds nothing due, re-arms.
-      if (typeof handle !== 'number') return;
-      const entry = live.get(handle);
-      if (entry === undefined) return;
-      live.delete(handle);
-      // A cancelled entry stays in the heap until its deadline comes up (lazy deletion), but its
+      if (!(handle instanceof TimerEntry) || !handle.pending) return;
+      handle.pending = false;
+      handle.bucket.live -= 1;
+      pending -= 1;
+      // A cancelled entry stays in its bucket until its deadline comes up (lazy deletion), but its
       // callback goes now: it holds whatever set the timer (an actor, its context, a closed
       // link), and timeouts are long while connections come and go fast. And once cancelled
-      // entries outnumber the live ones the heap is rebuilt without them, so it stays O(live).
-      entry.callback = NOOP;
-      // Every heap entry not in `live` is a cancelled one (a fired entry leaves both at once).
-      const cancelled = heap.length - live.size;
-      if (cancelled > live.size + COMPACT_SLACK) compact();
+      // entries outnumber the live ones the buckets are rebuilt without them, so they stay O(live).
+      handle.callback = NOOP;
+      if (stored - pending > pending + COMPACT_SLACK) compact();
     },
     nextDeadline,
-    pendingTimers: () => live.size,
-    storedTimers: () => heap.length,
+    pendingTimers: () => pending,
+    storedTimers: () => stored,
     firedTimers: () => fired,
     resolutionMs,
     advanceTo(time: number) {
@@ -184,8 +245,4 @@ export function createSimulatedClock(simulated: SimulatedClock = new SimulatedCl
     },
   };
   return clock;
-}
-
-function before(a: Entry, b: Entry): boolean {
-  return a.deadline < b.deadline || (a.deadline === b.deadline && a.id < b.id);
 }

@@ -125,6 +125,30 @@ describe('createSimulatedClock (XState SimulatedClock as the Clock port)', () =>
     expect(clock.storedTimers()).toBe(0);
   });
 
+  it('a timer whose cancellations rebuild the timers mid-instant still runs the rest of its instant, then the others, in order', () => {
+    for (const cancelRestOfInstant of [false, true]) {
+      const clock = createSimulatedClock(undefined, { resolutionMs: 10 });
+      const fired: string[] = [];
+      const far = Array.from({ length: 3_000 }, (_, i) => clock.setTimeout(() => fired.push(`far${i}`), 100_000 + i * 10));
+      const later: unknown[] = [];
+      clock.setTimeout(() => {
+        fired.push('a');
+        for (const handle of later) clock.clearTimeout(handle);
+        // Enough cancellations to rebuild the buckets while this instant is running.
+        for (const handle of far.slice(0, 2_990)) clock.clearTimeout(handle);
+      }, 5);
+      later.push(clock.setTimeout(() => fired.push('b'), 5));
+      if (cancelRestOfInstant) later.push(clock.setTimeout(() => fired.push('c'), 5));
+      else clock.setTimeout(() => fired.push('c'), 5);
+      clock.setTimeout(() => fired.push('d'), 25);
+      clock.advance(200_000);
+      const farLeft = Array.from({ length: 10 }, (_, i) => `far${2_990 + i}`);
+      expect(fired).toEqual([...(cancelRestOfInstant ? ['a'] : ['a', 'c']), 'd', ...farLeft]);
+      expect(clock.pendingTimers()).toBe(0);
+      expect(clock.storedTimers()).toBe(0);
+    }
+  });
+
   it('counts fired timers, not cancelled ones', () => {
     const clock = createSimulatedClock();
     clock.setTimeout(() => undefined, 1);
