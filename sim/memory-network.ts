@@ -537,13 +537,12 @@ class MemoryLink implements Link {
       this.network.counters.messagesDropped += 1;
       return;
     }
-    const peer = this.peer!;
     this.network.counters.messagesSent += 1;
     this.network.counters.bytesSent += data.length;
     this.buffered += data.length;
     // Copied: the caller may reuse its buffer, as with a real socket. (Not `data.slice()`:
     // on a Buffer that is a view of the same memory.)
-    this.enqueue({ deliverAt: 0, data: new Uint8Array(data), close: false }, peer);
+    this.enqueue({ deliverAt: 0, data: new Uint8Array(data), close: false });
   }
 
   bufferedAmount(): number {
@@ -622,7 +621,7 @@ class MemoryLink implements Link {
       this.dropOutbox();
     } else if (local && wasOpen && this.peer) {
       // The goodbye travels behind the data already sent, like an SCTP shutdown.
-      this.enqueue({ deliverAt: 0, data: undefined, close: true }, this.peer);
+      this.enqueue({ deliverAt: 0, data: undefined, close: true });
     } else if (local) {
       // Not open yet: whoever named this link in a description notices its handshake fail.
       for (const watcher of watchers) {
@@ -645,11 +644,12 @@ class MemoryLink implements Link {
     this.finish(reason, false);
   }
 
-  private enqueue(flight: Flight, peer: MemoryLink): void {
+  /** Onto the outbox toward `peer` (set: a link sends only once paired). */
+  private enqueue(flight: Flight): void {
     const now = this.network.clock.now();
     // Later than the previous flight whatever the jitter or loss: the link is ordered, so a
     // retransmitted message holds back everything behind it.
-    const delay = (peer === this.peer ? this.latencyToPeer!() : this.network.latencyBetween(this.node.name, peer.node.name)) + this.network.retransmitDelay();
+    const delay = this.latencyToPeer!() + this.network.retransmitDelay();
     flight.deliverAt = Math.max(now + delay, this.lastDeliverAt);
     this.lastDeliverAt = flight.deliverAt;
     this.outbox.push(flight);

@@ -59,6 +59,8 @@ class TimerEntry {
   constructor(
     public callback: () => void,
     readonly bucket: Bucket,
+    /** The clock that set it: a handle from another clock cancels nothing here. */
+    readonly owner: object,
   ) {}
 }
 
@@ -78,6 +80,7 @@ export function createSimulatedClock(simulated: SimulatedClock = new SimulatedCl
   // deadline, and joining a bucket is an array push. Equal deadlines fire in the order set.
   const buckets = new Map<number, Bucket>();
   const deadlines: number[] = [];
+  const owner = {};
   let pending = 0;
   /** Entries in buckets not yet run, cancelled ones included. */
   let stored = 0;
@@ -120,9 +123,15 @@ export function createSimulatedClock(simulated: SimulatedClock = new SimulatedCl
     }
     deadlines[i] = last;
   };
-  /** Drops a bucket that has nothing left to run (it is the earliest). */
+  /**
+   * Drops a bucket that has nothing left to run (it is the earliest). It may be the one fire()
+   * is running (a callback's setTimeout re-arms, which looks for the next deadline): emptied, so
+   * fire() does not count its cancelled entries a second time.
+   */
   const dropEarliest = (bucket: Bucket) => {
     stored -= bucket.entries.length - bucket.next;
+    bucket.entries = [];
+    bucket.next = 0;
     buckets.delete(bucket.deadline);
     popDeadline();
   };
@@ -175,13 +184,17 @@ export function createSimulatedClock(simulated: SimulatedClock = new SimulatedCl
         bucket.live -= 1;
         pending -= 1;
         fired += 1;
+        // The handle may outlive the timer: it must not hold what the callback holds.
+        const { callback } = entry;
+        entry.callback = NOOP;
         try {
-          entry.callback();
+          callback();
         } catch (error) {
           failure ??= { error };
         }
       }
-      // (Unless a callback's cancellation rebuilt the buckets without this exhausted one.)
+      // Unless it is gone already: dropped by a re-arm once exhausted (see dropEarliest), or by a
+      // rebuild (compact); a timer set for this instant after that has a new bucket, run next.
       if (buckets.get(next) === bucket) dropEarliest(bucket);
     }
     arm();
@@ -209,7 +222,7 @@ export function createSimulatedClock(simulated: SimulatedClock = new SimulatedCl
         buckets.set(deadline, bucket);
         pushDeadline(deadline);
       }
-      const entry = new TimerEntry(callback, bucket);
+      const entry = new TimerEntry(callback, bucket, owner);
       bucket.entries.push(entry);
       bucket.live += 1;
       pending += 1;
@@ -219,7 +232,7 @@ export function createSimulatedClock(simulated: SimulatedClock = new SimulatedCl
     },
     clearTimeout(handle: TimerHandle) {
       // The proxy may stay armed for a cancelled deadline: it then fires, finds nothing due, re-arms.
-      if (!(handle instanceof TimerEntry) || !handle.pending) return;
+      if (!(handle instanceof TimerEntry) || handle.owner !== owner || !handle.pending) return;
       handle.pending = false;
       handle.bucket.live -= 1;
       pending -= 1;

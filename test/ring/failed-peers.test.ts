@@ -35,4 +35,11 @@ describe('recently failed peers', () => {
     failed = rememberFailed(failed, id(1), 90, 100);
     expect(recentlyFailed(failed, id(1), 150)).toBe(true);
   });
+
+  it('a second, shorter failure does not cut a longer memory short (unreachable, then its link closes)', () => {
+    let failed = rememberFailed(NO_FAILED_PEERS, id(1), 0, 35_000);
+    failed = rememberFailed(failed, id(1), 1_000, 10_000);
+    expect(recentlyFailed(failed, id(1), 30_000)).toBe(true);
+    expect(recentlyFailed(failed, id(1), 35_000)).toBe(false);
+  });
 });

@@ -6,7 +6,8 @@
  * round sent X a `get` before the link to X was open. The transport dropped it (send() returned
  * false), the round waited requestTimeoutMs for an answer that could not come, then suspected
  * X: X left the list and went into the failed-peer memory, so every later report naming X was
- * ignored for failedMemoryMs while X, alive and linked, had no predecessor.
+ * ignored for the failed-peer memory (failedMemoryMs then, RingConfig.unreachableMemoryMs now) while X,
+ * alive and linked, had no predecessor.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { contactOf, sortByPosition, type Contact } from '../../src/actors/ring/contact.js';

@@ -4,7 +4,7 @@
  * their own, longer detection: it stays out of our list for unreachableMemoryMs. A peer that
  * refused us or left is forgotten after failedMemoryMs: in a crowd of joiners many first dials
  * are refused, and a joiner kept out for the longer memory left the ring incorrect for ~60 s
- * instead of ~23 (see test/sim/flash-crowd.test.ts).
+ * instead of ~23 (a probe of test/sim/flash-crowd.test.ts's crowd at unwatchedHeartbeatFactor 4).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { sortByPosition, type Contact } from '../../src/actors/ring/contact.js';

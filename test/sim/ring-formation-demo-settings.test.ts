@@ -2,7 +2,7 @@
  * Ring formation with the settings of `peersock demo` (fast rounds, short request timeout, r = 2),
  * in the simulator. Regression for the demo's formation stall: a node asked a just-adopted
  * successor before the link to it was open, the request was dropped, and the silence made it
- * suspect the successor and ignore it for failedMemoryMs (see test/ring/successor-link.test.ts).
+ * suspect the successor and ignore it for the failed-peer memory (see test/ring/successor-link.test.ts).
  * Before the fix, none of these seeds formed a correct ring within 30 virtual seconds; after it,
  * the slowest took 1.4 s (one after another) and 4.2 s (all at once).
  */

@@ -106,7 +106,7 @@ describe('createSimulatedClock (XState SimulatedClock as the Clock port)', () =>
     }
   });
 
-  it('drops cancelled timers from its heap once they outnumber the live ones, and still fires the rest in order', () => {
+  it('drops cancelled timers once they outnumber the live ones, and still fires the rest in order', () => {
     const clock = createSimulatedClock();
     const fired: number[] = [];
     const handles = [];
@@ -117,6 +117,7 @@ describe('createSimulatedClock (XState SimulatedClock as the Clock port)', () =>
     });
     expect(clock.pendingTimers()).toBe(10);
     expect(clock.storedTimers()).toBeLessThanOrEqual(10 + 1_024 + 1);
+    expect(clock.storedTimers()).toBeGreaterThanOrEqual(10);
     clock.clearTimeout(handles[1]!); // cancelling twice changes nothing
     expect(clock.pendingTimers()).toBe(10);
     clock.advance(70_000);
@@ -136,6 +137,9 @@ describe('createSimulatedClock (XState SimulatedClock as the Clock port)', () =>
         for (const handle of later) clock.clearTimeout(handle);
         // Enough cancellations to rebuild the buckets while this instant is running.
         for (const handle of far.slice(0, 2_990)) clock.clearTimeout(handle);
+        expect(clock.storedTimers()).toBeGreaterThanOrEqual(clock.pendingTimers());
+        // Set after the rebuild for this very instant: runs in it, after what was set before.
+        clock.setTimeout(() => fired.push('a2'), 0);
       }, 5);
       later.push(clock.setTimeout(() => fired.push('b'), 5));
       if (cancelRestOfInstant) later.push(clock.setTimeout(() => fired.push('c'), 5));
@@ -143,10 +147,44 @@ describe('createSimulatedClock (XState SimulatedClock as the Clock port)', () =>
       clock.setTimeout(() => fired.push('d'), 25);
       clock.advance(200_000);
       const farLeft = Array.from({ length: 10 }, (_, i) => `far${2_990 + i}`);
-      expect(fired).toEqual([...(cancelRestOfInstant ? ['a'] : ['a', 'c']), 'd', ...farLeft]);
+      expect(fired).toEqual([...(cancelRestOfInstant ? ['a', 'a2'] : ['a', 'c', 'a2']), 'd', ...farLeft]);
       expect(clock.pendingTimers()).toBe(0);
       expect(clock.storedTimers()).toBe(0);
     }
+  });
+
+  it('keeps its count of held timers exact when a callback sets a timer after its instant ran dry', () => {
+    const clock = createSimulatedClock();
+    const fired: string[] = [];
+    // The first runs the instant's last live timer and sets one: the re-arm looks for the next
+    // deadline and drops the exhausted instant, whose cancelled timer must be counted once.
+    clock.setTimeout(() => {
+      fired.push('a');
+      clock.setTimeout(() => fired.push('later'), 50);
+      clock.setTimeout(() => fired.push('same instant'), 0);
+    }, 10);
+    clock.clearTimeout(clock.setTimeout(() => fired.push('cancelled'), 10));
+    clock.advance(10);
+    expect(fired).toEqual(['a', 'same instant']);
+    expect(clock.pendingTimers()).toBe(1);
+    expect(clock.storedTimers()).toBe(1);
+    clock.advance(50);
+    expect(fired).toEqual(['a', 'same instant', 'later']);
+    expect(clock.storedTimers()).toBe(0);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('cancels only its own timers', () => {
+    const one = createSimulatedClock();
+    const other = createSimulatedClock();
+    const fired: string[] = [];
+    const handle = one.setTimeout(() => fired.push('one'), 5);
+    other.setTimeout(() => fired.push('other'), 5);
+    other.clearTimeout(handle);
+    expect(other.pendingTimers()).toBe(1);
+    one.advance(5);
+    other.advance(5);
+    expect(fired).toEqual(['one', 'other']);
   });
 
   it('counts fired timers, not cancelled ones', () => {

@@ -19,7 +19,8 @@ export const FAILED_PEERS_CAP = 64;
 export function rememberFailed(failed: FailedPeers, peer: PeerId, now: number, memoryMs: number): FailedPeers {
   const next = new Map<PeerId, number>();
   for (const [id, until] of failed) if (until > now && id !== peer) next.set(id, until);
-  next.set(peer, now + memoryMs);
+  // Never shortened: a peer kept out as unreachable whose link then closes otherwise stays out.
+  next.set(peer, Math.max(failed.get(peer) ?? 0, now + memoryMs));
   // Past the cap the oldest entries go first (insertion order; an unreachable peer's lasts longer
   // than others, see RingConfig.unreachableMemoryMs, so this is not quite expiry order).
   while (next.size > FAILED_PEERS_CAP) next.delete(next.keys().next().value!);

@@ -894,7 +894,7 @@ export const ringMachine = setup({
                 { guard: ({ context }) => context.successors.length === 0, target: 'waiting', actions: ['stabilizeAlone', 'notifySuccessor', 'linkNeighbours'] },
                 // No request is out (no link yet), or it went down with a link closed meanwhile:
                 // a timeout now would measure link setup, not the successor, and suspecting it
-                // keeps a live node out of our list for failedMemoryMs (the demo's formation stall).
+                // keeps a live node out of our list for unreachableMemoryMs (the demo's formation stall).
                 { guard: 'successorUnlinked', target: 'awaitingLink' },
               ],
               on: {

@@ -46,11 +46,11 @@ export const DEFAULT_CONNECTION_CONFIG: ConnectionConfig = {
   closeTimeoutMs: 1_000,
   heartbeatIntervalMs: 5_000,
   heartbeatTimeoutMs: 15_000,
-  // 1: off by default. At 4 a calm ring sends 63% fewer messages, but 100 of 1,000 nodes crashed
-  // at once heal 9.25 stabilization rounds after the 20-s detection (target ≤ 5; 14.5 before the
-  // fixes in PeerChannel.setWatching and RingConfig.unreachableMemoryMs): a node whose crashed
-  // predecessor it replaces by the nearest linked peer, itself crashed behind an unwatched link,
-  // notices only when that link, watched anew, stays silent for two intervals. README, "Watched links".
+  // 1: off by default. At 4 a calm ring sends ~62% fewer messages, but 100 of 1,000 nodes crashed
+  // at once heal 9.25 stabilization rounds after the 20-s detection (target ≤ 5): a node replaces
+  // its crashed predecessor by the nearest linked peer, which may have crashed too behind a link
+  // it did not watch, and notices only when that link, watched anew, stays silent for two
+  // intervals. README, "Watched links".
   unwatchedHeartbeatFactor: 1,
   maxDialAttempts: 3,
   retryBaseMs: 500,
@@ -97,7 +97,7 @@ export function validateConnectionConfig(config: ConnectionConfig): ConnectionCo
  * Silence tolerated on an unwatched link. Its remote sends a frame at least every
  * (factor + 1) intervals (PeerChannel.keepAlive), as a watched one does every 2, so the timeout
  * keeps the same margin over that gap: heartbeatTimeoutMs + (factor − 1) × heartbeatIntervalMs
- * (30 s by default). Failure is noticed up to one interval later (the heartbeat tick).
+ * (30 s at factor 4). Failure is noticed up to one interval later (the heartbeat tick).
  */
 export function unwatchedTimeoutMs(config: Pick<ConnectionConfig, 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'unwatchedHeartbeatFactor'>): number {
   return config.heartbeatTimeoutMs + (config.unwatchedHeartbeatFactor - 1) * config.heartbeatIntervalMs;
