@@ -18,6 +18,8 @@ import { randomContacts } from './ring-model.js';
 const CONFIG: RingConfig = { ...DEFAULT_RING_CONFIG, successorListLength: 3, mergeIntervalMs: 600_000, failedMemoryMs: 10_000, unreachableMemoryMs: 35_000 };
 /** Past failedMemoryMs, within unreachableMemoryMs. */
 const REPORT_AFTER_MS = 15_000;
+/** Most of unreachableMemoryMs. */
+const STAYS_OUT_MS = 30_000;
 
 let running: RingActorHarness | undefined;
 afterEach(() => {
@@ -60,6 +62,39 @@ describe('the memory of failed peers', () => {
     const { list, failedPeer } = await listAfterStaleReport({ unreachable: true });
     expect(list).not.toContain(failedPeer);
     expect(list).toHaveLength(3);
+  });
+
+  it('keeps a successor that did not answer a request out for unreachableMemoryMs, though its successor names it and its link stays open', async () => {
+    const [self, s1, s2, s3, s4] = sortByPosition(randomContacts(createSeededRandom(47), 5)) as [Contact, Contact, Contact, Contact, Contact];
+    running = startRingActor(self, CONFIG, { linked: [s1.id, s2.id, s3.id], bootstrap: [s1.id] });
+    const h = running;
+    await advance(h.clock, 0);
+    const find = h.sends.find((s) => s.message.t === 'find');
+    if (find?.message.t !== 'find') throw new Error('no join lookup was sent');
+    h.from(s1, { t: 'found', rid: find.message.rid, target: find.message.target, node: s1.id, path: [self.id] });
+    h.from(s1, { t: 'neighbours', predecessor: self.id, successors: [s2.id, s3.id, s4.id] });
+    expect(h.successors()[0]).toBe(s1.id);
+    // s1 answers nothing from now on: a request to it times out and s2 moves up.
+    let lastStep = h.sends.length;
+    while (h.successors()[0] === s1.id) {
+      lastStep = h.sends.length;
+      await advance(h.clock, 100);
+      if (h.clock.now() > 30_000) throw new Error('the silent successor was never suspected');
+    }
+    const suspectedAt = h.clock.now();
+    // s2 has not noticed: it names s1 as its predecessor and as the peer closest after us (the
+    // first request to s2 went out in the step that suspected s1), and s1's link stays open.
+    let answered = lastStep;
+    let backAt: number | undefined;
+    while (h.clock.now() < suspectedAt + STAYS_OUT_MS) {
+      await advance(h.clock, 100);
+      const gets = h.sends.slice(answered).filter((s) => s.to === s2.id && s.message.t === 'get');
+      answered = h.sends.length;
+      for (const _ of gets) h.from(s2, { t: 'neighbours', predecessor: s1.id, successors: [s3.id, s4.id, self.id], closest: s1.id });
+      if (h.successors().includes(s1.id)) backAt ??= h.clock.now() - suspectedAt;
+    }
+    // With failedMemoryMs it was back (and out again at its next silent request) 10 s later.
+    expect(backAt).toBeUndefined();
   });
 
   it('takes a peer back from reports after failedMemoryMs when it refused or left', async () => {
