@@ -50,8 +50,8 @@ export interface RingConfig {
    */
   probeMaxIntervalRounds: number;
   /**
-   * A peer seen failing is not re-adopted from others' reports for this long (see failed-peers.ts):
-   * one that refused our connection (at its limit) or left.
+   * A peer seen failing is not re-adopted from others' reports for this long (see failed-peers.ts)
+   * when it answered: it refused our connection (at its limit), closed the link, or left.
    */
   failedMemoryMs: number;
   /**

@@ -136,8 +136,11 @@ interface ProbeSchedule {
 
 type Event =
   | { type: 'link.up'; peer: PeerId }
-  /** `failed`: the link died (heartbeat, error); otherwise it was closed gracefully and the peer lives on. */
-  /** `unreachable`: the peer did not answer (silence, a timeout), as opposed to a refusal or a leave; see unreachableMemoryMs. */
+  /**
+   * `failed`: the link died (heartbeat, error); otherwise it was closed gracefully and the peer
+   * lives on. `unreachable`: it failed without an answer from the peer (silence, a timeout), as
+   * opposed to a refusal, a closed link or a leave; see RingConfig.unreachableMemoryMs.
+   */
   | { type: 'link.down'; peer: PeerId; failed: boolean; unreachable?: boolean }
   | { type: 'ring.message'; from: PeerId; message: RingMessage }
   | { type: 'leave' }
