@@ -5,6 +5,7 @@ import type { RingMessage } from '../../src/actors/ring/ring-messages.js';
 import { ringMachine } from '../../src/actors/ring/ring.machine.js';
 import type { PeerId } from '../../src/identity/peer-id.js';
 import { silentLogger } from '../../src/ports/logger.js';
+import { advance } from '../../sim/drive.js';
 import { createSeededRandom } from '../../sim/seeded-random.js';
 import { createSimulatedClock, type VirtualClock } from '../../sim/simulated-clock.js';
 
@@ -24,6 +25,11 @@ export interface RingActorHarness {
   successors(): PeerId[];
   from(peer: Contact, message: RingMessage): void;
   linkUp(peer: Contact): void;
+  /**
+   * Lets the actor send its join lookup and answers it: `via` is our successor, and its list
+   * (`successors`, predecessor us) follows at once, as a first stabilization answer would.
+   */
+  joinBehind(via: Contact, successors: readonly Contact[]): Promise<void>;
   stop(): void;
 }
 
@@ -69,6 +75,13 @@ export function startRingActor(self: Contact, config: RingConfig, options: { lin
     linkUp: (peer) => {
       linked.add(peer.id);
       actor.send({ type: 'link.up', peer: peer.id });
+    },
+    async joinBehind(via, successors) {
+      await advance(clock, 0);
+      const find = sends.find((s) => s.message.t === 'find');
+      if (find?.message.t !== 'find') throw new Error('no join lookup was sent');
+      actor.send({ type: 'ring.message', from: via.id, message: { t: 'found', rid: find.message.rid, target: find.message.target, node: via.id, path: [self.id] } });
+      actor.send({ type: 'ring.message', from: via.id, message: { t: 'neighbours', predecessor: self.id, successors: successors.map((c) => c.id) } });
     },
     stop: () => actor.stop(),
   };

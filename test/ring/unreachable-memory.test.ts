@@ -32,11 +32,7 @@ async function listAfterStaleReport(failure: { unreachable: boolean }): Promise<
   const [self, s1, s2, s3, s4] = sortByPosition(randomContacts(createSeededRandom(43), 5)) as [Contact, Contact, Contact, Contact, Contact];
   running = startRingActor(self, CONFIG, { linked: [s1.id, s2.id, s3.id], bootstrap: [s1.id] });
   const h = running;
-  await advance(h.clock, 0);
-  const find = h.sends.find((s) => s.message.t === 'find');
-  if (find?.message.t !== 'find') throw new Error('no join lookup was sent');
-  h.from(s1, { t: 'found', rid: find.message.rid, target: find.message.target, node: s1.id, path: [self.id] });
-  h.from(s1, { t: 'neighbours', predecessor: self.id, successors: [s2.id, s3.id, s4.id] });
+  await h.joinBehind(s1, [s2, s3, s4]);
   expect(h.successors()).toEqual([s1.id, s2.id, s3.id]);
   await advance(h.clock, 100);
 
@@ -68,11 +64,7 @@ describe('the memory of failed peers', () => {
     const [self, s1, s2, s3, s4] = sortByPosition(randomContacts(createSeededRandom(47), 5)) as [Contact, Contact, Contact, Contact, Contact];
     running = startRingActor(self, CONFIG, { linked: [s1.id, s2.id, s3.id], bootstrap: [s1.id] });
     const h = running;
-    await advance(h.clock, 0);
-    const find = h.sends.find((s) => s.message.t === 'find');
-    if (find?.message.t !== 'find') throw new Error('no join lookup was sent');
-    h.from(s1, { t: 'found', rid: find.message.rid, target: find.message.target, node: s1.id, path: [self.id] });
-    h.from(s1, { t: 'neighbours', predecessor: self.id, successors: [s2.id, s3.id, s4.id] });
+    await h.joinBehind(s1, [s2, s3, s4]);
     expect(h.successors()[0]).toBe(s1.id);
     // s1 answers nothing from now on: a request to it times out and s2 moves up.
     let lastStep = h.sends.length;
