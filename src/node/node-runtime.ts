@@ -39,6 +39,7 @@ import type { Random } from '../ports/random.js';
 import type { LinkTransport } from '../ports/transport.js';
 import { isApplicationProtocol } from '../wire/protocol-tag.js';
 import { createInspection } from '../supervisor/inspection.js';
+import { createRingNeighbourWatch } from './ring-neighbour-watch.js';
 import { stateText } from '../supervisor/state-text.js';
 import type { RestartPolicy } from '../supervisor/restart-policy.js';
 import { supervisorMachine } from '../supervisor/supervisor.machine.js';
@@ -128,6 +129,8 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
   // crashed must leave its buckets within the short timeout (a simulator test with 20% of the
   // nodes crashed saw crashed peers named in answers with unwatched DHT links).
   const watchesOnlyNeighbours = options.ring !== undefined && dht === undefined && config.unwatchedHeartbeatFactor > 1;
+  /** Tells the transport at once when the ring's closely watched neighbours change (set once the actors run). */
+  let neighbourWatch: ReturnType<typeof createRingNeighbourWatch> | undefined;
   const upgrade = routing && options.upgrade !== false ? upgradeConfig(options.upgrade || {}) : undefined;
   const upgradeActor = (): AnyActorRef | undefined => (upgrade ? root.system.get('upgrade') : undefined);
   /** When each link last carried an application message, either way: upgraded links close when idle. */
@@ -184,6 +187,8 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
     sendSignal: (to, envelope) => relay.send(to, envelope),
     ...(watchesOnlyNeighbours ? { watched: (peer: PeerId) => requestedPeers.has(peer) || isRingNeighbour(peer) } : {}),
     notify: (notice) => {
+      // A supervisor restart replaces the ring actor; links come and go often enough to notice.
+      neighbourWatch?.follow();
       if (notice.type === 'peer.open') {
         openPeers.next([...openPeers.value.filter((p) => p !== notice.peer), notice.peer]);
         ringActor()?.send({ type: 'link.up', peer: notice.peer });
@@ -410,6 +415,8 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
   root.start();
 
   const manager = (): AnyActorRef | undefined => root.system.get('transport');
+  if (watchesOnlyNeighbours) neighbourWatch = createRingNeighbourWatch(ringActor, (peers) => manager()?.send({ type: 'watch.changed', peers }));
+  neighbourWatch?.follow();
   /**
    * The overlay asks for the links it wants whenever its view changes, mostly for links that are
    * already open or opening (~70% of the ring's requests while a large network forms). The
@@ -756,6 +763,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
       await drained;
     }
     signalSubscription?.unsubscribe();
+    neighbourWatch?.stop();
     root.stop();
     await options.release();
     inspection.complete();

@@ -1,4 +1,4 @@
-import { PeerChannel, type ChannelControlEvent, type InboundMessage } from '../../src/actors/transport/peer-channel.js';
+import { PeerChannel, type ChannelControlEvent, type InboundMessage, type PeerChannelOptions } from '../../src/actors/transport/peer-channel.js';
 import type { PeerSockError } from '../../src/errors.js';
 import type { PeerId } from '../../src/identity/peer-id.js';
 import type { Link } from '../../src/ports/transport.js';
@@ -22,7 +22,7 @@ export function openTestLink(onSend: (bytes: Uint8Array) => void = () => undefin
  * A PeerChannel to `remote` attached to `link` (not yet authenticated), recording what it
  * delivers, the internal (`ps/ring`) frames it passes on, its violations and control events.
  */
-export function testChannel(remote: PeerId, link: Link = openTestLink()) {
+export function testChannel(remote: PeerId, link: Link = openTestLink(), extra: Partial<PeerChannelOptions> = {}) {
   const delivered: InboundMessage[] = [];
   const internal: Array<{ protocol: string; body: unknown }> = [];
   const violations: PeerSockError[] = [];
@@ -39,6 +39,7 @@ export function testChannel(remote: PeerId, link: Link = openTestLink()) {
     deliver: (message) => delivered.push(message),
     reportViolation: (_peer, error) => violations.push(error),
     internal: { protocols: new Set(['ps/ring']), deliver: (_from, protocol, body) => internal.push({ protocol, body }) },
+    ...extra,
   });
   ch.attach(link, (event) => control.push(event));
   return { ch, delivered, internal, violations, control, clock };

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { checkNetwork } from '../../sim/check-network.js';
 import { describeViolations } from '../../sim/invariants.js';
 import { createSimulator, type Simulator } from '../../sim/simulator.js';
-import { unwatchedTimeoutMs } from '../../src/actors/transport/connection-config.js';
+import { unwatchedTimeoutMs, type ConnectionConfig } from '../../src/actors/transport/connection-config.js';
 import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG } from '../../src/cli/sim-profile.js';
 import type { PeerId } from '../../src/identity/peer-id.js';
 
@@ -21,8 +21,8 @@ afterEach(async () => {
   for (const sim of open.splice(0)) await sim.close();
 });
 
-async function formedRing(factor: number): Promise<Simulator> {
-  const sim = createSimulator({ seed: 21, nodes: 12, ring: RING, connection: { ...PROPERTY_CONNECTION, unwatchedHeartbeatFactor: factor } });
+async function formedRing(factor: number, connection: Partial<ConnectionConfig> = {}): Promise<Simulator> {
+  const sim = createSimulator({ seed: 21, nodes: 12, ring: RING, connection: { ...PROPERTY_CONNECTION, unwatchedHeartbeatFactor: factor, ...connection } });
   open.push(sim);
   const correct = () => checkNetwork(sim, { ring: { successorListLength: RING.successorListLength }, connected: false }).length === 0;
   expect(await sim.runUntil(correct, 30_000), describeViolations(checkNetwork(sim, { ring: { successorListLength: 4 } }))).toBe(true);
@@ -85,5 +85,34 @@ describe('watched links', () => {
       rates.push(sim.network.stats().messagesSent - before);
     }
     expect(rates[1]!).toBeLessThan(rates[0]! / 2);
+  });
+
+  it('a node whose predecessor crashed, taking the crashed node before it as its new one, notices that within watchAnswerTimeoutMs', async () => {
+    const factor = 4;
+    const answerMs = 1_000;
+    const sim = await formedRing(factor, { watchAnswerTimeoutMs: answerMs });
+    // Two neighbours crash together; the node after them had the nearer as its watched
+    // predecessor and a loosely kept link to the farther (it is in that one's successor list).
+    const node = sim.alive()[0]!;
+    const near = node.ring()!.predecessor!;
+    const far = sim.byId(near)!.ring()!.predecessor!;
+    expect(node.node.peers()).toContain(far);
+    const closedAt = new Map<PeerId, { at: number; code: string | undefined; message: string | undefined }>();
+    const subscription = node.node.events$.subscribe((event) => {
+      if (event.type === 'peer.closed' && !closedAt.has(event.peer)) closedAt.set(event.peer, { at: sim.now(), code: event.failure?.code, message: event.failure?.message });
+    });
+    const start = sim.now();
+    sim.crash(sim.byId(near)!);
+    sim.crash(sim.byId(far)!);
+    await sim.advance(unwatchedTimeoutMs({ ...PROPERTY_CONNECTION, unwatchedHeartbeatFactor: factor }) + 2 * INTERVAL);
+    subscription.unsubscribe();
+    const nearClosed = closedAt.get(near);
+    const farClosed = closedAt.get(far);
+    expect(nearClosed!.at - start).toBeLessThanOrEqual(TIMEOUT + INTERVAL);
+    // Watched from the moment it became the predecessor, and judged by its answer: not at the
+    // next heartbeat ticks, nor after the unwatched timeout.
+    expect(farClosed, 'the link to the farther crashed node never failed').toBeDefined();
+    expect(farClosed!.message).toContain('no answer to a watch');
+    expect(farClosed!.at - nearClosed!.at).toBeLessThanOrEqual(answerMs);
   });
 });

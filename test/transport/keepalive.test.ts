@@ -4,6 +4,8 @@
  * failure detector, so links that carry traffic carry no heartbeat frames at all.
  */
 import { describe, expect, it } from 'vitest';
+import type { PeerChannel } from '../../src/actors/transport/peer-channel.js';
+import { PeerSockError } from '../../src/errors.js';
 import type { PeerId } from '../../src/identity/peer-id.js';
 import { DEFAULT_WIRE_LIMITS, decodeFrame, encodeFrame } from '../../src/wire/index.js';
 import { openTestLink, testChannel } from '../helpers/peer-channel.js';
@@ -129,6 +131,41 @@ describe('watched and unwatched links', () => {
     late.setWatching(false);
     late.setWatching(true);
     expect(late.awaitingWatchAnswer()).toBe(true);
+  });
+
+  it('a link watched anew fails as silent when nothing answers the watch within watchAnswerTimeoutMs', () => {
+    const { ch, clock, control } = testChannel(REMOTE, openTestLink(), { watchAnswerTimeoutMs: 2_000 });
+    ch.markAuthenticated();
+    // The first watch, as the link opens, sets no deadline.
+    ch.setWatching(true);
+    clock.advance(10_000);
+    expect(control).toEqual([]);
+    ch.setWatching(false);
+    ch.setWatching(true);
+    clock.advance(1_999);
+    expect(control).toEqual([]);
+    clock.advance(1);
+    expect(control).toHaveLength(1);
+    expect(control[0]).toMatchObject({ type: 'channel.failed', error: { code: 'HEARTBEAT_TIMEOUT' } });
+    expect(ch.awaitingWatchAnswer()).toBe(false);
+  });
+
+  it('an answer in time, unwatching or losing the link settles a watch: no failure follows', () => {
+    const settle = {
+      answered: (ch: PeerChannel) => ch.receive(encodeFrame('ps/ping', 1, DEFAULT_WIRE_LIMITS)),
+      unwatched: (ch: PeerChannel) => ch.setWatching(false),
+      detached: (ch: PeerChannel) => ch.detach(() => new PeerSockError('LINK_CLOSED', 'gone')),
+    };
+    for (const [how, act] of Object.entries(settle)) {
+      const { ch, clock, control } = testChannel(REMOTE, openTestLink(), { watchAnswerTimeoutMs: 2_000 });
+      ch.markAuthenticated();
+      ch.setWatching(false);
+      ch.setWatching(true);
+      clock.advance(1_000);
+      act(ch);
+      clock.advance(5_000);
+      expect(control, how).toEqual([]);
+    }
   });
 
   it('silence counts from a change to watched, but not from a change to unwatched (the remote beat fast until then)', () => {

@@ -99,6 +99,12 @@ type Event =
   | { type: 'peer.opened'; remote: PeerId }
   /** From a connection actor: its dial failed before opening (it may retry next). */
   | { type: 'peer.dialFailed'; remote: PeerId }
+  /**
+   * What TransportPorts.watched says of these peers may have changed (e.g. the ring has a new
+   * predecessor): apply it now rather than at the next heartbeat tick, so a new neighbour's
+   * failure is judged from now (PeerChannel.setWatching).
+   */
+  | { type: 'watch.changed'; peers: readonly PeerId[] }
   | { type: 'shutdown' }
   | { type: `xstate.done.actor.${string}`; output: PeerConnectionOutput }
   | { type: `xstate.error.actor.${string}`; error: unknown };
@@ -136,9 +142,7 @@ export const connectionManagerMachine = setup({
       for (const [peer, channel] of context.channels) {
         if (!channel.authenticated) continue;
         channel.setWatching(isWatched(context, peer));
-        // Two intervals for the answer to a watch: with real timers a tick lands a little past
-        // one interval, and the answer's round trip must fit with room to spare.
-        const timeout = channel.awaitingWatchAnswer() ? 2 * context.config.heartbeatIntervalMs : channel.watching ? heartbeatTimeoutMs : unwatchedTimeout;
+        const timeout = channel.watching ? heartbeatTimeoutMs : unwatchedTimeout;
         if (channel.silentFor(now) > timeout) {
           const entry = context.peers[peer];
           const child = entry ? children[entry.childId] : undefined;
@@ -148,6 +152,10 @@ export const connectionManagerMachine = setup({
         }
       }
     }),
+    applyWatch: ({ context, event }) => {
+      if (event.type !== 'watch.changed') return;
+      for (const peer of event.peers) context.channels.get(peer)?.setWatching(isWatched(context, peer));
+    },
     // After a supervisor restart, channels of the crashed instance are dead: report them closed.
     forgetPreviousLife: ({ context }) => {
       for (const [peer, channel] of context.channels) {
@@ -366,6 +374,7 @@ export const connectionManagerMachine = setup({
         'signal.in': { actions: 'routeSignal' },
         'peer.opened': { actions: 'announceOpen' },
         'peer.dialFailed': { actions: 'answerWaitingOffer' },
+        'watch.changed': { actions: 'applyWatch' },
         'xstate.done.actor.*': { actions: ['forgetFinished', 'releaseFinished'] },
         'xstate.error.actor.*': { actions: ['forgetFinished', 'releaseFinished'] },
         shutdown: 'draining',
@@ -474,6 +483,7 @@ function preparePeer(context: Context, peer: PeerId, role: 'dialer' | 'listener'
     deliver: context.ports.deliver,
     reportViolation: context.ports.reportViolation,
     ...(context.ports.internal ? { internal: context.ports.internal } : {}),
+    watchAnswerTimeoutMs: context.config.watchAnswerTimeoutMs,
   });
   context.channels.set(peer, channel);
   context.ports.notify({ type: 'peer.connecting', peer, role });
