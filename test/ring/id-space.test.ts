@@ -20,7 +20,9 @@ import {
   positionHex,
   positionToBigint,
   ringAdd,
+  sharedId,
 } from '../../src/actors/ring/id-space.js';
+import { contactOf } from '../../src/actors/ring/contact.js';
 import type { Position } from '../../src/actors/ring/id-space.js';
 import { positionOf } from '../../src/identity/peer-id.js';
 import type { PeerId } from '../../src/identity/peer-id.js';
@@ -168,6 +170,38 @@ describe('positionHex', () => {
     expect(positionCacheSize()).toBeLessThanOrEqual(POSITION_CACHE_CAPACITY);
     clearPositionCache();
     expect(positionCacheSize()).toBe(0);
+  });
+});
+
+describe('shared contacts', () => {
+  const idOf = (i: number): PeerId => createHash('sha256').update(`shared ${i}`).digest('hex') as PeerId;
+  it('every contactOf an id is one frozen object with its position, while the id is cached', () => {
+    clearPositionCache();
+    const id = idOf(7);
+    const copy = (' ' + id).slice(1) as PeerId;
+    const contact = contactOf(id);
+    expect(contactOf(copy)).toBe(contact);
+    expect(contact).toEqual({ id, position: positionHex(id) });
+    expect(Object.isFrozen(contact)).toBe(true);
+    expect(() => {
+      (contact as { position: string }).position = '00'.repeat(32);
+    }).toThrow(TypeError);
+    // Evicted and recomputed: a new object, the same values.
+    clearPositionCache();
+    const again = contactOf(id);
+    expect(again).not.toBe(contact);
+    expect(again).toEqual(contact);
+  });
+
+  it('sharedId gives back an equal id and never hashes or caches one it does not know', () => {
+    clearPositionCache();
+    const known = idOf(3);
+    contactOf(known);
+    expect(sharedId(((' ' + known).slice(1)) as PeerId)).toBe(known);
+    const unknown = idOf(4);
+    expect(sharedId(unknown)).toBe(unknown);
+    expect(isPositionCached(unknown)).toBe(false);
+    expect(positionCacheSize()).toBe(1);
   });
 });
 

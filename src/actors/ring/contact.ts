@@ -1,5 +1,5 @@
 import type { PeerId } from '../../identity/peer-id.js';
-import { positionHex } from './id-space.js';
+import { placedId } from './id-space.js';
 import type { Position } from './id-space.js';
 
 /**
@@ -11,8 +11,9 @@ export interface Contact {
   readonly position: Position;
 }
 
+/** The one shared Contact for `id` while it is cached (see PlacedId): treat it as immutable. */
 export function contactOf(id: PeerId): Contact {
-  return { id, position: positionHex(id) };
+  return placedId(id);
 }
 
 /** A copy in ascending position order: the shape `expectedSuccessors` and friends expect. */

@@ -61,20 +61,48 @@ export function positionFromBigint(n: bigint): Position {
  * strings: a few MiB, enough to hold a 10,000-node simulation entirely.
  */
 export const POSITION_CACHE_CAPACITY = 32_768;
-let currentPositions = new Map<string, Position>();
-let previousPositions = new Map<string, Position>();
 
-/** SHA-256 of the public key behind `id`, as hex: the node's place on the ring and in the DHT. */
-export function positionHex(id: PeerId): Position {
+/**
+ * What the cache holds for an id: its position and one shared `{ id, position }` object (the
+ * ring's Contact), so every successor list, DHT entry and message that names a peer points to the
+ * same object and id string instead of a fresh copy per message parsed. Measured at 300
+ * simulated nodes: 261 strings per node retained, mostly copies of the same ids; a stabilize
+ * reply replaced a node's eight successor contacts with new objects each round, which lived long
+ * enough to be promoted and collected as old-generation garbage.
+ */
+export interface PlacedId {
+  readonly id: PeerId;
+  readonly position: Position;
+}
+
+let currentPositions = new Map<string, PlacedId>();
+let previousPositions = new Map<string, PlacedId>();
+
+/** The shared, frozen `{ id, position }` of `id` (see PlacedId); computes and caches it if needed. */
+export function placedId(id: PeerId): PlacedId {
   const cached = currentPositions.get(id);
   if (cached !== undefined) return cached;
-  const position = previousPositions.get(id) ?? (createHash('sha256').update(Buffer.from(id, 'hex')).digest('hex') as Position);
+  const placed =
+    previousPositions.get(id) ?? Object.freeze({ id, position: createHash('sha256').update(Buffer.from(id, 'hex')).digest('hex') as Position });
   if (currentPositions.size >= POSITION_CACHE_CAPACITY / 2) {
     previousPositions = currentPositions;
     currentPositions = new Map();
   }
-  currentPositions.set(id, position);
-  return position;
+  currentPositions.set(id, placed);
+  return placed;
+}
+
+/**
+ * The cached copy of `id` if there is one, else `id` itself: a parser that turns wire bytes into a
+ * fresh hex string each message keeps the shared one instead (see PlacedId). Never hashes.
+ */
+export function sharedId(id: PeerId): PeerId {
+  return (currentPositions.get(id) ?? previousPositions.get(id))?.id ?? id;
+}
+
+/** SHA-256 of the public key behind `id`, as hex: the node's place on the ring and in the DHT. */
+export function positionHex(id: PeerId): Position {
+  return placedId(id).position;
 }
 
 /** For tests and memory probes. */
