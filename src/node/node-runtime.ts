@@ -719,6 +719,8 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
    * request once it moves up.
    */
   function isRingNeighbour(peer: PeerId): boolean {
+    // A restarted ring with its links already open gives no link notice to follow it by.
+    neighbourWatch?.follow();
     const context = ringActor()?.getSnapshot().context as { predecessor?: { id: PeerId }; successors: readonly { id: PeerId }[] } | undefined;
     return context !== undefined && (context.predecessor?.id === peer || context.successors[0]?.id === peer);
   }

@@ -15,13 +15,15 @@ interface RingNeighbours {
  * looked alive (see PeerChannel.awaitWatchAnswer).
  *
  * The ring actor can be replaced by a supervisor restart: `follow()` subscribes to whichever
- * actor `ring()` returns now, and is cheap to call often.
+ * actor `ring()` returns now, and is cheap to call often (the runtime calls it on every link
+ * change and from the transport's `watched` question, asked for every link at each heartbeat).
  */
 export function createRingNeighbourWatch(ring: () => AnyActorRef | undefined, changed: (peers: readonly PeerId[]) => void) {
   let followed: AnyActorRef | undefined;
   let subscription: Subscription | undefined;
   let predecessor: PeerId | undefined;
   let successor: PeerId | undefined;
+  let stopped = false;
 
   const update = (context: RingNeighbours) => {
     const nextPredecessor = context.predecessor?.id;
@@ -36,6 +38,7 @@ export function createRingNeighbourWatch(ring: () => AnyActorRef | undefined, ch
 
   return {
     follow(): void {
+      if (stopped) return;
       const actor = ring();
       if (actor === followed) return;
       subscription?.unsubscribe();
@@ -48,6 +51,7 @@ export function createRingNeighbourWatch(ring: () => AnyActorRef | undefined, ch
       if (actor) update((actor.getSnapshot() as { context: RingNeighbours }).context);
     },
     stop(): void {
+      stopped = true;
       subscription?.unsubscribe();
       subscription = undefined;
       followed = undefined;

@@ -193,6 +193,8 @@ describe('shared contacts', () => {
     expect(again).toEqual(contact);
   });
 
+  // Whether the string returned is the cached instance cannot be observed from JavaScript
+  // (strings compare by value); what can fail here is the value and the cache staying untouched.
   it('sharedId gives back an equal id and never hashes or caches one it does not know', () => {
     clearPositionCache();
     const known = idOf(3);

@@ -150,11 +150,17 @@ describe('watched and unwatched links', () => {
     expect(ch.awaitingWatchAnswer()).toBe(false);
   });
 
-  it('an answer in time, unwatching or losing the link settles a watch: no failure follows', () => {
+  it('an answer in time, unwatching, closing or losing the link settles a watch: no failure follows', () => {
     const settle = {
       answered: (ch: PeerChannel) => ch.receive(encodeFrame('ps/ping', 1, DEFAULT_WIRE_LIMITS)),
       unwatched: (ch: PeerChannel) => ch.setWatching(false),
-      detached: (ch: PeerChannel) => ch.detach(() => new PeerSockError('LINK_CLOSED', 'gone')),
+      closing: (ch: PeerChannel) => ch.beginClose(),
+      // A new attempt's link on the same channel must not inherit the old link's deadline.
+      reattached: (ch: PeerChannel, control: unknown[]) => {
+        ch.detach(() => new PeerSockError('LINK_CLOSED', 'gone'));
+        ch.attach(openTestLink(), (event) => control.push(event));
+        ch.markAuthenticated();
+      },
     };
     for (const [how, act] of Object.entries(settle)) {
       const { ch, clock, control } = testChannel(REMOTE, openTestLink(), { watchAnswerTimeoutMs: 2_000 });
@@ -162,10 +168,28 @@ describe('watched and unwatched links', () => {
       ch.setWatching(false);
       ch.setWatching(true);
       clock.advance(1_000);
-      act(ch);
+      act(ch, control);
       clock.advance(5_000);
       expect(control, how).toEqual([]);
     }
+  });
+
+  it('a watch withdrawn before its answer leaves the silence counted from the last frame', () => {
+    const { ch, clock } = testChannel(REMOTE, openTestLink(), { watchAnswerTimeoutMs: 2_000 });
+    ch.markAuthenticated();
+    ch.setWatching(false);
+    ch.receive(encodeFrame('ps/ping', 1, DEFAULT_WIRE_LIMITS));
+    clock.advance(20_000);
+    ch.setWatching(true);
+    clock.advance(500);
+    ch.setWatching(false);
+    expect(ch.silentFor(clock.now())).toBe(20_500);
+    // Answered, a watch does count: the remote was alive then.
+    ch.setWatching(true);
+    ch.receive(encodeFrame('ps/ping', 1, DEFAULT_WIRE_LIMITS));
+    clock.advance(100);
+    ch.setWatching(false);
+    expect(ch.silentFor(clock.now())).toBe(100);
   });
 
   it('silence counts from a change to watched, but not from a change to unwatched (the remote beat fast until then)', () => {

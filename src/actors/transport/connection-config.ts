@@ -20,8 +20,9 @@ export interface ConnectionConfig {
    * other than its predecessor and successor) is kept alive this many times less often, and its
    * silence tolerated for `unwatchedTimeoutMs`; each side tells the other which links it watches
    * (`ps/watch`). Keepalives were three quarters of a calm ring's messages with every link beating
-   * every interval. 1 (the default) = every link watched closely. With the DHT on, every link is
-   * watched whatever the factor (node-runtime.ts).
+   * every interval. Default 4; 1 = every link watched closely. With the DHT on, every link is
+   * watched whatever the factor (node-runtime.ts). Nodes of one network should share the factor:
+   * the sender of an unwatched link pings at its own factor, the receiver times out at its own.
    */
   unwatchedHeartbeatFactor: number;
   /**
@@ -53,10 +54,9 @@ export const DEFAULT_CONNECTION_CONFIG: ConnectionConfig = {
   closeTimeoutMs: 1_000,
   heartbeatIntervalMs: 5_000,
   heartbeatTimeoutMs: 15_000,
-  // A calm ring sends ~62% fewer messages than with every link beating every interval (1). A
-  // neighbour taken from the unwatched links must answer its watch within watchAnswerTimeoutMs,
-  // or 100 of 1,000 nodes crashed at once took 9.25 stabilization rounds past the detection
-  // timeout to heal instead of ~0 (README, "Watched links").
+  // A calm ring sends ~62% fewer messages than with every link beating every interval (1); it
+  // heals as fast because a neighbour taken from the unwatched links must answer its watch
+  // within watchAnswerTimeoutMs (see PeerChannel.awaitWatchAnswer; README, "Watched links").
   unwatchedHeartbeatFactor: 4,
   watchAnswerTimeoutMs: 3_000,
   maxDialAttempts: 3,

@@ -121,6 +121,10 @@ export class PeerChannel {
   private watchAnswerDue = false;
   /** Fails the link if the answer to a watch does not come in time (see setWatching). */
   private watchAnswerTimer: TimerHandle | undefined;
+  /** Counts watches awaiting an answer: a deferred judgement of an earlier one must not fail a later one. */
+  private watchAnswerGeneration = 0;
+  /** `watchChangedAt` before the watch still awaiting its answer: restored if it is withdrawn unanswered. */
+  private watchChangedBefore = 0;
   /** The remote asked us to keep this link alive every interval. */
   watchedByRemote = false;
   /** Cached per link: the native call costs more than the rest of a small send. */
@@ -284,6 +288,8 @@ export class PeerChannel {
    * link (they would otherwise go out after the goodbye and be discarded by the remote).
    */
   beginClose(): void {
+    // A closing link is not judged any more: its end is a close, not a failure.
+    this.settleWatchAnswer();
     // Half-close: we send nothing more, but what the remote sent before it saw our goodbye is
     // still delivered (it was dropped and counted against the remote as a violation).
     this.draining = this.authenticated;
@@ -353,8 +359,14 @@ export class PeerChannel {
     // now. Not from a change to unwatched: the remote beat fast until then, and restarting the
     // longer unwatched count there kept a crashed peer looking alive for a whole unwatched
     // timeout more, time in which it was passed on in successor lists (1,000 nodes, 100
-    // crashed at once, factor 4: a node's first successor was a crashed one 40 s after).
-    if (on) this.watchChangedAt = this.options.clock.now();
+    // crashed at once, factor 4: a node's first successor was a crashed one 40 s after). A
+    // watch withdrawn before its answer came proved nothing: the count goes back to where it was.
+    if (on) {
+      this.watchChangedBefore = this.watchChangedAt;
+      this.watchChangedAt = this.options.clock.now();
+    } else if (this.watchAnswerDue) {
+      this.watchChangedAt = this.watchChangedBefore;
+    }
     this.settleWatchAnswer();
     // A link watched after a spell unwatched awaits the remote's answer; the first call, as the
     // link opens, is not such a change.
@@ -377,14 +389,20 @@ export class PeerChannel {
     this.watchAnswerDue = true;
     const deadline = this.options.watchAnswerTimeoutMs;
     if (deadline === undefined) return;
-    this.watchAnswerTimer = this.options.clock.setTimeout(() => {
-      this.watchAnswerTimer = undefined;
-      if (!this.watchAnswerDue || !this.link) return;
+    const generation = ++this.watchAnswerGeneration;
+    const judge = () => {
+      if (!this.watchAnswerDue || generation !== this.watchAnswerGeneration || !this.authenticated) return;
       this.watchAnswerDue = false;
       this.control?.({
         type: 'channel.failed',
         error: new PeerSockError('HEARTBEAT_TIMEOUT', `no answer to a watch request within ${deadline} ms`),
       });
+    };
+    this.watchAnswerTimer = this.options.clock.setTimeout(() => {
+      this.watchAnswerTimer = undefined;
+      // Judged after pending I/O: an answer that arrived while the event loop was stalled is
+      // read first, and a live neighbour is not failed (and kept out of the ring) for a stall.
+      deferOn(this.options.clock)(judge);
     }, deadline);
   }
 
@@ -476,7 +494,7 @@ export class PeerChannel {
         return;
       case WATCH_PROTOCOL:
         // Asked to be watched: answer at once, so the remote can tell a live link from a dead
-        // one within a heartbeat interval instead of its whole timeout (see awaitingWatchAnswer).
+        // one within watchAnswerTimeoutMs instead of its whole timeout (see awaitWatchAnswer).
         if (body === true && !this.watchedByRemote && this.authenticated) this.sendPing();
         if (typeof body === 'boolean') this.watchedByRemote = body;
         else this.violation(new PeerSockError('FRAME_SCHEMA', `${WATCH_PROTOCOL} carries true or false, got ${typeof body}`));
