@@ -64,6 +64,8 @@ export interface SimNodeOptions {
   identity?: Identity;
   /** E.g. a filter that makes this node misbehave on the wire. */
   wrapTransport?(transport: LinkTransport): LinkTransport;
+  /** TransportPorts.watched: which links this node watches closely (default: all). */
+  watched?(peer: PeerId): boolean;
 }
 
 export interface NoticeRecord {
@@ -218,6 +220,7 @@ export function createSim(options: SimOptions = {}): Sim {
       notify: (notice) => notices.push({ at: clock.now(), node: name, notice }),
       deliver: (message) => delivered.push({ ...message, at: clock.now() }),
       reportViolation: (peer: PeerId, error: PeerSockError) => violations.push({ at: clock.now(), peer, code: error.code }),
+      ...(nodeOptions.watched ? { watched: nodeOptions.watched } : {}),
     };
     const actor = createActor(connectionManagerMachine, {
       input: {

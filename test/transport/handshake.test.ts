@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  MAX_KEEPALIVE_EVERY,
   NONCE_BYTES,
   helloMessage,
   otherRole,
@@ -151,6 +152,9 @@ describe('parseAuthMessage', () => {
     expect(parseAuthMessage({ t: 'done' })).toEqual({ t: 'done' });
     // Extra fields are not carried through.
     expect(parseAuthMessage({ t: 'done', extra: 1 })).toEqual({ t: 'done' });
+    // The sender's keepalive factor for links it does not watch.
+    expect(parseAuthMessage({ t: 'done', every: 4 })).toEqual({ t: 'done', every: 4 });
+    expect(parseAuthMessage({ t: 'done', every: MAX_KEEPALIVE_EVERY })).toEqual({ t: 'done', every: MAX_KEEPALIVE_EVERY });
   });
 
   it.each([
@@ -170,6 +174,10 @@ describe('parseAuthMessage', () => {
     ['a short signature', { t: 'proof', sig: new Uint8Array(63) }],
     ['a long signature', { t: 'proof', sig: new Uint8Array(65) }],
     ['a signature as a buffer-like object', { t: 'proof', sig: { length: 64 } }],
+    ['a keepalive factor of 0', { t: 'done', every: 0 }],
+    ['a keepalive factor over the cap', { t: 'done', every: MAX_KEEPALIVE_EVERY + 1 }],
+    ['a fractional keepalive factor', { t: 'done', every: 1.5 }],
+    ['a keepalive factor as a string', { t: 'done', every: '4' }],
   ])('rejects %s with FRAME_SCHEMA', (_label, body) => {
     expect(schemaError(body)).toBe(true);
   });
@@ -178,7 +186,10 @@ describe('parseAuthMessage', () => {
     const field = fc.oneof(fc.uint8Array({ maxLength: 70 }), fc.anything());
     const body = fc.oneof(
       fc.anything(),
-      fc.record({ t: fc.constantFrom('hello', 'proof', 'done', 'other'), key: field, nonce: field, sig: field }, { requiredKeys: ['t'] }),
+      fc.record(
+        { t: fc.constantFrom('hello', 'proof', 'done', 'other'), key: field, nonce: field, sig: field, every: fc.oneof(fc.integer({ min: -2, max: 70 }), fc.anything()) },
+        { requiredKeys: ['t'] },
+      ),
     );
     fc.assert(
       fc.property(body, (value) => {
@@ -197,7 +208,11 @@ describe('parseAuthMessage', () => {
           expect(parsed.sig).toBeInstanceOf(Uint8Array);
           expect(parsed.sig.length).toBe(64);
         } else {
-          expect(parsed).toEqual({ t: 'done' });
+          expect(parsed.t).toBe('done');
+          expect(Object.keys(parsed).filter((key) => key !== 'every')).toEqual(['t']);
+          if (parsed.every !== undefined) {
+            expect(Number.isInteger(parsed.every) && parsed.every >= 1 && parsed.every <= MAX_KEEPALIVE_EVERY).toBe(true);
+          }
         }
       }),
     );

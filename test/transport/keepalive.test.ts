@@ -97,6 +97,23 @@ describe('watched and unwatched links', () => {
     expect(sent).toEqual(['ps/ping']);
   });
 
+  it('keeps an unwatched link alive as often as the remote said it needs in its handshake, if more often than our own factor', () => {
+    const sent: string[] = [];
+    const { ch } = testChannel(REMOTE, openTestLink((bytes) => void sent.push(decodeFrame(bytes).protocol)));
+    // The remote finished its handshake with `done { every: 2 }`: it times out at factor 2.
+    ch.receive(encodeFrame('ps/auth', { t: 'done', every: 2 }, DEFAULT_WIRE_LIMITS));
+    ch.markAuthenticated();
+    for (let i = 0; i < 8; i += 1) ch.keepAlive(4);
+    expect(sent).toEqual(['ps/ping', 'ps/ping', 'ps/ping', 'ps/ping']);
+    // A remote with a larger factor than ours does not slow us down: our own factor still bounds.
+    const slower: string[] = [];
+    const other = testChannel(REMOTE, openTestLink((bytes) => void slower.push(decodeFrame(bytes).protocol))).ch;
+    other.receive(encodeFrame('ps/auth', { t: 'done', every: 8 }, DEFAULT_WIRE_LIMITS));
+    other.markAuthenticated();
+    for (let i = 0; i < 8; i += 1) other.keepAlive(4);
+    expect(slower).toEqual(['ps/ping', 'ps/ping']);
+  });
+
   it('tells the remote only when what it watches changes', () => {
     const { ch, sent } = channel();
     ch.setWatching(true);

@@ -21,8 +21,8 @@ export interface ConnectionConfig {
    * silence tolerated for `unwatchedTimeoutMs`; each side tells the other which links it watches
    * (`ps/watch`). Keepalives were three quarters of a calm ring's messages with every link beating
    * every interval. Default 4; 1 = every link watched closely. With the DHT on, every link is
-   * watched whatever the factor (node-runtime.ts). Nodes of one network should share the factor:
-   * the sender of an unwatched link pings at its own factor, the receiver times out at its own.
+   * watched whatever the factor (node-runtime.ts). Peers tell each other their factor in the
+   * handshake (`done.every`) and keep unwatched links alive at the smaller of the two.
    */
   unwatchedHeartbeatFactor: number;
   /**

@@ -32,7 +32,17 @@ export interface ProofMessage {
  */
 export interface DoneMessage {
   t: 'done';
+  /**
+   * The sender's unwatchedHeartbeatFactor: "on a link I do not watch, send me something at least
+   * every `every` heartbeat intervals" (PeerChannel.keepAlive). Without it, a node with a larger
+   * factor than ours kept our unwatched links alive too rarely for our timeout (8 beside 4: a
+   * frame every 45 s against 30 s). Absent from older peers: then each side uses its own.
+   */
+  every?: number;
 }
+
+/** The largest `every` accepted in `done` (ConnectionConfig.unwatchedHeartbeatFactor has no cap, the wire does). */
+export const MAX_KEEPALIVE_EVERY = 64;
 
 export type AuthMessage = HelloMessage | ProofMessage | DoneMessage;
 
@@ -54,7 +64,14 @@ export function parseAuthMessage(body: unknown): AuthMessage {
   if (record.t === 'proof') {
     return { t: 'proof', sig: bytesField(record, 'sig', 64) };
   }
-  if (record.t === 'done') return { t: 'done' };
+  if (record.t === 'done') {
+    if (record.every === undefined) return { t: 'done' };
+    const every = record.every;
+    if (!Number.isInteger(every) || (every as number) < 1 || (every as number) > MAX_KEEPALIVE_EVERY) {
+      throw new PeerSockError('FRAME_SCHEMA', `auth field "every" must be an integer from 1 to ${MAX_KEEPALIVE_EVERY}`);
+    }
+    return { t: 'done', every: every as number };
+  }
   throw new PeerSockError('FRAME_SCHEMA', 'auth message type must be "hello", "proof" or "done"');
 }
 

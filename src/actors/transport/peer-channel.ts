@@ -127,6 +127,8 @@ export class PeerChannel {
   private watchChangedBefore = 0;
   /** The remote asked us to keep this link alive every interval. */
   watchedByRemote = false;
+  /** How often the remote needs a frame on a link it does not watch, if it said (its handshake `done`). */
+  private remoteUnwatchedEvery: number | undefined;
   /** Cached per link: the native call costs more than the rest of a small send. */
   private maxMessageBytes = 0;
   /** The last protocol tag that passed validation: senders mostly reuse one tag. */
@@ -158,6 +160,7 @@ export class PeerChannel {
     this.authenticated = false;
     this.opened = false;
     this.draining = false;
+    this.remoteUnwatchedEvery = undefined;
     this.dropEarly();
     this.maxMessageBytes = 0;
     const cork = (this.cork = new FrameCork(link, {
@@ -337,7 +340,9 @@ export class PeerChannel {
     // (a frame at least every unwatchedEvery + 1 intervals: see unwatchedTimeoutMs).
     this.idleTicks = this.sentSinceKeepAlive ? 0 : this.idleTicks + 1;
     this.sentSinceKeepAlive = false;
-    if (this.idleTicks < (this.watchedByRemote ? 1 : unwatchedEvery)) return;
+    // The remote's own factor bounds ours: it times out an unwatched link by its factor, not ours.
+    const every = this.watchedByRemote ? 1 : Math.min(unwatchedEvery, this.remoteUnwatchedEvery ?? unwatchedEvery);
+    if (this.idleTicks < every) return;
     this.idleTicks = 0;
     this.sendPing();
     // The ping is not traffic: a watched idle link pings every tick, not every other one.
@@ -481,13 +486,18 @@ export class PeerChannel {
 
   private receiveControl(protocol: string, body: unknown): void {
     switch (protocol) {
-      case AUTH_PROTOCOL:
+      case AUTH_PROTOCOL: {
+        let message: AuthMessage;
         try {
-          this.control?.({ type: 'auth.message', message: parseAuthMessage(body) });
+          message = parseAuthMessage(body);
         } catch (error) {
           this.violation(error as PeerSockError);
+          return;
         }
+        if (message.t === 'done' && message.every !== undefined) this.remoteUnwatchedEvery = message.every;
+        this.control?.({ type: 'auth.message', message });
         return;
+      }
       case BYE_PROTOCOL:
         // null: this link closes; BYE_LEAVING: the whole node leaves (anything else: a plain goodbye).
         this.control?.(body === BYE_LEAVING ? { type: 'channel.bye', leaving: true } : { type: 'channel.bye' });

@@ -9,6 +9,7 @@ import type { LinkSignal, LinkTransport } from '../../ports/transport.js';
 import type { ConnectionConfig } from './connection-config.js';
 import {
   AUTH_PROTOCOL,
+  MAX_KEEPALIVE_EVERY,
   NONCE_BYTES,
   helloMessage,
   otherRole,
@@ -385,7 +386,8 @@ export const peerConnectionMachine = setup({
     sendProof: ({ context }, params: { sig: Uint8Array }) => {
       context.channel.sendControl(AUTH_PROTOCOL, { t: 'proof', sig: params.sig });
     },
-    sendDone: ({ context }) => context.channel.sendControl(AUTH_PROTOCOL, { t: 'done' }),
+    sendDone: ({ context }) =>
+      context.channel.sendControl(AUTH_PROTOCOL, { t: 'done', every: Math.min(context.config.unwatchedHeartbeatFactor, MAX_KEEPALIVE_EVERY) }),
     /**
      * Open for good (an open connection never starts another attempt): the handshake's keys,
      * nonces and proof, and a listener's offer, are not needed again. Held for the connection's
