@@ -68,6 +68,9 @@ export const DEFAULT_CONNECTION_CONFIG: ConnectionConfig = {
   limits: DEFAULT_WIRE_LIMITS,
 };
 
+/** The longest delay a Node timer keeps (2^31 − 1 ms). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Refuses configurations that would stall or misbehave, with a message that says why. */
 export function validateConnectionConfig(config: ConnectionConfig): ConnectionConfig {
   const problem = (message: string) => new PeerSockError('INVALID_ARGUMENT', `connection config: ${message}`);
@@ -83,6 +86,8 @@ export function validateConnectionConfig(config: ConnectionConfig): ConnectionCo
     'sendTimeoutMs',
   ] as const) {
     if (!Number.isFinite(config[key]) || config[key] <= 0) throw problem(`${key} must be a positive number of milliseconds`);
+    // Node fires a timer set past this at once (with a warning): a "very long" timeout would be none.
+    if (config[key] > MAX_TIMER_MS) throw problem(`${key} must be at most ${MAX_TIMER_MS} ms (about 24.8 days)`);
   }
   if (!Number.isInteger(config.unwatchedHeartbeatFactor) || config.unwatchedHeartbeatFactor < 1) throw problem('unwatchedHeartbeatFactor must be an integer ≥ 1');
   if (!Number.isInteger(config.maxDialAttempts) || config.maxDialAttempts < 1) throw problem('maxDialAttempts must be an integer ≥ 1');
