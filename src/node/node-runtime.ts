@@ -113,7 +113,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
   const events = new Subject<NodeEvent>();
   const openPeers = new BehaviorSubject<readonly PeerId[]>([]);
   const channels = new Map<PeerId, PeerChannel>();
-  /** Peers the application connect()ed to: their links are watched closely (see isRingNeighbour); forgotten when the link closes. */
+  /** Peers the application connect()ed to: their links are watched closely (see neighbourWatch); forgotten when the link closes. */
   const requestedPeers = new Set<PeerId>();
   const inspection = createInspection();
 
@@ -129,7 +129,12 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
   // crashed must leave its buckets within the short timeout (a simulator test with 20% of the
   // nodes crashed saw crashed peers named in answers with unwatched DHT links).
   const watchesOnlyNeighbours = options.ring !== undefined && dht === undefined && config.unwatchedHeartbeatFactor > 1;
-  /** Tells the transport at once when the ring's closely watched neighbours change (set once the actors run). */
+  /**
+   * The ring links whose failure must be noticed fast (ConnectionConfig.unwatchedHeartbeatFactor):
+   * the predecessor and the first successor, as in Chord; the transport hears at once when they
+   * change (set once the actors run). A failure further down the successor list reaches us from
+   * the successor that watches it (list pushes), or as a silent stabilize request once it moves up.
+   */
   let neighbourWatch: ReturnType<typeof createRingNeighbourWatch> | undefined;
   const upgrade = routing && options.upgrade !== false ? upgradeConfig(options.upgrade || {}) : undefined;
   const upgradeActor = (): AnyActorRef | undefined => (upgrade ? root.system.get('upgrade') : undefined);
@@ -185,10 +190,8 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
     clock,
     logger: logger.child({ part: 'transport' }),
     sendSignal: (to, envelope) => relay.send(to, envelope),
-    ...(watchesOnlyNeighbours ? { watched: (peer: PeerId) => requestedPeers.has(peer) || isRingNeighbour(peer) } : {}),
+    ...(watchesOnlyNeighbours ? { watched: (peer: PeerId) => requestedPeers.has(peer) || neighbourWatch?.isNeighbour(peer) === true } : {}),
     notify: (notice) => {
-      // A supervisor restart replaces the ring actor; links come and go often enough to notice.
-      neighbourWatch?.follow();
       if (notice.type === 'peer.open') {
         openPeers.next([...openPeers.value.filter((p) => p !== notice.peer), notice.peer]);
         ringActor()?.send({ type: 'link.up', peer: notice.peer });
@@ -401,6 +404,8 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
   // Set when the supervisor escalates: the node can no longer serve, and says why.
   let failure: PeerSockError | undefined;
   root.subscribe({
+    // The supervisor's snapshot changes as it respawns a child: the neighbour watch follows a new ring.
+    next: () => neighbourWatch?.follow(),
     error: (error) => {
       const code = isPeerSockError(error) ? error.code : 'SUPERVISOR_ESCALATED';
       const message = String((error as Error)?.message ?? error);
@@ -710,19 +715,6 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
     if (!outcome.ok) throw new PeerSockError(outcome.code, outcome.message);
     events.next({ type: 'dht.lookup', target: position, hops: outcome.hops, peers: outcome.peers.length });
     return outcome.peers;
-  }
-
-  /**
-   * The ring links whose failure must be noticed fast (ConnectionConfig.unwatchedHeartbeatFactor):
-   * the predecessor and the first successor, as in Chord. A failure further down the successor
-   * list reaches us from the successor that watches it (list pushes), or as a silent stabilize
-   * request once it moves up.
-   */
-  function isRingNeighbour(peer: PeerId): boolean {
-    // A restarted ring with its links already open gives no link notice to follow it by.
-    neighbourWatch?.follow();
-    const context = ringActor()?.getSnapshot().context as { predecessor?: { id: PeerId }; successors: readonly { id: PeerId }[] } | undefined;
-    return context !== undefined && (context.predecessor?.id === peer || context.successors[0]?.id === peer);
   }
 
   function ringView(): RingView | undefined {

@@ -15,8 +15,8 @@ interface RingNeighbours {
  * looked alive (see PeerChannel.awaitWatchAnswer).
  *
  * The ring actor can be replaced by a supervisor restart: `follow()` subscribes to whichever
- * actor `ring()` returns now, and is cheap to call often (the runtime calls it on every link
- * change and from the transport's `watched` question, asked for every link at each heartbeat).
+ * actor `ring()` returns now, and does nothing if that is the one it follows (the runtime calls
+ * it whenever the supervisor's snapshot changes).
  */
 export function createRingNeighbourWatch(ring: () => AnyActorRef | undefined, changed: (peers: readonly PeerId[]) => void) {
   let followed: AnyActorRef | undefined;
@@ -37,6 +37,10 @@ export function createRingNeighbourWatch(ring: () => AnyActorRef | undefined, ch
   };
 
   return {
+    /** Whether `peer` is the ring's predecessor or first successor now. */
+    isNeighbour(peer: PeerId): boolean {
+      return peer === predecessor || peer === successor;
+    },
     follow(): void {
       if (stopped) return;
       const actor = ring();

@@ -40,12 +40,14 @@ describe('ring neighbour watch', () => {
     expect(reports).toEqual([]);
     ring.send({ type: 'set', predecessor: A, successors: [B, C] });
     expect(reports).toEqual([[A, B]]);
+    expect([A, B, C].map((peer) => watch.isNeighbour(peer))).toEqual([true, true, false]);
     ring.send({ type: 'tick' });
     // A change further down the list concerns no watched link.
     ring.send({ type: 'set', predecessor: A, successors: [B, D] });
     expect(reports).toHaveLength(1);
     ring.send({ type: 'set', predecessor: C, successors: [B] });
     expect(reports[1]).toEqual([A, B, C]);
+    expect([A, B, C].map((peer) => watch.isNeighbour(peer))).toEqual([false, true, true]);
     // A restarted ring starts empty: its old neighbours are reported once followed.
     ring.stop();
     ring = createActor(fakeRing).start();

@@ -2,7 +2,7 @@ import { PeerSockError } from '../../errors.js';
 import { hexIdFromWire, wireIdFromHex } from '../../wire/wire-ids.js';
 import type { PeerId } from '../../identity/peer-id.js';
 import { isRecord, isUint } from '../../wire/validate.js';
-import { sharedId, type Position } from '../ring/id-space.js';
+import type { Position } from '../ring/id-space.js';
 import { parseProviderRecord, serviceKey, type ProviderRecord } from './provider-record.js';
 
 /**
@@ -73,7 +73,7 @@ function rid(value: unknown): number {
 function peerId(value: unknown, field: string): PeerId {
   const hex = hexId(value);
   if (hex === undefined) fail(`${field} must be a 32-byte PeerId`);
-  return sharedId(hex as PeerId);
+  return hex as PeerId;
 }
 
 function position(value: unknown, field: string): Position {
@@ -97,7 +97,7 @@ function peerIds(value: unknown, max: number, field: string): PeerId[] {
   return value.map((item) => {
     const hex = hexId(item);
     if (hex === undefined) fail(`${field} must be at most ${max} 32-byte PeerIds`);
-    return sharedId(hex as PeerId);
+    return hex as PeerId;
   });
 }
 

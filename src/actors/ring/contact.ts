@@ -1,15 +1,11 @@
 import type { PeerId } from '../../identity/peer-id.js';
-import { placedId } from './id-space.js';
-import type { Position } from './id-space.js';
+import { placedId, type PlacedId } from './id-space.js';
 
 /**
  * A peer as the ring sees it. The position is always derived from the id (`contactOf`), never
  * taken from the wire: a peer that could claim a position could place itself anywhere.
  */
-export interface Contact {
-  readonly id: PeerId;
-  readonly position: Position;
-}
+export type Contact = PlacedId;
 
 /** The one shared Contact for `id` while it is cached (see PlacedId): treat it as immutable. */
 export function contactOf(id: PeerId): Contact {

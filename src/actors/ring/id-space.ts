@@ -64,9 +64,9 @@ export const POSITION_CACHE_CAPACITY = 32_768;
 
 /**
  * What the cache holds for an id: its position and one shared `{ id, position }` object (the
- * ring's Contact), so successor lists, DHT entries and parsed messages that name a peer point to
- * the same object and id string instead of a fresh pair per message (a stabilize reply made eight
- * new contacts each round). The effect measured was small (3,000 simulated nodes at rest: heap
+ * ring's Contact), so successor lists and DHT entries that name a peer point to the same object
+ * and id string instead of a fresh pair per message parsed (a stabilize reply made eight new
+ * contacts each round). The effect measured was small (3,000 simulated nodes at rest: heap
  * per node 155.4 vs 156.7 KiB; the simulator already shared each id string): less garbage, no
  * figure to show for it.
  */
@@ -90,14 +90,6 @@ export function placedId(id: PeerId): PlacedId {
   }
   currentPositions.set(id, placed);
   return placed;
-}
-
-/**
- * The cached copy of `id` if there is one, else `id` itself: a parser that turns wire bytes into a
- * fresh hex string each message keeps the shared one instead (see PlacedId). Never hashes.
- */
-export function sharedId(id: PeerId): PeerId {
-  return (currentPositions.get(id) ?? previousPositions.get(id))?.id ?? id;
 }
 
 /** SHA-256 of the public key behind `id`, as hex: the node's place on the ring and in the DHT. */

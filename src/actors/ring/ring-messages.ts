@@ -1,7 +1,7 @@
 import { PeerSockError } from '../../errors.js';
 import { hexIdFromWire, wireIdFromHex } from '../../wire/wire-ids.js';
 import type { PeerId } from '../../identity/peer-id.js';
-import { sharedId, type Position } from './id-space.js';
+import type { Position } from './id-space.js';
 
 /**
  * The ring protocol (`ps/ring` frames between authenticated neighbours). Contacts travel as
@@ -66,7 +66,7 @@ const wireId = wireIdFromHex;
 function peerId(value: unknown, field: string): PeerId {
   const id = hexId(value);
   if (id === undefined) fail(`${field} must be a 32-byte PeerId`);
-  return sharedId(id as PeerId);
+  return id as PeerId;
 }
 
 function peerIds(value: unknown, max: number, field: string): PeerId[] {
