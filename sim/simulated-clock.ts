@@ -85,6 +85,8 @@ export function createSimulatedClock(simulated: SimulatedClock = new SimulatedCl
   /** Entries in buckets not yet run, cancelled ones included. */
   let stored = 0;
   let proxy: { id: number; deadline: number } | undefined;
+  /** fire() is running its due timers (see fire). */
+  let firing = false;
   // A throw inside SimulatedClock's flush leaves it flagged as flushing forever, which
   // would freeze virtual time; so callbacks are caught and the error rethrown after it.
   let failure: { error: unknown } | undefined;
@@ -123,11 +125,7 @@ export function createSimulatedClock(simulated: SimulatedClock = new SimulatedCl
     }
     deadlines[i] = last;
   };
-  /**
-   * Drops a bucket that has nothing left to run (it is the earliest). It may be the one fire()
-   * is running (a callback's setTimeout re-arms, which looks for the next deadline): emptied, so
-   * fire() does not count its cancelled entries a second time.
-   */
+  /** Drops a bucket that has nothing left to run (it is the earliest), emptied like compact's. */
   const dropEarliest = (bucket: Bucket) => {
     stored -= bucket.entries.length - bucket.next;
     bucket.entries = [];
@@ -167,9 +165,15 @@ export function createSimulatedClock(simulated: SimulatedClock = new SimulatedCl
     return undefined;
   };
 
-  /** Runs every timer due by SimulatedClock's now, in order, then re-arms the proxy. */
+  /**
+   * Runs every timer due by SimulatedClock's now, in order, then re-arms the proxy once. While it
+   * runs, timers the callbacks set do not arm it: one for this instant joins the running bucket,
+   * a later one is found by the final arm (arming mid-instant set a proxy for now, and
+   * SimulatedClock ran fire again only to find nothing due).
+   */
   const fire = () => {
     proxy = undefined;
+    firing = true;
     const now = simulated.now();
     for (let next = nextDeadline(); next !== undefined && next <= now; next = nextDeadline()) {
       const bucket = buckets.get(next)!;
@@ -193,10 +197,11 @@ export function createSimulatedClock(simulated: SimulatedClock = new SimulatedCl
           failure ??= { error };
         }
       }
-      // Unless it is gone already: dropped by a re-arm once exhausted (see dropEarliest), or by a
-      // rebuild (compact); a timer set for this instant after that has a new bucket, run next.
+      // Unless a rebuild (compact) dropped it already; a timer set for this instant after that has
+      // a new bucket, run next.
       if (buckets.get(next) === bucket) dropEarliest(bucket);
     }
+    firing = false;
     arm();
   };
   const arm = () => {
@@ -227,7 +232,7 @@ export function createSimulatedClock(simulated: SimulatedClock = new SimulatedCl
       bucket.live += 1;
       pending += 1;
       stored += 1;
-      if (proxy === undefined || deadline < proxy.deadline) arm();
+      if (!firing && (proxy === undefined || deadline < proxy.deadline)) arm();
       return entry;
     },
     clearTimeout(handle: TimerHandle) {

@@ -36,6 +36,28 @@ describe('createSeededRandom (sfc32)', () => {
 });
 
 describe('createSimulatedClock (XState SimulatedClock as the Clock port)', () => {
+  it('arms the underlying clock once per instant, however many timers its callbacks set', () => {
+    const clock = createSimulatedClock();
+    const order: string[] = [];
+    clock.setTimeout(() => {
+      order.push('a');
+      clock.setTimeout(() => order.push('now'), 0);
+      clock.setTimeout(() => order.push('later'), 5);
+    }, 10);
+    clock.setTimeout(() => order.push('b'), 10);
+    const armed: number[] = [];
+    const underlying = clock.simulated.setTimeout.bind(clock.simulated);
+    clock.simulated.setTimeout = (callback, ms) => {
+      armed.push(clock.now() + ms);
+      return underlying(callback, ms);
+    };
+    clock.advance(10);
+    // Only the final re-arm, for the timer at 15: none for the instant being run.
+    expect(armed).toEqual([15]);
+    clock.advance(5);
+    expect(order).toEqual(['a', 'b', 'now', 'later']);
+  });
+
   it('runs each timer at its own instant, including timers set by timers, when jumping ahead', () => {
     const clock = createSimulatedClock();
     const fired: string[] = [];
