@@ -90,3 +90,58 @@ describe('link budget: the announced order decides who yields', () => {
     expect(t.state().kept.has(peer)).toBe(false);
   });
 });
+
+describe('link-set announcements', () => {
+  /** Link-set messages sent to `peer` so far. */
+  const toPeer = (t: DhtHarness, peer: PeerId) => t.of('links').filter((s) => s.to === peer).length;
+
+  it('a link that opens and closes gracefully between two plan rounds announces nothing', () => {
+    const [a, b] = [idOf(1), idOf(2)];
+    const t = start({ open: [a, b], config: { linkBudget: 8 } });
+    t.clock.advance(3 * PLAN_MS);
+    // Announcements go out at most once per plan interval: the last one is that long ago now.
+    t.clock.advance(PLAN_MS);
+    const sent = toPeer(t, a);
+    expect(sent).toBeGreaterThan(0);
+    // A merge probe's link: up, and closed a second later.
+    const probe = idOf(3);
+    t.up(probe);
+    t.clock.advance(1_000);
+    t.down(probe, false);
+    t.clock.advance(3 * PLAN_MS);
+    expect(toPeer(t, a)).toBe(sent);
+  });
+
+  it('a link that opens and stays is announced at the next plan round, not at once', () => {
+    const [a, b] = [idOf(1), idOf(2)];
+    const t = start({ open: [a, b], config: { linkBudget: 8 } });
+    t.clock.advance(3 * PLAN_MS);
+    // Announcements go out at most once per plan interval: the last one is that long ago now.
+    t.clock.advance(PLAN_MS);
+    const sent = toPeer(t, a);
+    t.up(idOf(3));
+    expect(toPeer(t, a)).toBe(sent);
+    t.clock.advance(2 * PLAN_MS);
+    expect(toPeer(t, a)).toBe(sent + 1);
+    expect(lastLinkSet(t)).toEqual({ t: 'links', peers: [a, b, idOf(3)] });
+  });
+
+  it('a failed link is announced at once (answers must stop naming it), and so is a link up past the budget', () => {
+    const [a, b, c] = [idOf(1), idOf(2), idOf(3)];
+    const t = start({ open: [a, b, c], config: { linkBudget: 3 } });
+    t.clock.advance(3 * PLAN_MS);
+    // Announcements go out at most once per plan interval: the last one is that long ago now.
+    t.clock.advance(PLAN_MS);
+    let sent = toPeer(t, a);
+    t.down(c, true);
+    expect(toPeer(t, a)).toBe(sent + 1);
+    expect(lastLinkSet(t)).toEqual({ t: 'links', peers: [a, b] });
+    t.clock.advance(2 * PLAN_MS);
+    sent = toPeer(t, a);
+    // Two more links (opened by others): the fourth takes us past the budget of 3.
+    t.up(idOf(4));
+    expect(toPeer(t, a)).toBe(sent);
+    t.up(idOf(5));
+    expect(toPeer(t, a)).toBe(sent + 1);
+  });
+});

@@ -114,23 +114,57 @@ describe('planLinks choices', () => {
     return syntheticContact(idOf(n), toPos((1n << 255n) | (BigInt(pattern) << 253n) | tail));
   };
 
+  /** Ids sorted XOR-nearest to self first. */
+  const nearestFirst = (table: RoutingTable, ids: readonly PeerId[]) => [...ids].sort((a, b) => compareDistance(self, table.get(a)!.position, table.get(b)!.position));
+
   it('within a bucket, covers different next-bit patterns before doubling up on one', () => {
     const table = new RoutingTable(self, 0);
-    // Oldest first: the two oldest share pattern 00, so age alone would pick both.
+    // The three of pattern 00 are the XOR-nearest to self, so nearness alone would pick two of them.
     const contacts = [inPattern(1, 0), inPattern(2, 0), inPattern(3, 0), inPattern(4, 1), inPattern(5, 2), inPattern(6, 3)];
     contacts.forEach((c, i) => table.observe(c, i, { verified: true }));
     const two = chooseDhtLinks({ table, ringNeighbours: [], budget: 2 });
-    expect(two).toEqual([idOf(1), idOf(5)]); // 00 then the oldest with a different first bit (10)
+    expect(two).toEqual([nearestFirst(table, [idOf(1), idOf(2), idOf(3)])[0], idOf(5)]); // 00, then the nearest with a different first bit (10)
     const four = chooseDhtLinks({ table, ringNeighbours: [], budget: 4 });
     expect(new Set(four.map((id) => (BigInt('0x' + table.get(id)!.position) >> 253n) & 3n))).toEqual(new Set([0n, 1n, 2n, 3n]));
   });
 
-  it('prefers contacts with fewer failures, then the ones known longest', () => {
+  it('prefers contacts with fewer failures, then the XOR-nearest to self, whatever their age', () => {
     const table = new RoutingTable(self, 0, { failureThreshold: 5 });
-    [inPattern(1, 0), inPattern(2, 0), inPattern(3, 0)].forEach((c, i) => table.observe(c, 10 + i, { verified: true }));
-    expect(chooseDhtLinks({ table, ringNeighbours: [], budget: 1 })).toEqual([idOf(1)]);
-    table.markFailed(idOf(1));
-    expect(chooseDhtLinks({ table, ringNeighbours: [], budget: 1 })).toEqual([idOf(2)]);
+    const contacts = [inPattern(1, 0), inPattern(2, 0), inPattern(3, 0)];
+    const order = nearestFirst(
+      (() => {
+        const t = new RoutingTable(self, 0);
+        contacts.forEach((c) => t.observe(c, 0, { verified: true }));
+        return t;
+      })(),
+      contacts.map((c) => c.id),
+    );
+    // Known longest = the farthest: age must not decide.
+    [...order].reverse().forEach((id, i) => table.observe(contacts.find((c) => c.id === id)!, 10 + i, { verified: true }));
+    expect(chooseDhtLinks({ table, ringNeighbours: [], budget: 1 })).toEqual([order[0]]);
+    table.markFailed(order[0]!);
+    expect(chooseDhtLinks({ table, ringNeighbours: [], budget: 1 })).toEqual([order[1]]);
+  });
+
+  it('spreads the links of many nodes: no peer is everyone\'s choice', () => {
+    // 200 nodes, each with every other in its table (as the planning table has its candidates),
+    // all known equally long: count how many
+    // nodes choose each peer. Ranking by age (or any order shared by all nodes) made the same
+    // few peers everyone's first choice in every wide bucket.
+    const random = createSeededRandom(9);
+    const positions = Array.from({ length: 200 }, () => Buffer.from(random.bytes(32)).toString('hex') as Position);
+    const chosenBy = new Map<PeerId, number>();
+    positions.forEach((mine, i) => {
+      const table = new RoutingTable(mine, 0, { k: 200 });
+      positions.forEach((other, j) => {
+        if (j !== i) table.observe(syntheticContact(idOf(j + 1), other), 0, { verified: true });
+      });
+      for (const id of chooseDhtLinks({ table, ringNeighbours: [], budget: 12 })) chosenBy.set(id, (chosenBy.get(id) ?? 0) + 1);
+    });
+    // 200 × 12 choices over 200 peers: 12 on average. Nearness to each node's own position
+    // spreads them as Chord's fingers are spread (a peer alone in a wide stretch of the space is
+    // nearest for more nodes: 46 here); ranking by age made one peer the choice of all 199.
+    expect(Math.max(...chosenBy.values())).toBeLessThanOrEqual(50);
   });
 
   it('counts ring neighbours and reserved links against the budget, and spreads over buckets lowest first', () => {
@@ -162,8 +196,11 @@ describe('planLinks choices', () => {
     expect(planLinks({ table, ringNeighbours: ring, links: held, budget: 12, dialBudget: 8 })).toEqual({ open: [], close: [] });
     // Without dialBudget, the budget: it dials the missing best one.
     expect(planLinks({ table, ringNeighbours: ring, links: held, budget: 12 })).toEqual({ open: [wanted[0]], close: [] });
-    // Down to 5 links (ring + 4): dials 3, the best-ranked missing ones.
-    expect(planLinks({ table, ringNeighbours: ring, links: wanted.slice(7), budget: 12, dialBudget: 8 }).open).toEqual(wanted.slice(0, 3));
+    // Down to 5 links (ring + 4): dials 3, the best-ranked missing ones (ranked with the 4 it holds preferred).
+    const holding = wanted.slice(7);
+    const ranked = chooseDhtLinks({ table, ringNeighbours: ring, budget: 12, links: holding });
+    expect(new Set(ranked.filter((id) => holding.includes(id)))).toEqual(new Set(holding));
+    expect(planLinks({ table, ringNeighbours: ring, links: holding, budget: 12, dialBudget: 8 }).open).toEqual(ranked.filter((id) => !holding.includes(id)).slice(0, 3));
     // Links the node did not dial (given as ring neighbours) count too: 8 of them leave no room to dial.
     expect(planLinks({ table, ringNeighbours: Array.from({ length: 8 }, (_, i) => idOf(900 + i)), links: [], budget: 12, dialBudget: 8 }).open).toEqual([]);
     expect([dialCeiling(32), dialCeiling(16), dialCeiling(8), dialCeiling(7), dialCeiling(1)]).toEqual([28, 14, 7, 7, 1]);

@@ -15,6 +15,7 @@ import { MAX_AVOID, MAX_LINK_SET, MAX_PATH, type DhtMessage } from './dht-messag
 import * as providers from './dht-providers.js';
 import type { ProviderPorts, ProviderState } from './dht-providers.js';
 import { DEFAULT_K_BUCKET_TIMING, kBucketMachine, type KBucketEvent, type KBucketRequest, type KBucketTiming } from './k-bucket.machine.js';
+import { DialPause } from './dial-pause.js';
 import { dialCeiling, planLinks } from './link-planner.js';
 import { answerPeers } from './lookup-answer.js';
 import { staleOnPath } from './lookup-vouching.js';
@@ -138,6 +139,10 @@ export interface DhtState {
   providers: ProviderState;
   /** Peers that were over their link budget when we linked to them: left alone until `until`. */
   saturated: Map<PeerId, { until: number; times: number }>;
+  /** Our dials that opened and whose far end has not yet sent its link set (did it keep us?). */
+  unanswered: Set<PeerId>;
+  /** No new dials while our dials keep being turned away (dial-pause.ts). */
+  dialPause: DialPause;
   /**
    * Links whose far end told us (its link set names us outside its own dials) that its DHT did
    * not open them: its ring's, an application's. It never yields them, so they are announced
@@ -208,6 +213,13 @@ function linkSetMessage(context: Context): Extract<DhtMessage, { t: 'links' }> {
  * Sends every link our link set if it changed since we last did (members or order: a ring
  * neighbour adopted, a far end's answer moving its link between groups) and planIntervalMs has
  * passed. `told`: a link that has just been sent the current set already.
+ *
+ * Called at plan rounds, on a failed link (answers must stop naming a crashed peer), and on a
+ * link up only when it takes us past the budget: a link that opened or closed gracefully waits
+ * for the round, and one that came and went between two rounds (a ring's merge probe, a join's
+ * way in, a dial turned away) changes nothing to announce. Announced on every link change, each of those cost a message to
+ * every link at both of its ends (300 nodes at rest: ~1 link-set message per node per second,
+ * nearly all for merge-probe links).
  */
 function announceIfDue(context: Context, now: number, told?: PeerId): void {
   const { state } = context;
@@ -232,16 +244,23 @@ function linkUp(context: Context, peer: PeerId): void {
   buckets.observeVerified(context, peer);
   if (state.links.has(peer)) return;
   state.links.add(peer);
+  if (state.owned.has(peer)) state.unanswered.add(peer);
   ports.send(peer, linkSetMessage(context));
   // Over budget (a link someone else opened, or our dials landing together): shed our own
-  // excess now rather than at the next plan round.
-  if (state.links.size > context.config.linkBudget) applyPlan(context, now, { open: false });
-  announceIfDue(context, now, peer);
+  // excess now rather than at the next plan round, and tell the openers now past the budget.
+  // Within it, the change waits for the plan round (see announceIfDue).
+  if (state.links.size > context.config.linkBudget) {
+    applyPlan(context, now, { open: false });
+    announceIfDue(context, now, peer);
+  }
 }
 
 function linkDown(context: Context, peer: PeerId, failed: boolean): void {
   const { state } = context;
+  // One of our links failed: its slot is free for a dial at the next round, paused or not.
+  if (failed && state.owned.has(peer) && state.links.has(peer)) state.dialPause.reset();
   state.owned.delete(peer);
+  state.unanswered.delete(peer);
   state.dialing.delete(peer);
   state.linkSets.delete(peer);
   state.kept.delete(peer);
@@ -255,7 +274,8 @@ function linkDown(context: Context, peer: PeerId, failed: boolean): void {
     buckets.observeVerified(context, peer);
   }
   if (!state.links.delete(peer)) return;
-  announceIfDue(context, context.ports.clock.now());
+  // A crashed peer must leave the sets our links vouch for in their answers (lookup-answer.ts).
+  if (failed) announceIfDue(context, context.ports.clock.now());
   // Lookups awaiting an answer over this link: re-sent now (measured: a pruned link took the
   // answer of the peer nearest the target with it, and waiting made that peer a suspect).
   for (const [rid, lookup] of state.pending) if (tryLost(lookup, peer, failed)) retryLookup(context, rid, true);
@@ -270,7 +290,8 @@ function receive(context: Context, from: PeerId, message: DhtMessage): void {
       state.linkSets.set(from, contacts);
       state.candidates.hear(contacts, from, self.id);
       noteOpener(context, from, message);
-      yieldIfSaturated(context, from, message.peers);
+      const firstWord = state.unanswered.delete(from);
+      if (!yieldIfSaturated(context, from, message.peers) && firstWord) state.dialPause.reset();
       return;
     }
     case 'lookup':
@@ -338,17 +359,20 @@ function noteOpener(context: Context, from: PeerId, message: Extract<DhtMessage,
  * it within budget: a link set lists links in the order the node would keep them (see
  * linkSetMessage), and an opener that finds itself past the budget in the peer's list closes
  * its link and leaves that peer alone for a few plan rounds. The links past the budget are
- * exactly the excess, with no extra message.
+ * exactly the excess, with no extra message. True if we yielded: that also pauses our dials
+ * (dial-pause.ts), since the peers we would dial next are most likely full too.
  */
-function yieldIfSaturated(context: Context, from: PeerId, theirLinks: readonly PeerId[]): void {
+function yieldIfSaturated(context: Context, from: PeerId, theirLinks: readonly PeerId[]): boolean {
   const { state, ports, config, self } = context;
-  if (!state.owned.has(from) || theirLinks.indexOf(self.id) < config.linkBudget) return;
-  if (ports.ringNeighbours().includes(from)) return;
+  if (!state.owned.has(from) || theirLinks.indexOf(self.id) < config.linkBudget) return false;
+  if (ports.ringNeighbours().includes(from)) return false;
   state.owned.delete(from);
+  state.dialPause.turnedAway(ports.clock.now(), config.planIntervalMs);
   // Backs off longer each time, so a popular peer stops drawing dials that it will shed.
   const times = Math.min((state.saturated.get(from)?.times ?? 0) + 1, SATURATED_MAX_DOUBLINGS);
   state.saturated.set(from, { until: ports.clock.now() + SATURATED_BACKOFF_ROUNDS * 2 ** (times - 1) * config.planIntervalMs, times });
   ports.disconnect(from);
+  return true;
 }
 
 function onLookup(context: Context, from: PeerId, message: Extract<DhtMessage, { t: 'lookup' }>): void {
@@ -465,7 +489,7 @@ function applyPlan(context: Context, now: number, options: { open: boolean }): v
   const ownedLinks = [...state.owned].filter((peer) => state.links.has(peer));
   const table = planningTable(state.table, state.candidates.list(), now, CANDIDATES_PER_INTRODUCER, excluded);
   const { open, close } = planLinks({ table, links: ownedLinks, ringNeighbours: [...fixed], budget: config.linkBudget, dialBudget: dialCeiling(config.linkBudget) });
-  for (const peer of options.open ? open : []) {
+  for (const peer of options.open && !state.dialPause.paused(now) ? open : []) {
     if (state.links.has(peer) || state.dialing.has(peer)) continue;
     state.owned.add(peer);
     state.dialing.set(peer, now);
@@ -649,6 +673,8 @@ export const dhtMachine = setup({
         queries: new Map(),
       },
       saturated: new Map(),
+      unanswered: new Set(),
+      dialPause: new DialPause(),
       kept: new Set(),
       announced: { peers: [], own: 0 },
       lastAnnouncedAt: Number.NEGATIVE_INFINITY,

@@ -3,10 +3,10 @@ import { RoutingTable, type TableContact } from './routing-table.js';
 
 /**
  * The table the link planner chooses from: the verified contacts, then the unverified
- * candidates. A throwaway copy, so candidates never reach the real table; they are added later
- * and so rank after every verified contact of equal failures (the planner prefers age), and
- * each introducer places at most `maxPerIntroducer` of them per bucket (no peer can steer our
- * links to identities it made up). `exclude`: peers the planner must not pick for now.
+ * candidates. A throwaway copy, so candidates never reach the real table (a dial to one that
+ * opens is an authenticated link: only then is it admitted), and each introducer places at most
+ * `maxPerIntroducer` of them per bucket (no peer can steer our links to identities it made up).
+ * `exclude`: peers the planner must not pick for now.
  */
 export function planningTable(
   table: RoutingTable,

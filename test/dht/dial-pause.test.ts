@@ -1,0 +1,134 @@
+/**
+ * Dials turned away by full peers pause the node's dialing, longer each time, until a dial
+ * holds or a link of its own fails (src/actors/dht/dial-pause.ts, dht.machine.ts).
+ */
+import { describe, expect, it } from 'vitest';
+import { DialPause, MAX_DOUBLINGS } from '../../src/actors/dht/dial-pause.js';
+import type { DhtMessage } from '../../src/actors/dht/dht-messages.js';
+import type { PeerId } from '../../src/identity/peer-id.js';
+import { startDht, type DhtHarness } from '../helpers/dht-harness.js';
+import { idOf } from './arbitraries.js';
+
+const SELF = idOf(0x5e1f);
+const PLAN_MS = 10_000;
+const BUDGET = 8;
+const INTRO = idOf(0x1);
+
+describe('DialPause', () => {
+  it('pauses one round, then two, four… up to 2^MAX_DOUBLINGS, and starts over after a reset', () => {
+    const pause = new DialPause();
+    expect(pause.paused(0)).toBe(false);
+    let now = 0;
+    const lengths: number[] = [];
+    for (let i = 0; i < MAX_DOUBLINGS + 3; i += 1) {
+      pause.turnedAway(now, PLAN_MS);
+      let until = now;
+      while (pause.paused(until)) until += 1_000;
+      lengths.push(until - now);
+      now = until;
+    }
+    const rounds = lengths.map((ms) => ms / PLAN_MS);
+    expect(rounds).toEqual([1, 2, 4, 8, 16, 32, 32, 32]);
+    pause.reset();
+    expect(pause.paused(now)).toBe(false);
+    pause.turnedAway(now, PLAN_MS);
+    expect(pause.paused(now + PLAN_MS - 1)).toBe(true);
+    expect(pause.paused(now + PLAN_MS)).toBe(false);
+  });
+
+  it('a second refusal during a pause neither extends it nor doubles the next one', () => {
+    const pause = new DialPause();
+    pause.turnedAway(0, PLAN_MS);
+    pause.turnedAway(5_000, PLAN_MS);
+    expect(pause.paused(PLAN_MS)).toBe(false);
+    pause.turnedAway(PLAN_MS, PLAN_MS);
+    expect(pause.paused(3 * PLAN_MS - 1)).toBe(true);
+    expect(pause.paused(3 * PLAN_MS)).toBe(false);
+  });
+});
+
+/** A node with one link (INTRO) that names many peers: the planner always has someone to dial. */
+function startNode(): DhtHarness {
+  const t = startDht({ self: SELF, open: [INTRO], config: { planIntervalMs: PLAN_MS, linkBudget: BUDGET, lookupTimeoutMs: 5_000 } });
+  const named = Array.from({ length: 30 }, (_, i) => idOf(0x100 + i));
+  t.receive(INTRO, { t: 'links', peers: named });
+  return t;
+}
+
+/** The far end's link set: its own BUDGET links first, so we (its latest link) are past its budget. */
+const full: DhtMessage = { t: 'links', peers: [...Array.from({ length: BUDGET }, (_, i) => idOf(0x900 + i)), SELF], own: 0 };
+const room = (peer: PeerId): DhtMessage => ({ t: 'links', peers: [SELF, peer === INTRO ? idOf(0x901) : INTRO] });
+
+/** Runs `ms` of virtual time; every dial opens, and `answer` says what its far end tells us. Returns the instants with dials. */
+function run(t: DhtHarness, ms: number, answer: (peer: PeerId, i: number) => DhtMessage = () => full): number[] {
+  const rounds: number[] = [];
+  let seen = t.connects.length;
+  let closed = t.disconnects.length;
+  // The transport closes what the actor gives up, gracefully.
+  const closeGivenUp = () => {
+    for (const peer of t.disconnects.slice(closed)) t.down(peer, false);
+    closed = t.disconnects.length;
+  };
+  const end = t.clock.now() + ms;
+  while (t.clock.now() < end) {
+    t.clock.advance(500);
+    closeGivenUp();
+    if (t.connects.length === seen) continue;
+    rounds.push(t.clock.now());
+    t.connects.slice(seen).forEach((peer, i) => {
+      t.up(peer);
+      t.receive(peer, answer(peer, i));
+      closeGivenUp();
+    });
+    seen = t.connects.length;
+  }
+  return rounds;
+}
+
+describe('the planner under dial pauses', () => {
+  it('dials turned away every time: rounds with dials come ever further apart (4–9 in 10 minutes, not one per round)', () => {
+    const t = startNode();
+    const rounds = run(t, 600_000);
+    // Unpaused, every plan round (~60 in 10 minutes) dialed.
+    expect(rounds.length).toBeGreaterThanOrEqual(4);
+    expect(rounds.length).toBeLessThanOrEqual(9);
+    const gaps = rounds.slice(1).map((at, i) => at - rounds[i]!);
+    expect(gaps.at(-1)!).toBeGreaterThanOrEqual(16 * PLAN_MS);
+    // Every dial it made was given up at once (its far end was full).
+    expect(t.disconnects.length).toBe(t.connects.length);
+  });
+
+  it('a dial that holds ends the pause: the next round dials again', () => {
+    const t = startNode();
+    run(t, 120_000); // paused for several rounds by now
+    const before = t.connects.length;
+    // The next dial round: the first dial is turned away, the last one holds.
+    const rounds = run(t, 400_000, (peer, i) => (i === 0 ? full : room(peer)));
+    expect(t.connects.length).toBeGreaterThan(before);
+    // After the hold, the following dial round comes within one plan round (±50% jitter), not after a doubled pause.
+    expect(rounds.length).toBeGreaterThanOrEqual(2);
+    expect(rounds[1]! - rounds[0]!).toBeLessThanOrEqual(1.5 * PLAN_MS + 500);
+  });
+
+  it('a link of its own that fails ends the pause', () => {
+    const t = startNode();
+    // One dial holds at the start, then every dial is turned away: a long pause.
+    let held: PeerId | undefined;
+    run(t, 300_000, (peer) => {
+      if (held === undefined) {
+        held = peer;
+        return room(peer);
+      }
+      return full;
+    });
+    expect(held).toBeDefined();
+    // Fresh peers to dial: still paused, it dials none of them.
+    t.receive(INTRO, { t: 'links', peers: Array.from({ length: 30 }, (_, i) => idOf(0x300 + i)) });
+    const before = t.connects.length;
+    run(t, 1.5 * PLAN_MS + 500);
+    expect(t.connects.length).toBe(before);
+    t.down(held!, true);
+    run(t, 1.5 * PLAN_MS + 500);
+    expect(t.connects.length).toBeGreaterThan(before);
+  });
+});
