@@ -48,6 +48,7 @@
  *   PEERSOCK_BENCH_DHT_LOOKUPS     lookups of a hops run (default 500)
  *   PEERSOCK_BENCH_DHT_RATE        lookups and routed sends per virtual second under churn (default 4 each)
  *   PEERSOCK_BENCH_DHT_WINDOW_SEC  virtual seconds of measurement under churn (default 600; the budget may cut it)
+ *   PEERSOCK_BENCH_DHT_HEAP_MIB    each run's heap limit (default 4096)
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -378,12 +379,16 @@ function describe(f: RunFigures): string {
 
 const pct = (value: number | null) => (value === null ? '—' : `${(value * 100).toFixed(2)}%`);
 
-/** One run in a child process (4 GiB heap); a child that dies is reported with how far it got. */
+/**
+ * One run in a child process (a 4-GiB heap unless PEERSOCK_BENCH_DHT_HEAP_MIB says otherwise); a
+ * child that dies is reported with how far it got.
+ */
 function child(run: RunName, nodes: number, budgetSec: number): Promise<RunFigures> {
   const self = fileURLToPath(import.meta.url);
+  const heapMiB = Number(process.env.PEERSOCK_BENCH_DHT_HEAP_MIB ?? 4_096);
   return new Promise((resolve) => {
     const started = performance.now();
-    const proc = spawn(process.execPath, ['--max-old-space-size=4096', ...childNodeArgs(import.meta.url), self], {
+    const proc = spawn(process.execPath, [`--max-old-space-size=${heapMiB}`, ...childNodeArgs(import.meta.url), self], {
       env: { ...process.env, DHT_SIM_CHILD: `${run}:${nodes}`, PEERSOCK_BENCH_BUDGET_SEC: String(budgetSec) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -406,7 +411,7 @@ function child(run: RunName, nodes: number, budgetSec: number): Promise<RunFigur
         resolve(JSON.parse(output.trim().split('\n').at(-1) ?? '') as RunFigures);
       } catch {
         const oom = /heap out of memory|Allocation failed/i.test(errors);
-        const failure = oom ? 'the run died: JavaScript heap out of memory (4 GiB)' : `the run died: exit ${code ?? signal}`;
+        const failure = oom ? `the run died: JavaScript heap out of memory (${heapMiB} MiB)` : `the run died: exit ${code ?? signal}`;
         if (!oom) console.log(errors.split('\n').slice(-12).join('\n'));
         resolve({
           run,
