@@ -11,7 +11,9 @@
  * (simulated network with the default latency model, ed25519 signatures).
  *
  * Environment: PEERSOCK_BENCH_DHT_REST_NODES (default 300), PEERSOCK_BENCH_BUDGET_SEC (wall
- * budget per network, default 300). Prints one line per network, then one JSON line.
+ * budget for each network's formation, default 300: one that has not formed by then gives null
+ * figures; the settling and the window are not cut short). Prints one line per network, then one
+ * JSON line.
  */
 import { pathToFileURL } from 'node:url';
 import { formNetwork } from './dht-sim-network.js';

@@ -7,6 +7,7 @@ import { DialPause, MAX_DOUBLINGS } from '../../src/actors/dht/dial-pause.js';
 import type { DhtMessage } from '../../src/actors/dht/dht-messages.js';
 import type { PeerId } from '../../src/identity/peer-id.js';
 import { startDht, type DhtHarness } from '../helpers/dht-harness.js';
+import { positionHex } from '../../src/actors/ring/id-space.js';
 import { idOf } from './arbitraries.js';
 
 const SELF = idOf(0x5e1f);
@@ -108,6 +109,61 @@ describe('the planner under dial pauses', () => {
     // After the hold, the following dial round comes within one plan round (±50% jitter), not after a doubled pause.
     expect(rounds.length).toBeGreaterThanOrEqual(2);
     expect(rounds[1]! - rounds[0]!).toBeLessThanOrEqual(1.5 * PLAN_MS + 500);
+  });
+
+  it('a link that held and later finds itself past its far end\'s budget yields without pausing the dials', () => {
+    const t = startNode();
+    run(t, 60_000, (peer) => room(peer));
+    const held = [...t.state().owned].find((peer) => t.state().links.has(peer));
+    expect(held).toBeDefined();
+    expect(t.state().dialPause.paused(t.clock.now())).toBe(false);
+    t.receive(held!, full);
+    expect(t.disconnects).toContain(held);
+    expect(t.state().dialPause.paused(t.clock.now())).toBe(false);
+  });
+
+  it('a far end that lists a new dial past its budget but keeps it (we are its ring neighbour) still pauses the dials', () => {
+    const ring: PeerId[] = [];
+    const t = startDht({ self: SELF, open: [INTRO], ring, config: { planIntervalMs: PLAN_MS, linkBudget: BUDGET, lookupTimeoutMs: 5_000 } });
+    t.receive(INTRO, { t: 'links', peers: Array.from({ length: 30 }, (_, i) => idOf(0x100 + i)) });
+    while (t.connects.length === 0) t.clock.advance(500);
+    const dialed = t.connects[0]!;
+    t.up(dialed);
+    // Our ring neighbour now: we never yield that link, whatever its list says.
+    ring.push(dialed);
+    t.receive(dialed, full);
+    expect(t.disconnects).not.toContain(dialed);
+    expect(t.state().dialPause.paused(t.clock.now())).toBe(true);
+  });
+
+  it('while dials are paused, the planner closes none of its links for a better one it cannot dial', () => {
+    // Positions in SELF's bucket 0: INTRO (a fixed link), A sharing its next two bits, B not
+    // sharing the next one. With one slot beside INTRO the planner wants B instead of A.
+    const bit = (id: PeerId, k: number) => (BigInt('0x' + positionHex(id)) >> BigInt(255 - k)) & 1n;
+    const self = SELF;
+    const inBucket0 = (id: PeerId) => bit(id, 0) !== bit(self, 0);
+    const ids = Array.from({ length: 400 }, (_, i) => idOf(0x2000 + i)).filter(inBucket0);
+    const intro = ids[0]!;
+    const a = ids.find((id) => id !== intro && bit(id, 1) === bit(intro, 1) && bit(id, 2) === bit(intro, 2))!;
+    const b = ids.find((id) => bit(id, 1) !== bit(intro, 1))!;
+    const t = startDht({ self, open: [intro], config: { planIntervalMs: PLAN_MS, linkBudget: 2, lookupTimeoutMs: 5_000 } });
+    t.receive(intro, { t: 'links', peers: [a] });
+    while (!t.connects.includes(a)) t.clock.advance(500);
+    t.up(a);
+    t.receive(a, room(a));
+    expect(t.state().dialPause.paused(t.clock.now())).toBe(false);
+    // A long pause; then B is heard of.
+    t.state().dialPause.turnedAway(t.clock.now() + 10 * PLAN_MS, PLAN_MS);
+    t.receive(intro, { t: 'links', peers: [a, b] });
+    t.clock.advance(5 * PLAN_MS);
+    expect(t.disconnects).not.toContain(a);
+    expect(t.connects).not.toContain(b);
+    // Once the pause is over it swaps A for B: it closes A, and dials B when A's slot is free.
+    t.clock.advance(10 * PLAN_MS);
+    expect(t.disconnects).toContain(a);
+    t.down(a, false);
+    t.clock.advance(2 * PLAN_MS);
+    expect(t.connects).toContain(b);
   });
 
   it('a link of its own that fails ends the pause', () => {

@@ -144,4 +144,18 @@ describe('link-set announcements', () => {
     t.up(idOf(5));
     expect(toPeer(t, a)).toBe(sent + 1);
   });
+
+  it('a failure right after an announcement is announced at once all the same', () => {
+    const [a, b, c] = [idOf(1), idOf(2), idOf(3)];
+    const t = start({ open: [a, b], config: { linkBudget: 8 } });
+    t.clock.advance(3 * PLAN_MS);
+    // c stays: the next round announces it; c fails a moment later.
+    t.up(c);
+    const before = toPeer(t, a);
+    while (toPeer(t, a) === before) t.clock.advance(100);
+    t.clock.advance(500);
+    t.down(c, true);
+    expect(toPeer(t, a)).toBe(before + 2);
+    expect(lastLinkSet(t)).toEqual({ t: 'links', peers: [a, b] });
+  });
 });

@@ -146,6 +146,24 @@ describe('planLinks choices', () => {
     expect(chooseDhtLinks({ table, ringNeighbours: [], budget: 1 })).toEqual([order[1]]);
   });
 
+  it('keeps a link it holds over an equally divergent contact that is merely nearer', () => {
+    const table = new RoutingTable(self, 0);
+    const [near, far] = nearestFirst(
+      (() => {
+        const t = new RoutingTable(self, 0);
+        [inPattern(1, 0), inPattern(2, 0)].forEach((c) => t.observe(c, 0, { verified: true }));
+        return t;
+      })(),
+      [idOf(1), idOf(2)],
+    );
+    [inPattern(1, 0), inPattern(2, 0)].forEach((c, i) => table.observe(c, i, { verified: true }));
+    expect(chooseDhtLinks({ table, ringNeighbours: [], budget: 1 })).toEqual([near]);
+    expect(planLinks({ table, ringNeighbours: [], links: [far!], budget: 1 })).toEqual({ open: [], close: [] });
+    // One that covers a pattern the held link does not is still taken (here: a second slot).
+    table.observe(inPattern(3, 2), 5, { verified: true });
+    expect(planLinks({ table, ringNeighbours: [], links: [far!], budget: 2 })).toEqual({ open: [idOf(3)], close: [] });
+  });
+
   it('spreads the links of many nodes: no peer is everyone\'s choice', () => {
     // 200 nodes, each with every other in its table (as the planning table has its candidates),
     // all known equally long: count how many

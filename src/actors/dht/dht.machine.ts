@@ -50,8 +50,8 @@ import { closest } from './xor-distance.js';
  * or an answer until their link opens. A link that fails is evicted at once.
  *
  * Neighbour-of-neighbour routing needs each link's link set: on link up we send the peer ours
- * (`links`), and when ours changes (members or order) we send the new one to every link at most
- * once per planIntervalMs (batched: changes in between go out together at the next plan round).
+ * (`links`), and when ours changes (members or order) we send the new one to every link at the
+ * next plan round, or at once when a link failed (see announceIfDue).
  *
  * Link budget: links others opened count against ours and are never closed by us, so the
  * planner treats them like ring neighbours (fixed: counted, never closed); we dial only below
@@ -59,7 +59,10 @@ import { closest } from './xor-distance.js';
  * everywhere, every new link displaced another, for ever), and shed our own as soon as a link
  * up puts us over budget; an opener that finds itself past the budget in its
  * peer's link set yields (see yieldIfSaturated), backing off that peer exponentially. For that
- * the link set is announced in the order the node would keep its links (linkSetMessage).
+ * the link set is announced in the order the node would keep its links (linkSetMessage). A
+ * dial whose far end lists us past its budget in its first link set also pauses our dialing,
+ * longer each time, until a dial holds or a link of ours fails (dial-pause.ts); while paused,
+ * the planner closes none of our links but those past the budget.
  *
  * Provider records (announce, hold, find) are in dht-providers.ts; their rounds ride on the plan
  * round, and their signatures are made and checked beside the actor (provider-desk.ts).
@@ -211,19 +214,21 @@ function linkSetMessage(context: Context): Extract<DhtMessage, { t: 'links' }> {
 
 /**
  * Sends every link our link set if it changed since we last did (members or order: a ring
- * neighbour adopted, a far end's answer moving its link between groups) and planIntervalMs has
- * passed. `told`: a link that has just been sent the current set already.
+ * neighbour adopted, a far end's answer moving its link between groups). `told`: a link that
+ * has just been sent the current set already.
  *
- * Called at plan rounds, on a failed link (answers must stop naming a crashed peer), and on a
- * link up only when it takes us past the budget: a link that opened or closed gracefully waits
- * for the round, and one that came and went between two rounds (a ring's merge probe, a join's
- * way in, a dial turned away) changes nothing to announce. Announced on every link change, each of those cost a message to
- * every link at both of its ends (300 nodes at rest: ~1 link-set message per node per second,
- * nearly all for merge-probe links).
+ * When: at every plan round and on a failed link (`now`: answers must stop naming a crashed
+ * peer, lookup-answer.ts), and on a link up that takes us past the budget if planIntervalMs has
+ * passed since the last announcement (else the next round tells). A link that opened or closed
+ * gracefully waits for the round, and one that came and went between two rounds (a ring's
+ * merge probe, a join's way in, a dial turned away) changes nothing to announce. Announced on
+ * every link change, each of those cost a message to every link at both of its ends (300
+ * nodes at rest: ~1 link-set message per node per second, nearly all for merge-probe links).
  */
-function announceIfDue(context: Context, now: number, told?: PeerId): void {
+function announceIfDue(context: Context, now: number, options: { told?: PeerId; now?: boolean } = {}): void {
   const { state } = context;
-  if (now - state.lastAnnouncedAt < context.config.planIntervalMs) return;
+  const { told } = options;
+  if (!options.now && now - state.lastAnnouncedAt < context.config.planIntervalMs) return;
   const message = linkSetMessage(context);
   const own = message.own ?? 0;
   if (own === state.announced.own && sameOrder(message.peers, state.announced.peers)) return;
@@ -251,7 +256,7 @@ function linkUp(context: Context, peer: PeerId): void {
   // Within it, the change waits for the plan round (see announceIfDue).
   if (state.links.size > context.config.linkBudget) {
     applyPlan(context, now, { open: false });
-    announceIfDue(context, now, peer);
+    announceIfDue(context, now, { told: peer });
   }
 }
 
@@ -275,7 +280,7 @@ function linkDown(context: Context, peer: PeerId, failed: boolean): void {
   }
   if (!state.links.delete(peer)) return;
   // A crashed peer must leave the sets our links vouch for in their answers (lookup-answer.ts).
-  if (failed) announceIfDue(context, context.ports.clock.now());
+  if (failed) announceIfDue(context, context.ports.clock.now(), { now: true });
   // Lookups awaiting an answer over this link: re-sent now (measured: a pruned link took the
   // answer of the peer nearest the target with it, and waiting made that peer a suspect).
   for (const [rid, lookup] of state.pending) if (tryLost(lookup, peer, failed)) retryLookup(context, rid, true);
@@ -290,8 +295,13 @@ function receive(context: Context, from: PeerId, message: DhtMessage): void {
       state.linkSets.set(from, contacts);
       state.candidates.hear(contacts, from, self.id);
       noteOpener(context, from, message);
-      const firstWord = state.unanswered.delete(from);
-      if (!yieldIfSaturated(context, from, message.peers) && firstWord) state.dialPause.reset();
+      // The far end's first word on a dial of ours: did it keep us within its budget? (A ring
+      // neighbour that lists us past it keeps the link, but it is full all the same.)
+      if (state.unanswered.delete(from)) {
+        if (message.peers.indexOf(self.id) >= context.config.linkBudget) state.dialPause.turnedAway(ports.clock.now(), context.config.planIntervalMs);
+        else state.dialPause.reset();
+      }
+      yieldIfSaturated(context, from, message.peers);
       return;
     }
     case 'lookup':
@@ -359,20 +369,17 @@ function noteOpener(context: Context, from: PeerId, message: Extract<DhtMessage,
  * it within budget: a link set lists links in the order the node would keep them (see
  * linkSetMessage), and an opener that finds itself past the budget in the peer's list closes
  * its link and leaves that peer alone for a few plan rounds. The links past the budget are
- * exactly the excess, with no extra message. True if we yielded: that also pauses our dials
- * (dial-pause.ts), since the peers we would dial next are most likely full too.
+ * exactly the excess, with no extra message.
  */
-function yieldIfSaturated(context: Context, from: PeerId, theirLinks: readonly PeerId[]): boolean {
+function yieldIfSaturated(context: Context, from: PeerId, theirLinks: readonly PeerId[]): void {
   const { state, ports, config, self } = context;
-  if (!state.owned.has(from) || theirLinks.indexOf(self.id) < config.linkBudget) return false;
-  if (ports.ringNeighbours().includes(from)) return false;
+  if (!state.owned.has(from) || theirLinks.indexOf(self.id) < config.linkBudget) return;
+  if (ports.ringNeighbours().includes(from)) return;
   state.owned.delete(from);
-  state.dialPause.turnedAway(ports.clock.now(), config.planIntervalMs);
   // Backs off longer each time, so a popular peer stops drawing dials that it will shed.
   const times = Math.min((state.saturated.get(from)?.times ?? 0) + 1, SATURATED_MAX_DOUBLINGS);
   state.saturated.set(from, { until: ports.clock.now() + SATURATED_BACKOFF_ROUNDS * 2 ** (times - 1) * config.planIntervalMs, times });
   ports.disconnect(from);
-  return true;
 }
 
 function onLookup(context: Context, from: PeerId, message: Extract<DhtMessage, { t: 'lookup' }>): void {
@@ -468,7 +475,7 @@ function plan(context: Context): void {
     state.candidates.forget(peer);
   }
   applyPlan(context, now, { open: true });
-  announceIfDue(context, now);
+  announceIfDue(context, now, { now: true });
   providers.sweepRecords(context);
   providers.startDueRounds(context);
 }
@@ -489,13 +496,16 @@ function applyPlan(context: Context, now: number, options: { open: boolean }): v
   const ownedLinks = [...state.owned].filter((peer) => state.links.has(peer));
   const table = planningTable(state.table, state.candidates.list(), now, CANDIDATES_PER_INTRODUCER, excluded);
   const { open, close } = planLinks({ table, links: ownedLinks, ringNeighbours: [...fixed], budget: config.linkBudget, dialBudget: dialCeiling(config.linkBudget) });
-  for (const peer of options.open && !state.dialPause.paused(now) ? open : []) {
+  // While our dials are paused, a close would not be followed by a dial: close only past the budget.
+  const paused = state.dialPause.paused(now);
+  const closing = options.open && paused ? close.slice(0, Math.max(0, state.links.size - config.linkBudget)) : close;
+  for (const peer of options.open && !paused ? open : []) {
     if (state.links.has(peer) || state.dialing.has(peer)) continue;
     state.owned.add(peer);
     state.dialing.set(peer, now);
     ports.connect(peer);
   }
-  for (const peer of close) {
+  for (const peer of closing) {
     if (!state.owned.delete(peer)) continue;
     ports.disconnect(peer);
   }

@@ -18,8 +18,8 @@ import { BUCKET_COUNT, commonPrefixLength, compareDistance } from './xor-distanc
  *   - within a bucket each new link is the contact that diverges earliest from the bucket's
  *     links so far (smallest longest common prefix with them): two links cover both values of
  *     the next bit, four both of the next two, and so on;
- *   - ties go to fewer failures, then to the contact XOR-nearest to the node itself, then to
- *     the smaller id, so the plan is deterministic.
+ *   - ties go to fewer failures, then to the links held now, then to the contact XOR-nearest
+ *     to the node itself, then to the smaller id, so the plan is deterministic.
  *
  * Nearness to the node's own position, not age, so that the nodes' choices spread over the
  * network as Chord's fingers do: each node's nearest contact in a bucket is a different peer.

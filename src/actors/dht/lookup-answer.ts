@@ -10,8 +10,8 @@ import { closest } from './xor-distance.js';
  * those this node can vouch are alive now, nearest first:
  *   - itself and its links (an open link is heartbeat-checked);
  *   - its links' own links, as each link last announced them (the link vouches for them, and
- *     re-announces when they change: a crashed one leaves the set within a plan round of its
- *     detection);
+ *     re-announces when they change: a crashed one leaves the set as soon as the link notices
+ *     the failure, other changes at its next plan round);
  *   - table contacts observed within `freshMs` (a link that closed gracefully, recently).
  * Never rumours (peers only heard of), and never a table contact not seen for longer, however
  * close: the node has no evidence it still lives. Over real WebRTC a peer that crashed after

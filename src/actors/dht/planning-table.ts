@@ -6,7 +6,11 @@ import { RoutingTable, type TableContact } from './routing-table.js';
  * candidates. A throwaway copy, so candidates never reach the real table (a dial to one that
  * opens is an authenticated link: only then is it admitted), and each introducer places at most
  * `maxPerIntroducer` of them per bucket (no peer can steer our links to identities it made up).
- * `exclude`: peers the planner must not pick for now.
+ * `exclude`: peers the planner must not pick for now. Candidates compete with verified contacts
+ * on failures and nearness alone (link-planner.ts): the table keeps the longest-known members of
+ * a wide bucket, much the same few peers for every node, so ranking verified contacts first
+ * would concentrate the network's links on them again (reasoned, not measured). A candidate
+ * that does not answer fails its dial and is forgotten until heard of again.
  */
 export function planningTable(
   table: RoutingTable,
