@@ -26,9 +26,9 @@ import { BUCKET_COUNT, commonPrefixLength, compareDistance } from './xor-distanc
  * Ranked by age (Kademlia's "peers that have stayed long tend to stay"), every node chose the
  * same oldest peers in the wide buckets; they sat at the budget turning dials away while the
  * youngest nodes sat below their dial ceiling dialing them (simulator, 300 nodes at rest, two
- * minutes after forming: 42 nodes at the budget, 184 below the ceiling, 0.15 new connections
- * per node per second; ranked by nearness 29 and 48, 0.026). Under the simulator's churn
- * sessions are memoryless, so age said nothing there anyway.
+ * minutes after forming: 42 nodes at the budget and 184 below the ceiling; ranked by nearness
+ * 29 and 48). Under the simulator's churn sessions are memoryless, so age said nothing there
+ * anyway.
  *
  * Links held now win over equally divergent contacts (after failures, before nearness), so a
  * plan changes only when a contact covers bits the bucket's links do not yet cover, a link
