@@ -48,9 +48,12 @@ describe('DialPause', () => {
   });
 });
 
-/** A node with one link (INTRO) that names many peers: the planner always has someone to dial. */
-function startNode(): DhtHarness {
-  const t = startDht({ self: SELF, open: [INTRO], config: { planIntervalMs: PLAN_MS, linkBudget: BUDGET, lookupTimeoutMs: 5_000 } });
+/**
+ * A node with one link (INTRO) that names many peers: the planner always has someone to dial.
+ * `ring`: its ring neighbours (read at every use, so a test may add to it).
+ */
+function startNode(ring: PeerId[] = []): DhtHarness {
+  const t = startDht({ self: SELF, open: [INTRO], ring, config: { planIntervalMs: PLAN_MS, linkBudget: BUDGET, lookupTimeoutMs: 5_000 } });
   const named = Array.from({ length: 30 }, (_, i) => idOf(0x100 + i));
   t.receive(INTRO, { t: 'links', peers: named });
   return t;
@@ -103,7 +106,7 @@ describe('the planner under dial pauses', () => {
     const t = startNode();
     run(t, 120_000); // paused for several rounds by now
     const before = t.connects.length;
-    // The next dial round: the first dial is turned away, the last one holds.
+    // From here the first dial of each round is turned away and the others hold.
     const rounds = run(t, 400_000, (peer, i) => (i === 0 ? full : room(peer)));
     expect(t.connects.length).toBeGreaterThan(before);
     // After the hold, the following dial round comes within one plan round (±50% jitter), not after a doubled pause.
@@ -124,9 +127,8 @@ describe('the planner under dial pauses', () => {
 
   it('a far end that lists a new dial past its budget but keeps it (we are its ring neighbour) still pauses the dials', () => {
     const ring: PeerId[] = [];
-    const t = startDht({ self: SELF, open: [INTRO], ring, config: { planIntervalMs: PLAN_MS, linkBudget: BUDGET, lookupTimeoutMs: 5_000 } });
-    t.receive(INTRO, { t: 'links', peers: Array.from({ length: 30 }, (_, i) => idOf(0x100 + i)) });
-    while (t.connects.length === 0) t.clock.advance(500);
+    const t = startNode(ring);
+    while (t.connects.length === 0 && t.clock.now() < 2 * PLAN_MS) t.clock.advance(500);
     const dialed = t.connects[0]!;
     t.up(dialed);
     // Our ring neighbour now: we never yield that link, whatever its list says.

@@ -302,7 +302,7 @@ function receive(context: Context, from: PeerId, message: DhtMessage): void {
       // The far end's first word on a dial of ours: did it keep us within its budget? (A ring
       // neighbour that lists us past it keeps the link, but it is full all the same.)
       if (state.unanswered.delete(from)) {
-        if (message.peers.indexOf(self.id) >= context.config.linkBudget) state.dialPause.turnedAway(ports.clock.now(), context.config.planIntervalMs);
+        if (listsUsPastBudget(context, message.peers)) state.dialPause.turnedAway(ports.clock.now(), context.config.planIntervalMs);
         else state.dialPause.reset();
       }
       yieldIfSaturated(context, from, message.peers);
@@ -368,6 +368,11 @@ function noteOpener(context: Context, from: PeerId, message: Extract<DhtMessage,
   else context.state.kept.add(from);
 }
 
+/** A link set names us past the budget: its sender is full, and our link is one it would give up. */
+function listsUsPastBudget(context: Context, theirLinks: readonly PeerId[]): boolean {
+  return theirLinks.indexOf(context.self.id) >= context.config.linkBudget;
+}
+
 /**
  * Others' links count against a node's budget and it may not close them, so the openers keep
  * it within budget: a link set lists links in the order the node would keep them (see
@@ -376,8 +381,8 @@ function noteOpener(context: Context, from: PeerId, message: Extract<DhtMessage,
  * exactly the excess, with no extra message.
  */
 function yieldIfSaturated(context: Context, from: PeerId, theirLinks: readonly PeerId[]): void {
-  const { state, ports, config, self } = context;
-  if (!state.owned.has(from) || theirLinks.indexOf(self.id) < config.linkBudget) return;
+  const { state, ports, config } = context;
+  if (!state.owned.has(from) || !listsUsPastBudget(context, theirLinks)) return;
   if (ports.ringNeighbours().includes(from)) return;
   state.owned.delete(from);
   // Backs off longer each time, so a popular peer stops drawing dials that it will shed.
