@@ -204,7 +204,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
         const failed = closedByFailure(notice);
         const unreachable = failed && closedUnanswered(notice);
         ringActor()?.send({ type: 'link.down', peer: notice.peer, failed, ...(unreachable ? { unreachable } : {}) });
-        dhtActor()?.send({ type: 'link.down', peer: notice.peer, failed });
+        dhtActor()?.send({ type: 'link.down', peer: notice.peer, failed: closedByFailureForDht(notice) });
         if (upgradeTracksPeer(notice.peer)) upgradeActor()?.send({ type: 'link.down', peer: notice.peer });
         directTraffic.delete(notice.peer);
       }
@@ -804,6 +804,20 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
 export function closedByFailure(notice: Extract<TransportNotice, { type: 'peer.closed' }>): boolean {
   if (notice.left) return true;
   return notice.failure !== undefined && notice.failure.code !== 'CONNECT_ABANDONED';
+}
+
+/**
+ * closedByFailure for the DHT, which also counts a close of ours that the peer never answered
+ * (it may have crashed unnoticed). The DHT takes a plain close for news of a live peer: its
+ * table's lastSeen moves up, and its link set drops the peer only at the next plan round. But
+ * links are often closed inside the heartbeat's detection time to peers that have crashed (the
+ * ring or the planner drops them). Measured in the simulator (N = 100, 30-min sessions, seed
+ * 2): in 3 of the 4 failed lookups a peer crashed 16–30 s before was still vouched for by link
+ * sets of nodes that had closed their link to it this way, up to 32 s before. Not for the
+ * ring: a link it closed is one it no longer counts on.
+ */
+export function closedByFailureForDht(notice: Extract<TransportNotice, { type: 'peer.closed' }>): boolean {
+  return closedByFailure(notice) || notice.byeUnanswered === true;
 }
 
 /** Failures that mean no answer came from the peer at all (a refusal or a closed link is an answer). */

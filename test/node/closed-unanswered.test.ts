@@ -1,15 +1,16 @@
 /**
  * Which closed connections tell the ring that a peer could not be reached (it may have crashed:
  * kept out of lists for RingConfig.unreachableMemoryMs) rather than that it answered — refused,
- * closed the link, or left (kept out for failedMemoryMs only).
+ * closed the link, or left (kept out for failedMemoryMs only); and which the DHT takes for a
+ * failure.
  */
 import { describe, expect, it } from 'vitest';
 import type { ErrorCode } from '../../src/errors.js';
-import { closedUnanswered } from '../../src/node/node-runtime.js';
+import { closedByFailure, closedByFailureForDht, closedUnanswered } from '../../src/node/node-runtime.js';
 import type { PeerId } from '../../src/identity/peer-id.js';
 
 const peer = 'a'.repeat(64) as PeerId;
-const closed = (code: ErrorCode | undefined, extra: { left?: true } = {}) => ({
+const closed = (code: ErrorCode | undefined, extra: { left?: true; byeUnanswered?: true } = {}) => ({
   type: 'peer.closed' as const,
   peer,
   wasOpen: true,
@@ -30,5 +31,23 @@ describe('closedUnanswered', () => {
     }
     expect(closedUnanswered(closed('HEARTBEAT_TIMEOUT', { left: true }))).toBe(false);
     expect(closedUnanswered(closed(undefined))).toBe(false);
+  });
+});
+
+describe('closedByFailureForDht', () => {
+  it('holds for failures, leaves, and a goodbye of ours the peer never answered', () => {
+    expect(closedByFailureForDht(closed('HEARTBEAT_TIMEOUT'))).toBe(true);
+    expect(closedByFailureForDht(closed(undefined, { left: true }))).toBe(true);
+    expect(closedByFailureForDht(closed(undefined, { byeUnanswered: true }))).toBe(true);
+  });
+
+  it('does not hold for a close the peer answered, or an attempt it abandoned', () => {
+    expect(closedByFailureForDht(closed(undefined))).toBe(false);
+    expect(closedByFailureForDht(closed('CONNECT_ABANDONED'))).toBe(false);
+  });
+
+  it('leaves the ring\'s reading alone: an unanswered goodbye is no failure there', () => {
+    expect(closedByFailure(closed(undefined, { byeUnanswered: true }))).toBe(false);
+    expect(closedUnanswered(closed(undefined, { byeUnanswered: true }))).toBe(false);
   });
 });

@@ -4,6 +4,9 @@
  * gone, not as a link pruned by a live peer. Before, the DHT took a leaver's goodbye for a sign
  * of life and kept naming it in answers (100 nodes, 5-min sessions: 7 of 19 failed lookups
  * named a peer that had left ~13 s before).
+ *
+ * A goodbye of ours that the peer never answers (it crashed unnoticed) ends the connection with
+ * `byeUnanswered`, which the runtime hands the DHT as a failure (node-runtime.ts).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { closedByFailure } from '../../src/node/node-runtime.js';
@@ -45,5 +48,25 @@ describe('the goodbye of a node that stops', () => {
     const [closed] = closedAt(s, 'b');
     expect(closed).toEqual({ type: 'peer.closed', peer: a.peerId, wasOpen: true });
     expect(closedByFailure(closed as Parameters<typeof closedByFailure>[0])).toBe(false);
+  });
+});
+
+describe('a goodbye nobody answers', () => {
+  it('closes the connection after closeTimeoutMs with `byeUnanswered`: the peer may be gone', async () => {
+    const { s, a } = await openPair(5);
+    s.crash('b');
+    const closingAt = s.clock.now();
+    a.disconnect('b');
+    expect(await s.runUntil(() => closedAt(s, 'a').length === 1, 2 * FAST_CONNECTION.closeTimeoutMs)).toBe(true);
+    const [closed] = closedAt(s, 'a');
+    expect(closed).toEqual({ type: 'peer.closed', peer: s.node('b').peerId, wasOpen: true, byeUnanswered: true });
+    expect(s.clock.now() - closingAt).toBeGreaterThanOrEqual(FAST_CONNECTION.closeTimeoutMs);
+  });
+
+  it('is not reported when the peer answers the goodbye', async () => {
+    const { s, a } = await openPair(6);
+    a.disconnect('b');
+    expect(await s.runUntil(() => closedAt(s, 'a').length === 1, 2 * FAST_CONNECTION.closeTimeoutMs)).toBe(true);
+    expect(closedAt(s, 'a')[0]).toEqual({ type: 'peer.closed', peer: s.node('b').peerId, wasOpen: true });
   });
 });

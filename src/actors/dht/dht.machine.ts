@@ -273,8 +273,9 @@ function linkDown(context: Context, peer: PeerId, failed: boolean): void {
   state.dialing.delete(peer);
   state.linkSets.delete(peer);
   state.kept.delete(peer);
-  // A failed link is direct evidence; a graceful close (a planner pruning) says the peer lives
-  // now — its lastSeen, which answers go by (lookup-answer.ts), is moved up to this moment.
+  // A failed link is direct evidence; a graceful close (a planner pruning, answered by the peer:
+  // the runtime reports a goodbye left unanswered as a failure) says the peer lives now — its
+  // lastSeen, which answers go by (lookup-answer.ts), is moved up to this moment.
   if (failed) {
     state.table.evict(peer);
     state.candidates.forget(peer);

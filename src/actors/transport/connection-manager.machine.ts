@@ -27,9 +27,18 @@ export type TransportNotice =
   | { type: 'peer.open'; peer: PeerId }
   /**
    * `left`: the remote closed it saying its node is leaving the network (it is gone, not pruning
-   * a link). `redialing`: a connect() came while it was closing; a fresh dial follows (see dial).
+   * a link). `byeUnanswered`: we closed it and the remote never answered (it may have crashed).
+   * `redialing`: a connect() came while it was closing; a fresh dial follows (see dial).
    */
-  | { type: 'peer.closed'; peer: PeerId; wasOpen: boolean; failure?: { code: ErrorCode; message: string }; left?: true; redialing?: true }
+  | {
+      type: 'peer.closed';
+      peer: PeerId;
+      wasOpen: boolean;
+      failure?: { code: ErrorCode; message: string };
+      left?: true;
+      byeUnanswered?: true;
+      redialing?: true;
+    }
   | { type: 'connect.refused'; peer: PeerId; code: ErrorCode; message: string }
   | { type: 'signal.dropped'; from: PeerId; reason: string };
 
@@ -350,6 +359,7 @@ export const connectionManagerMachine = setup({
         wasOpen: output.wasOpen,
         ...(output.failure ? { failure: output.failure } : {}),
         ...(output.remoteLeft ? { left: true as const } : {}),
+        ...(output.byeUnanswered ? { byeUnanswered: true as const } : {}),
         ...(gone?.redial ? { redialing: true as const } : {}),
       });
       enqueue.assign({ peers, waitingOffers: withoutOffer(context.waitingOffers, peer) });

@@ -62,6 +62,12 @@ export interface PeerConnectionOutput {
   wasOpen: boolean;
   /** The remote closed it saying its node is leaving the network (a `ps/bye` with BYE_LEAVING). */
   remoteLeft?: true;
+  /**
+   * This side closed it and the remote neither answered the goodbye nor closed its end within
+   * closeTimeoutMs: it may be gone (a crashed peer answers nothing), and the close is no sign
+   * that it lives.
+   */
+  byeUnanswered?: true;
 }
 
 export interface PeerConnectionContext extends PeerConnectionInput {
@@ -77,6 +83,8 @@ export interface PeerConnectionContext extends PeerConnectionInput {
   leaving: boolean;
   /** The remote's goodbye said its node stops. */
   remoteLeft: boolean;
+  /** Our goodbye went unanswered (see PeerConnectionOutput.byeUnanswered). */
+  byeUnanswered: boolean;
   /** The current attempt's link, while `attempt` is active: remote signals go straight to it (no event each). */
   link: LinkSlot;
 }
@@ -427,6 +435,7 @@ export const peerConnectionMachine = setup({
     sendBye: ({ context }) => context.channel.sendControl(BYE_PROTOCOL, context.leaving ? BYE_LEAVING : null),
     noteLeaving: assign({ leaving: ({ event }) => event.type === 'close' && event.leaving === true }),
     noteRemoteLeft: assign({ remoteLeft: ({ event }) => event.type === 'channel.bye' && event.leaving === true }),
+    noteByeUnanswered: assign({ byeUnanswered: true }),
     logFailure: ({ context }) => {
       try {
         context.ports.logger.debug('peer connection failed', { remote: context.remote, attempt: context.attempt, ...context.failure });
@@ -449,6 +458,7 @@ export const peerConnectionMachine = setup({
     failure: undefined,
     leaving: false,
     remoteLeft: false,
+    byeUnanswered: false,
     link: { current: undefined },
   }),
   initial: 'attempt',
@@ -458,6 +468,7 @@ export const peerConnectionMachine = setup({
     ...(context.failure ? { failure: context.failure } : {}),
     wasOpen: context.wasOpen,
     ...(context.remoteLeft ? { remoteLeft: true as const } : {}),
+    ...(context.byeUnanswered ? { byeUnanswered: true as const } : {}),
   }),
   states: {
     attempt: {
@@ -639,7 +650,7 @@ export const peerConnectionMachine = setup({
           entry: ['beginClose', 'sendBye'],
           // Both sides closing at once: each one's bye is the other's acknowledgement.
           on: { 'link.closed': '#peer.closed', 'channel.bye': { target: '#peer.closed', actions: 'noteRemoteLeft' }, close: {} },
-          after: { closeTimeout: '#peer.closed' },
+          after: { closeTimeout: { target: '#peer.closed', actions: 'noteByeUnanswered' } },
         },
       },
     },
