@@ -4,6 +4,11 @@
  */
 import { TOP, type LookupRecord, type SendRecord } from './dht-sim-probes.js';
 
+/** What the figures read of a lookup record: not who asked or for what (dht-sim-pool.ts sends records without them). */
+export type LookupOutcomeRecord = Omit<LookupRecord, 'origin' | 'target'>;
+/** What the figures read of a send record: not between whom. */
+export type SendOutcomeRecord = Omit<SendRecord, 'from' | 'to'>;
+
 /** Nearest-rank percentile; null without samples. */
 export function percentile(values: readonly number[], p: number): number | null {
   if (values.length === 0) return null;
@@ -46,7 +51,7 @@ export interface LookupFigures {
   departedAnswers: { crash: number; leave: number; agoMedianMs: number | null };
 }
 
-export function lookupFigures(records: readonly LookupRecord[]): LookupFigures {
+export function lookupFigures(records: readonly LookupOutcomeRecord[]): LookupFigures {
   const counted = records.filter((r) => r.result !== 'excluded');
   const resolved = counted.filter((r) => r.result === 'exact' || r.result === 'firstRight' || r.result === 'wrong');
   const hops = resolved.flatMap((r) => (r.hops === undefined ? [] : [r.hops]));
@@ -95,7 +100,7 @@ export interface SendFigures {
   ackP99Ms: number | null;
 }
 
-export function sendFigures(records: readonly SendRecord[]): SendFigures {
+export function sendFigures(records: readonly SendOutcomeRecord[]): SendFigures {
   const counted = records.filter((r) => r.result !== 'excluded');
   const acked = counted.filter((r) => r.result === 'acked');
   const delivered = counted.filter((r) => r.deliveredAt !== undefined);
