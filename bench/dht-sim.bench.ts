@@ -461,9 +461,10 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const job = process.env.DHT_SIM_CHILD;
   if (job !== undefined) {
     const [run, nodes, seed] = job.split(':');
-    console.log(JSON.stringify(await runDhtSim(run as RunName, Number(nodes), Number(process.env.PEERSOCK_BENCH_BUDGET_SEC ?? 300), Number(seed))));
-    // Stopping the simulated nodes is not part of the measurement.
-    process.exit(0);
+    const figures = await runDhtSim(run as RunName, Number(nodes), Number(process.env.PEERSOCK_BENCH_BUDGET_SEC ?? 300), Number(seed));
+    // Stopping the simulated nodes is not part of the measurement. Exit once the line is out: a
+    // pipe takes it asynchronously, and exiting at once cut a churn run's records (~0.5 MB) short.
+    process.stdout.write(`${JSON.stringify(figures)}\n`, () => process.exit(0));
   } else {
     console.log(JSON.stringify(await runDhtSimBench()));
   }
