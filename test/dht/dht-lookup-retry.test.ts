@@ -218,6 +218,56 @@ describe('dht lookup retry: hops on the way honour `avoid`', () => {
   });
 });
 
+describe('dht lookup retry: a hop that sees a re-sent copy of a lookup it forwarded', () => {
+  const links = ids(8);
+  const [origin, relay, otherRelay] = [idOf(50), idOf(51), idOf(52)];
+  const target = targetAt(idOf(4));
+  const request: Lookup = { t: 'lookup', rid: 20, target, count: 3, ttl: 10, path: [origin, relay] };
+  const closestSent = (t: ReturnType<typeof start>) => t.sent.at(-1)!.message as Extract<DhtMessage, { t: 'closest' }>;
+
+  it('sends it another way than the first copy, and answers without the silent aim where no other way leads nearer', () => {
+    const t = start([...links, relay, otherRelay]);
+    t.receive(relay, request);
+    expect(t.sent.at(-1)!.to).toBe(idOf(4));
+    // The origin heard nothing and re-sent it (same rid) through another relay.
+    t.clock.advance(RETRY);
+    t.receive(otherRelay, { ...request, path: [origin, otherRelay] });
+    expect(t.sent.at(-1)!.to).not.toBe(idOf(4));
+    expect(t.sent.at(-1)!.message).toMatchObject({ t: 'lookup', rid: 20, path: [origin, otherRelay, SELF] });
+    // A third copy, every other link avoided: answered here, and idOf(4), silent twice, is left out.
+    t.clock.advance(RETRY);
+    const others = links.filter((link) => link !== idOf(4));
+    t.receive(relay, { ...request, avoid: others });
+    expect(t.sent.at(-1)!.to).toBe(relay);
+    expect(closestSent(t).peers).not.toContain(idOf(4));
+    expect(closestSent(t).peers).toHaveLength(3);
+  });
+
+  it('a first copy answered where every other link is avoided still names the nearest link', () => {
+    const t = start([...links, relay]);
+    const others = links.filter((link) => link !== idOf(4));
+    t.receive(relay, { ...request, ttl: 0, avoid: others });
+    expect(closestSent(t).peers[0]).toBe(idOf(4));
+  });
+
+  it('another lookup, or the same rid from another origin, takes the usual way', () => {
+    const t = start([...links, relay]);
+    t.receive(relay, request);
+    t.receive(relay, { ...request, rid: 21 });
+    expect(t.sent.at(-1)!.to).toBe(idOf(4));
+    t.receive(relay, { ...request, path: [idOf(60), relay] });
+    expect(t.sent.at(-1)!.to).toBe(idOf(4));
+  });
+
+  it('forgets a forward after the lookup timeout: a copy that late is a new lookup (a restarted origin reuses rids)', () => {
+    const t = start([...links, relay]);
+    t.receive(relay, request);
+    t.clock.advance(TIMEOUT + 1);
+    t.receive(relay, request);
+    expect(t.sent.at(-1)!.to).toBe(idOf(4));
+  });
+});
+
 describe('where a lookup stops, the link sets of its path vouch for nobody nearer', () => {
   it('a peer only a path node announced is left out; announced by a link off the path, it is answered', () => {
     const links = ids(6);

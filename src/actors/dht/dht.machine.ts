@@ -10,7 +10,7 @@ import { Candidates } from './candidates.js';
 import * as buckets from './dht-buckets.js';
 import type { BucketState } from './dht-buckets.js';
 import type { DhtConfig } from './dht-config.js';
-import { forward, linkContacts } from './dht-forward.js';
+import { aimThrough, forward, linkContacts } from './dht-forward.js';
 import { MAX_AVOID, MAX_LINK_SET, MAX_PATH, type DhtMessage } from './dht-messages.js';
 import * as providers from './dht-providers.js';
 import type { ProviderPorts, ProviderState } from './dht-providers.js';
@@ -19,6 +19,7 @@ import { DialPause } from './dial-pause.js';
 import { dialCeiling, planLinks } from './link-planner.js';
 import { answerPeers } from './lookup-answer.js';
 import { staleOnPath } from './lookup-vouching.js';
+import { ForwardedLookups } from './forwarded-lookups.js';
 import { answerFor, answerWithout, resendLookup, retryDue, sendLookup, suspects, tryLost, type RetriableLookup } from './lookup-retry.js';
 import { planningTable } from './planning-table.js';
 import type { ProviderDeskEvent } from './provider-desk.js';
@@ -113,6 +114,8 @@ export interface DhtInput {
 
 /** One introducer places at most this many candidates per bucket in the planner's view. */
 const CANDIDATES_PER_INTRODUCER = 2;
+/** Lookups of others whose ways on a node remembers (forwarded-lookups.ts): many seconds' worth at a high rate. */
+const FORWARDS_REMEMBERED = 512;
 /** Plan rounds we leave a peer alone after it was over its link budget. */
 const SATURATED_BACKOFF_ROUNDS = 3;
 const SATURATED_MAX_DOUBLINGS = 5;
@@ -156,6 +159,8 @@ export interface DhtState {
   announced: { peers: readonly PeerId[]; own: number };
   lastAnnouncedAt: number;
   buckets: BucketState;
+  /** Where recent lookups of others went on from here (a re-sent copy goes another way). */
+  forwarded: ForwardedLookups;
 }
 
 /** The actor's context (exported so that a test harness returning the actor can name its type). */
@@ -399,12 +404,22 @@ function onLookup(context: Context, from: PeerId, message: Extract<DhtMessage, {
     ports.logger.debug('dht lookup dropped: bad path', { from });
     return;
   }
+  // A re-sent copy of a lookup we forwarded: the ways it took then did not answer (forwarded-lookups.ts).
+  const origin = message.path[0]!;
+  const now = ports.clock.now();
+  const earlier = state.forwarded.earlier(origin, message.rid, now);
   if (message.ttl > 0 && message.path.length < MAX_PATH) {
     const onward: DhtMessage = { ...message, ttl: message.ttl - 1, path: [...message.path, self.id] };
-    if (forward(context, message.target, new Set([...message.path, ...(message.avoid ?? [])]), onward)) return;
+    const avoid = new Set([...message.path, ...(message.avoid ?? []), ...(earlier?.hops ?? []), ...(earlier?.aims ?? [])]);
+    const hop = forward(context, message.target, avoid, onward);
+    if (hop !== undefined) {
+      state.forwarded.remember(origin, message.rid, { hop, aim: aimThrough(context, message.target, hop, avoid) }, now);
+      return;
+    }
   }
   const stale = staleOnPath(context, message.target, message.path);
-  const peers = answerWithout((n) => answerPeers(context, message.target, n), message.count, stale);
+  const left = earlier ? [...stale, ...earlier.aims] : stale;
+  const peers = answerWithout((n) => answerPeers(context, message.target, n), message.count, left);
   ports.send(from, { t: 'closest', rid: message.rid, target: message.target, peers, path: message.path });
 }
 
@@ -699,6 +714,7 @@ export const dhtMachine = setup({
       announced: { peers: [], own: 0 },
       lastAnnouncedAt: Number.NEGATIVE_INFINITY,
       buckets: buckets.createBucketState(),
+      forwarded: new ForwardedLookups(FORWARDS_REMEMBERED, input.config.lookupTimeoutMs),
     },
     bucketTiming: Object.freeze({ ...DEFAULT_K_BUCKET_TIMING, livenessTimeoutMs: input.config.pingTimeoutMs, ...input.bucketTiming }),
     version: 0,
