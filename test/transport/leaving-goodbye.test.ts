@@ -10,7 +10,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { closedByFailure } from '../../src/node/node-runtime.js';
-import { createSim, FAST_CONNECTION, type Sim } from '../helpers/sim-ports.js';
+import { BYE_PROTOCOL } from '../../src/actors/transport/peer-channel.js';
+import { createSim, FAST_CONNECTION, filterOutgoing, protocolOf, type Sim } from '../helpers/sim-ports.js';
 
 let sim: Sim | undefined;
 afterEach(async () => {
@@ -18,10 +19,10 @@ afterEach(async () => {
   sim = undefined;
 });
 
-async function openPair(seed: number) {
+async function openPair(seed: number, options: { dropOwnGoodbyes?: boolean } = {}) {
   const s = createSim({ seed, latencyMs: 10, signalingLatencyMs: 25, config: FAST_CONNECTION });
   sim = s;
-  const a = s.addNode('a');
+  const a = s.addNode('a', options.dropOwnGoodbyes ? { wrapTransport: (t) => filterOutgoing(t, (bytes) => protocolOf(bytes) !== BYE_PROTOCOL) } : {});
   const b = s.addNode('b');
   a.connect('b');
   const open = (state: string | undefined) => state?.startsWith('attempt.open') === true;
@@ -61,6 +62,16 @@ describe('a goodbye nobody answers', () => {
     const [closed] = closedAt(s, 'a');
     expect(closed).toEqual({ type: 'peer.closed', peer: s.node('b').peerId, wasOpen: true, byeUnanswered: true });
     expect(s.clock.now() - closingAt).toBeGreaterThanOrEqual(FAST_CONNECTION.closeTimeoutMs);
+  });
+
+  it('is not reported when anything else comes from the peer meanwhile: it lives, its answer is slow', async () => {
+    // a's goodbye is lost on the way, so b never answers it; b's data after it still arrives.
+    const { s, a, b } = await openPair(7, { dropOwnGoodbyes: true });
+    a.disconnect('b');
+    void b.channels.get(a.peerId)!.send('app/late', new Uint8Array([1]));
+    expect(await s.runUntil(() => closedAt(s, 'a').length === 1, 2 * FAST_CONNECTION.closeTimeoutMs)).toBe(true);
+    expect(closedAt(s, 'a')[0]).toEqual({ type: 'peer.closed', peer: b.peerId, wasOpen: true });
+    expect(a.delivered.map((m) => m.protocol)).toContain('app/late');
   });
 
   it('is not reported when the peer answers the goodbye', async () => {

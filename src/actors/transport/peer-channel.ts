@@ -147,6 +147,8 @@ export class PeerChannel {
   private opened = false;
   /** Closing after having been open: inbound frames are still delivered (see beginClose). */
   private draining = false;
+  /** Something arrived from the peer after our goodbye began (see heardWhileClosing). */
+  private heardSinceClose = false;
 
   constructor(readonly options: PeerChannelOptions) {}
 
@@ -297,6 +299,7 @@ export class PeerChannel {
     // still delivered (it was dropped and counted against the remote as a violation).
     this.draining = this.authenticated;
     this.authenticated = false;
+    this.heardSinceClose = false;
     this.queue?.failAll(() => new PeerSockError('LINK_CLOSED', `the connection to ${this.remote} is closing; the frame was not sent`));
   }
 
@@ -432,9 +435,18 @@ export class PeerChannel {
     this.queue?.drain();
   }
 
+  /**
+   * Whether any frame came from the peer since our goodbye began: it is alive, even if its
+   * answer to the goodbye is slow (a long round trip, data queued before the goodbye).
+   */
+  heardWhileClosing(): boolean {
+    return this.heardSinceClose;
+  }
+
   receive(bytes: Uint8Array): void {
     if (!this.link) return;
     this.lastReceivedAt = this.options.clock.now();
+    if (this.draining) this.heardSinceClose = true;
     if (this.watchAnswerDue) this.settleWatchAnswer();
     // A ping has done its work by arriving (see PING_FRAME).
     if (isPingFrame(bytes)) return;

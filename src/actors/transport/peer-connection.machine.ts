@@ -63,9 +63,9 @@ export interface PeerConnectionOutput {
   /** The remote closed it saying its node is leaving the network (a `ps/bye` with BYE_LEAVING). */
   remoteLeft?: true;
   /**
-   * This side closed it and the remote neither answered the goodbye nor closed its end within
-   * closeTimeoutMs: it may be gone (a crashed peer answers nothing), and the close is no sign
-   * that it lives.
+   * This side closed it and nothing came from the remote within closeTimeoutMs (no answer to
+   * the goodbye, no close of its end, no other frame): it may be gone (a crashed peer answers
+   * nothing), and the close is no sign that it lives.
    */
   byeUnanswered?: true;
 }
@@ -435,7 +435,8 @@ export const peerConnectionMachine = setup({
     sendBye: ({ context }) => context.channel.sendControl(BYE_PROTOCOL, context.leaving ? BYE_LEAVING : null),
     noteLeaving: assign({ leaving: ({ event }) => event.type === 'close' && event.leaving === true }),
     noteRemoteLeft: assign({ remoteLeft: ({ event }) => event.type === 'channel.bye' && event.leaving === true }),
-    noteByeUnanswered: assign({ byeUnanswered: true }),
+    // Not when anything else came from the peer meanwhile: it lives, its answer is just slow.
+    noteByeUnanswered: assign({ byeUnanswered: ({ context }) => !context.channel.heardWhileClosing() }),
     logFailure: ({ context }) => {
       try {
         context.ports.logger.debug('peer connection failed', { remote: context.remote, attempt: context.attempt, ...context.failure });
