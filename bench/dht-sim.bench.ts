@@ -277,6 +277,9 @@ export async function runDhtSimBench(): Promise<Record<string, unknown>> {
   const churnNodes = Number(process.env.PEERSOCK_BENCH_DHT_CHURN_NODES ?? CHURN_NODES);
   const wanted = (process.env.PEERSOCK_BENCH_DHT_RUNS ?? RUNS.join(',')).split(',').map((s) => s.trim());
   const seedCount = Number(process.env.PEERSOCK_BENCH_DHT_CHURN_SEEDS ?? CHURN_SEEDS);
+  if (!Number.isInteger(seedCount) || seedCount < 1) {
+    throw new Error(`PEERSOCK_BENCH_DHT_CHURN_SEEDS must be a whole number ≥ 1, got ${process.env.PEERSOCK_BENCH_DHT_CHURN_SEEDS}`);
+  }
   const jobs = RUNS.filter((name) => wanted.includes(name)).flatMap((run) => (run === 'hops' ? hopsSizes : [churnNodes]).map((n) => [run, n] as const));
   const out: Record<string, unknown> = {
     bench: 'dhtSim',
@@ -425,7 +428,10 @@ function child(run: RunName, nodes: number, budgetSec: number, seed: number): Pr
     let output = '';
     let errors = '';
     let lastProgress = '';
-    proc.stdout.on('data', (chunk: Buffer) => {
+    // Decoded as a stream: a character split across two chunks stays whole.
+    proc.stdout.setEncoding('utf8');
+    proc.stderr.setEncoding('utf8');
+    proc.stdout.on('data', (chunk: string) => {
       output += chunk;
       for (const line of String(chunk).split('\n')) {
         if (!line.startsWith('  ')) continue;
@@ -433,10 +439,11 @@ function child(run: RunName, nodes: number, budgetSec: number, seed: number): Pr
         lastProgress = line.trim();
       }
     });
-    proc.stderr.on('data', (chunk: Buffer) => {
+    proc.stderr.on('data', (chunk: string) => {
       errors = (errors + String(chunk)).slice(-4_000);
     });
-    proc.on('exit', (code, signal) => {
+    // 'close', not 'exit': the child's last output may still be in the pipe when it has exited.
+    proc.on('close', (code, signal) => {
       try {
         resolve(JSON.parse(output.trim().split('\n').at(-1) ?? '') as RunFigures);
       } catch {

@@ -234,13 +234,22 @@ describe('dht lookup retry: a hop that sees a re-sent copy of a lookup it forwar
     t.receive(otherRelay, { ...request, path: [origin, otherRelay] });
     expect(t.sent.at(-1)!.to).not.toBe(idOf(4));
     expect(t.sent.at(-1)!.message).toMatchObject({ t: 'lookup', rid: 20, path: [origin, otherRelay, SELF] });
-    // A third copy, every other link avoided: answered here, and idOf(4), silent twice, is left out.
+    // A third copy, every other link avoided: answered here, and idOf(4), the first way's hop and
+    // aim (a link straight to the target) and silent since, is left out.
     t.clock.advance(RETRY);
     const others = links.filter((link) => link !== idOf(4));
     t.receive(relay, { ...request, avoid: others });
     expect(t.sent.at(-1)!.to).toBe(relay);
     expect(closestSent(t).peers).not.toContain(idOf(4));
     expect(closestSent(t).peers).toHaveLength(3);
+  });
+
+  it('a copy right behind the first (the origin re-sends at once when a link closes) goes the usual way', () => {
+    const t = start([...links, relay, otherRelay]);
+    t.receive(relay, request);
+    t.clock.advance(RETRY / 2 - 1);
+    t.receive(otherRelay, { ...request, path: [origin, otherRelay] });
+    expect(t.sent.at(-1)!.to).toBe(idOf(4));
   });
 
   it('a first copy answered where every other link is avoided still names the nearest link', () => {

@@ -19,7 +19,7 @@ import { DialPause } from './dial-pause.js';
 import { dialCeiling, planLinks } from './link-planner.js';
 import { answerPeers } from './lookup-answer.js';
 import { staleOnPath } from './lookup-vouching.js';
-import { ForwardedLookups } from './forwarded-lookups.js';
+import { ForwardedLookups, silentAims } from './forwarded-lookups.js';
 import { answerFor, answerWithout, resendLookup, retryDue, sendLookup, suspects, tryLost, type RetriableLookup } from './lookup-retry.js';
 import { planningTable } from './planning-table.js';
 import type { ProviderDeskEvent } from './provider-desk.js';
@@ -407,18 +407,18 @@ function onLookup(context: Context, from: PeerId, message: Extract<DhtMessage, {
   // A re-sent copy of a lookup we forwarded: the ways it took then did not answer (forwarded-lookups.ts).
   const origin = message.path[0]!;
   const now = ports.clock.now();
-  const earlier = state.forwarded.earlier(origin, message.rid, now);
+  const silent = state.forwarded.silentWays(origin, message.rid, message.target, now);
   if (message.ttl > 0 && message.path.length < MAX_PATH) {
     const onward: DhtMessage = { ...message, ttl: message.ttl - 1, path: [...message.path, self.id] };
-    const avoid = new Set([...message.path, ...(message.avoid ?? []), ...(earlier?.hops ?? []), ...(earlier?.aims ?? [])]);
+    const avoid = new Set([...message.path, ...(message.avoid ?? []), ...silent.flatMap((way) => [way.hop, way.aim])]);
     const hop = forward(context, message.target, avoid, onward);
     if (hop !== undefined) {
-      state.forwarded.remember(origin, message.rid, { hop, aim: aimThrough(context, message.target, hop, avoid) }, now);
+      state.forwarded.remember(origin, message.rid, message.target, { hop, aim: aimThrough(context, message.target, hop, avoid) }, now);
       return;
     }
   }
   const stale = staleOnPath(context, message.target, message.path);
-  const left = earlier ? [...stale, ...earlier.aims] : stale;
+  const left = silent.length > 0 ? [...stale, ...silentAims(silent)] : stale;
   const peers = answerWithout((n) => answerPeers(context, message.target, n), message.count, left);
   ports.send(from, { t: 'closest', rid: message.rid, target: message.target, peers, path: message.path });
 }
@@ -714,7 +714,11 @@ export const dhtMachine = setup({
       announced: { peers: [], own: 0 },
       lastAnnouncedAt: Number.NEGATIVE_INFINITY,
       buckets: buckets.createBucketState(),
-      forwarded: new ForwardedLookups(FORWARDS_REMEMBERED, input.config.lookupTimeoutMs),
+      forwarded: new ForwardedLookups({
+        silentAfterMs: input.config.lookupRetryMs / 2,
+        maxAgeMs: input.config.lookupTimeoutMs,
+        capacity: FORWARDS_REMEMBERED,
+      }),
     },
     bucketTiming: Object.freeze({ ...DEFAULT_K_BUCKET_TIMING, livenessTimeoutMs: input.config.pingTimeoutMs, ...input.bucketTiming }),
     version: 0,
