@@ -259,13 +259,21 @@ describe('dht lookup retry: a hop that sees a re-sent copy of a lookup it forwar
     expect(closestSent(t).peers[0]).toBe(idOf(4));
   });
 
-  it('another lookup, or the same rid from another origin, takes the usual way', () => {
+  it('another lookup (rid, origin, or target: a restarted origin reuses rids) takes the usual way', () => {
     const t = start([...links, relay]);
     t.receive(relay, request);
+    t.clock.advance(RETRY);
     t.receive(relay, { ...request, rid: 21 });
     expect(t.sent.at(-1)!.to).toBe(idOf(4));
     t.receive(relay, { ...request, path: [idOf(60), relay] });
     expect(t.sent.at(-1)!.to).toBe(idOf(4));
+    // A point next to idOf(4)'s: its usual way is idOf(4) too.
+    const beside = `${target.slice(0, -1)}${(parseInt(target.slice(-1), 16) ^ 1).toString(16)}` as typeof target;
+    t.receive(relay, { ...request, target: beside });
+    expect(t.sent.at(-1)!.to).toBe(idOf(4));
+    // The control: the same lookup again does go around idOf(4).
+    t.receive(relay, request);
+    expect(t.sent.at(-1)!.to).not.toBe(idOf(4));
   });
 
   it('forgets a forward after the lookup timeout: a copy that late is a new lookup (a restarted origin reuses rids)', () => {

@@ -404,7 +404,7 @@ function onLookup(context: Context, from: PeerId, message: Extract<DhtMessage, {
     ports.logger.debug('dht lookup dropped: bad path', { from });
     return;
   }
-  // A re-sent copy of a lookup we forwarded: the ways it took then did not answer (forwarded-lookups.ts).
+  // A re-sent copy of a lookup we forwarded: the ways it took that have been silent since go around (forwarded-lookups.ts).
   const origin = message.path[0]!;
   const now = ports.clock.now();
   const silent = state.forwarded.silentWays(origin, message.rid, message.target, now);

@@ -32,7 +32,9 @@ export class ForwardedLookups {
   silentWays(origin: PeerId, rid: number, target: Position, now: number): Way[] {
     this.sweep(now);
     const entry = this.lookups.get(keyOf(origin, rid, target));
-    return entry === undefined ? [] : entry.ways.filter((way) => now - way.at >= this.timing.silentAfterMs);
+    // The age is checked here too, not only by sweep's ordering.
+    if (entry === undefined || now - entry.firstAt > this.timing.maxAgeMs) return [];
+    return entry.ways.filter((way) => now - way.at >= this.timing.silentAfterMs);
   }
 
   remember(origin: PeerId, rid: number, target: Position, way: Omit<Way, 'at'>, now: number): void {

@@ -27,7 +27,8 @@ export type TransportNotice =
   | { type: 'peer.open'; peer: PeerId }
   /**
    * `left`: the remote closed it saying its node is leaving the network (it is gone, not pruning
-   * a link). `byeUnanswered`: we closed it and the remote never answered (it may have crashed).
+   * a link). `byeUnanswered`: we closed it and nothing came from the remote meanwhile (it may
+   * have crashed).
    * `redialing`: a connect() came while it was closing; a fresh dial follows (see dial).
    */
   | {
