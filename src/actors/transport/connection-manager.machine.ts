@@ -3,7 +3,8 @@ import { PeerSockError, type ErrorCode } from '../../errors.js';
 import type { PeerId } from '../../identity/peer-id.js';
 import { assertPuzzle } from '../../identity/position-puzzle.js';
 import type { LinkSignal } from '../../ports/transport.js';
-import { unwatchedTimeoutMs, type ConnectionConfig } from './connection-config.js';
+import type { ConnectionConfig } from './connection-config.js';
+import { heartbeatActor, type HeartbeatSilentEvent } from './heartbeat.js';
 import { PeerChannel, type InboundMessage, type InternalProtocols } from './peer-channel.js';
 import { peerConnectionMachine, type PeerConnectionOutput, type PeerPorts } from './peer-connection.machine.js';
 import { isOffer, parseSignalEnvelope, type SignalEnvelope } from './signal-envelope.js';
@@ -116,6 +117,7 @@ type Event =
    */
   | { type: 'watch.changed'; peers: readonly PeerId[] }
   | { type: 'shutdown' }
+  | HeartbeatSilentEvent
   | { type: `xstate.done.actor.${string}`; output: PeerConnectionOutput }
   | { type: `xstate.error.actor.${string}`; error: unknown };
 
@@ -127,40 +129,20 @@ export const connectionManagerMachine = setup({
     events: {} as Event,
     input: {} as ConnectionManagerInput,
   },
-  actors: { peerConnection: peerConnectionMachine },
+  actors: { peerConnection: peerConnectionMachine, heartbeat: heartbeatActor },
   delays: {
     drainTimeout: ({ context }) => context.config.closeTimeoutMs * 2,
-    heartbeatInterval: ({ context }) => context.config.heartbeatIntervalMs,
   },
   guards: {
     noPeersLeft: ({ context }) => Object.keys(context.peers).length === 0,
   },
   actions: {
-    /**
-     * The heartbeat of every open connection at once: a keepalive where nothing else went out
-     * (PeerChannel.keepAlive), and `heartbeat.silent` to a connection whose peer sent nothing
-     * for heartbeatTimeoutMs. A silent peer is noticed within (timeout, timeout + interval] of
-     * its last frame, as with a timer per link, for one timer per node. Links this node does not
-     * watch (TransportPorts.watched) get unwatchedTimeoutMs, and their remotes, told so by
-     * `ps/watch`, keep them alive unwatchedHeartbeatFactor times less often.
-     */
-    heartbeatTick: enqueueActions(({ context, self, enqueue }) => {
-      const now = context.ports.clock.now();
-      const { heartbeatTimeoutMs, unwatchedHeartbeatFactor } = context.config;
-      const unwatchedTimeout = unwatchedTimeoutMs(context.config);
-      const children = self.getSnapshot().children as Record<string, PeerActor | undefined>;
-      for (const [peer, channel] of context.channels) {
-        if (!channel.authenticated) continue;
-        channel.setWatching(isWatched(context, peer));
-        const timeout = channel.watching ? heartbeatTimeoutMs : unwatchedTimeout;
-        if (channel.silentFor(now) > timeout) {
-          const entry = context.peers[peer];
-          const child = entry ? children[entry.childId] : undefined;
-          if (child) enqueue.sendTo(child, { type: 'heartbeat.silent' });
-        } else {
-          channel.keepAlive(unwatchedHeartbeatFactor);
-        }
-      }
+    /** A silent peer (see heartbeat.ts): its connection actor fails it as HEARTBEAT_TIMEOUT. */
+    tellSilent: enqueueActions(({ context, event, enqueue, self }) => {
+      if (event.type !== 'heartbeat.silent') return;
+      const entry = context.peers[event.peer];
+      const child = entry ? (self.getSnapshot().children[entry.childId] as PeerActor | undefined) : undefined;
+      if (child) enqueue.sendTo(child, { type: 'heartbeat.silent' });
     }),
     applyWatch: ({ context, event }) => {
       if (event.type !== 'watch.changed') return;
@@ -375,11 +357,19 @@ export const connectionManagerMachine = setup({
   initial: 'running',
   states: {
     running: {
-      initial: 'beating',
-      states: {
-        beating: { after: { heartbeatInterval: { target: 'beating', reenter: true, actions: 'heartbeatTick' } } },
+      // One timer per node beats every open connection (heartbeat.ts); it stops with `running`.
+      invoke: {
+        id: 'heartbeat',
+        src: 'heartbeat',
+        input: ({ context }) => ({
+          channels: context.channels,
+          config: context.config,
+          clock: context.ports.clock,
+          ...(context.ports.watched ? { watched: context.ports.watched } : {}),
+        }),
       },
       on: {
+        'heartbeat.silent': { actions: 'tellSilent' },
         connect: { actions: 'dial' },
         disconnect: { actions: 'closePeer' },
         'signal.in': { actions: 'routeSignal' },
