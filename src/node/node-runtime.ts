@@ -21,6 +21,7 @@ import { routerMachine, type RouterInput } from '../actors/routing/router.machin
 import type { ConnectionConfig } from '../actors/transport/connection-config.js';
 import {
   connectionManagerMachine,
+  applyCandidateInPlace,
   connectWouldDial,
   type ConnectionManagerInput,
   type TransportNotice,
@@ -301,7 +302,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
               // Signed by its origin and sealed for us: `from` is authenticated, unlike a server's.
               const data = decodeSignal(message.data);
               relay.received('overlay', data);
-              defer(() => manager()?.send({ type: 'signal.in', from: message.from, data }));
+              defer(() => receiveSignal(message.from, data));
             },
             pending: pendingRouted,
           },
@@ -431,6 +432,14 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
     const transport = manager();
     if (transport && connectWouldDial(transport.getSnapshot() as Parameters<typeof connectWouldDial>[0], peer)) transport.send({ type: 'connect', peer });
   };
+  /** A signal from either relay: a candidate for an attempt still negotiating without an actor event (see applyCandidateInPlace). */
+  function receiveSignal(from: PeerId, data: unknown): void {
+    const transport = manager();
+    if (!transport) return;
+    if (!applyCandidateInPlace(transport.getSnapshot() as Parameters<typeof applyCandidateInPlace>[0], from, data)) {
+      transport.send({ type: 'signal.in', from, data });
+    }
+  }
   /** Only links the upgrade actor opened or is opening concern it (every link change was an event for it). */
   const upgradeTracksPeer = (peer: PeerId): boolean => {
     const actor = upgradeActor();
@@ -438,7 +447,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
   };
   const signalSubscription = signaling?.signals$.subscribe(({ from, data }) => {
     relay.received('server', data);
-    manager()?.send({ type: 'signal.in', from, data });
+    receiveSignal(from, data);
   });
 
   let stopped = false;
