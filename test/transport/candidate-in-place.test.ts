@@ -36,7 +36,7 @@ describe('remote candidates applied in place', () => {
     const candidate = (over: Record<string, unknown> = {}) => ({ cid, signal: { type: 'candidate', candidate: 'memcand:v1:m999', mid: '0' }, ...over });
     const snapshot = () => a.actor.getSnapshot();
 
-    const ignoredBefore = sim.network.counters.candidatesIgnored;
+    const ignoredBefore = sim.network.stats().candidatesIgnored;
     // A candidate naming no link of b's: the link holds it until the answer names b's, then ignores it.
     expect(applyCandidateInPlace(snapshot(), b.peerId, candidate())).toBe(true);
     // Another attempt's, another peer's (no connection to c), a malformed one, a description, a refusal.
@@ -53,9 +53,49 @@ describe('remote candidates applied in place', () => {
     expect(a.peerState('b')).toBe('attempt.open.alive');
     expect(b.peerState('a')).toBe('attempt.open.alive');
     // The candidate applied in place reached a's link (held, then set aside once b's answer named its own link).
-    expect(sim.network.counters.candidatesIgnored).toBe(ignoredBefore + 1);
+    expect(sim.network.stats().candidatesIgnored).toBe(ignoredBefore + 1);
     expect(applyCandidateInPlace(snapshot(), b.peerId, candidate())).toBe(false);
     // One attempt each: nothing above broke the negotiation.
     expect(sim.statesOf('a', 'b').filter((r) => r.state === 'attempt.signaling')).toHaveLength(1);
+  });
+
+  it('takes one for a listener that answered (connecting); an unusable one fails the attempt, which retries', async () => {
+    sim = createSim({ seed: 5, latencyMs: L, signalingLatencyMs: S, config: FAST_CONNECTION });
+    const a = sim.addNode('a');
+    const b = sim.addNode('b');
+    a.connect('b');
+    // The offer reached b, which answered at once: b's attempt waits for the link (connecting).
+    await sim.advance(S);
+    expect(b.peerState('a')).toBe('attempt.connecting');
+    const cid = cidOf(b, a);
+    expect(applyCandidateInPlace(b.actor.getSnapshot(), a.peerId, { cid, signal: { type: 'candidate', candidate: 'memcand:v1:m999', mid: '0' } })).toBe(true);
+    // A well-formed envelope whose candidate the link cannot use: the attempt fails as a bad signal would.
+    const cidA = cidOf(a, b);
+    expect(applyCandidateInPlace(a.actor.getSnapshot(), b.peerId, { cid: cidA, signal: { type: 'candidate', candidate: 'garbage', mid: '0' } })).toBe(true);
+    await sim.advance(1);
+    expect(a.peerState('b')).toBe('retrying');
+    // The dialer retries, and the connection opens on the next attempt.
+    await sim.advance(3_000);
+    expect(a.peerState('b')).toBe('attempt.open.alive');
+  });
+
+  // (No child is left to take a candidate once the manager is done; its `running` check guards
+  // the short draining window, where closeAll has already sent every child to `closed`.)
+  it('a stopped manager takes no candidate, and leaves no heartbeat timer on the clock', async () => {
+    sim = createSim({ seed: 6, latencyMs: L, signalingLatencyMs: S, config: FAST_CONNECTION });
+    const a = sim.addNode('a');
+    const b = sim.addNode('b');
+    const baseline = sim.clock.pendingTimers();
+    a.connect('b');
+    await sim.advance(S);
+    const cid = cidOf(a, b);
+    a.actor.send({ type: 'shutdown' });
+    await sim.advance(10_000);
+    expect(a.actor.getSnapshot().status).toBe('done');
+    expect(applyCandidateInPlace(a.actor.getSnapshot(), b.peerId, { cid, signal: { type: 'candidate', candidate: 'memcand:v1:m999', mid: '0' } })).toBe(false);
+    b.actor.send({ type: 'shutdown' });
+    await sim.advance(10_000);
+    // Both heartbeats stopped with their managers: nothing of theirs is left on the clock.
+    expect(sim.clock.pendingTimers()).toBeLessThanOrEqual(baseline - 2);
   });
 });

@@ -4,9 +4,9 @@ import type { PeerId } from '../../identity/peer-id.js';
 import { assertPuzzle } from '../../identity/position-puzzle.js';
 import type { LinkSignal } from '../../ports/transport.js';
 import type { ConnectionConfig } from './connection-config.js';
-import { heartbeatActor, type HeartbeatSilentEvent } from './heartbeat.js';
+import { heartbeatActor, type HeartbeatEvent } from './heartbeat.js';
 import { PeerChannel, type InboundMessage, type InternalProtocols } from './peer-channel.js';
-import { peerConnectionMachine, type PeerConnectionOutput, type PeerPorts } from './peer-connection.machine.js';
+import { peerConnectionMachine, takesRemoteCandidate, type PeerConnectionOutput, type PeerPorts } from './peer-connection.machine.js';
 import { isOffer, parseSignalEnvelope, type SignalEnvelope } from './signal-envelope.js';
 
 /**
@@ -117,7 +117,7 @@ type Event =
    */
   | { type: 'watch.changed'; peers: readonly PeerId[] }
   | { type: 'shutdown' }
-  | HeartbeatSilentEvent
+  | HeartbeatEvent
   | { type: `xstate.done.actor.${string}`; output: PeerConnectionOutput }
   | { type: `xstate.error.actor.${string}`; error: unknown };
 
@@ -141,9 +141,14 @@ export const connectionManagerMachine = setup({
     tellSilent: enqueueActions(({ context, event, enqueue, self }) => {
       if (event.type !== 'heartbeat.silent') return;
       const entry = context.peers[event.peer];
+      // Checked: a child that finished is gone from `children` before its entry goes (sendTo by id would throw).
       const child = entry ? (self.getSnapshot().children[entry.childId] as PeerActor | undefined) : undefined;
       if (child) enqueue.sendTo(child, { type: 'heartbeat.silent' });
     }),
+    /** The beat threw (a host's `watched` port, say): the manager fails, and its supervisor restarts it. */
+    failHeartbeat: ({ event }) => {
+      if (event.type === 'heartbeat.failed') throw event.error;
+    },
     applyWatch: ({ context, event }) => {
       if (event.type !== 'watch.changed') return;
       for (const peer of event.peers) context.channels.get(peer)?.setWatching(isWatched(context, peer));
@@ -357,7 +362,9 @@ export const connectionManagerMachine = setup({
   initial: 'running',
   states: {
     running: {
-      // One timer per node beats every open connection (heartbeat.ts); it stops with `running`.
+      // One timer per node beats every open connection (heartbeat.ts). It stops when the manager
+      // leaves `running` or stops; a manager that fails leaves it to its parent to stop (XState
+      // stops no children of an actor that errors: the supervisor reaps them).
       invoke: {
         id: 'heartbeat',
         src: 'heartbeat',
@@ -370,6 +377,7 @@ export const connectionManagerMachine = setup({
       },
       on: {
         'heartbeat.silent': { actions: 'tellSilent' },
+        'heartbeat.failed': { actions: 'failHeartbeat' },
         connect: { actions: 'dial' },
         disconnect: { actions: 'closePeer' },
         'signal.in': { actions: 'routeSignal' },
@@ -407,17 +415,19 @@ export function connectWouldDial(snapshot: { context: { peers: Record<string, Pe
 
 /**
  * A remote ICE candidate for an attempt still negotiating goes straight to that attempt's link,
- * as the connection actor's applyRemoteSignal would, without an event for the manager and one
- * for the connection actor: 4 of the ~33 actor events a connection cost its two ends. (The
- * mirror of openAttemptLink relaying local signals without an event.) Returns false for
- * anything else — a description, a refusal, a candidate for no attempt still negotiating, a
- * malformed envelope —, which the caller sends as `signal.in` for routeSignal to handle.
+ * as the connection actor's applyRemoteSignal would (takesRemoteCandidate says when), without an
+ * event for the manager and one for the connection actor: 4 of the ~35 actor events a connection
+ * cost its two ends. (The mirror of openAttemptLink relaying local signals without an event.)
+ * Returns false for anything else — a description, a refusal, a candidate for no attempt still
+ * negotiating, a malformed envelope, a manager no longer running —, which the caller sends as
+ * `signal.in` for routeSignal to handle (or ignore).
  */
 export function applyCandidateInPlace(
-  snapshot: { context: { self: PeerId; peers: Record<string, PeerEntry> }; children: Record<string, unknown> },
+  snapshot: { status: string; value: unknown; context: { self: PeerId; peers: Record<string, PeerEntry> }; children: Record<string, unknown> },
   from: PeerId,
   data: unknown,
 ): boolean {
+  if (snapshot.status !== 'active' || snapshot.value !== 'running') return false;
   const signal = typeof data === 'object' && data !== null ? (data as { signal?: unknown }).signal : undefined;
   if (typeof signal !== 'object' || signal === null || (signal as { type?: unknown }).type !== 'candidate') return false;
   const envelope = parseSignalEnvelope(data);
@@ -426,8 +436,7 @@ export function applyCandidateInPlace(
   const child = entry ? (snapshot.children[entry.childId] as PeerActor | undefined) : undefined;
   if (!child) return false;
   const state = child.getSnapshot();
-  if (state.status !== 'active' || state.context.cid !== envelope.cid) return false;
-  if (!state.matches({ attempt: 'signaling' }) && !state.matches({ attempt: 'connecting' })) return false;
+  if (!takesRemoteCandidate(state, envelope.cid)) return false;
   state.context.link.current?.apply(envelope.signal);
   return true;
 }

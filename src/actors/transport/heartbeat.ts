@@ -1,9 +1,3 @@
-import { fromCallback, type EventObject } from 'xstate';
-import type { PeerId } from '../../identity/peer-id.js';
-import type { Clock } from '../../ports/clock.js';
-import { unwatchedTimeoutMs, type ConnectionConfig } from './connection-config.js';
-import type { PeerChannel } from './peer-channel.js';
-
 /**
  * The heartbeat of every open connection of a node at once, one timer per node: a keepalive
  * where nothing else went out (PeerChannel.keepAlive), and word of each connection whose peer
@@ -18,6 +12,12 @@ import type { PeerChannel } from './peer-channel.js';
  * every node every interval — 15% of a simulated node's actor events at rest. Only a silent peer
  * reaches the manager, as `heartbeat.silent`, which it hands to that peer's connection actor.
  */
+import { fromCallback, type EventObject } from 'xstate';
+import type { PeerId } from '../../identity/peer-id.js';
+import type { Clock } from '../../ports/clock.js';
+import { unwatchedTimeoutMs, type ConnectionConfig } from './connection-config.js';
+import type { PeerChannel } from './peer-channel.js';
+
 export interface HeartbeatInput {
   /** The manager's live channels (the same Map: the beat always sees the current set). */
   channels: ReadonlyMap<PeerId, PeerChannel>;
@@ -27,19 +27,17 @@ export interface HeartbeatInput {
   watched?(peer: PeerId): boolean;
 }
 
-export interface HeartbeatSilentEvent {
-  type: 'heartbeat.silent';
-  peer: PeerId;
-}
+/** To the manager: `peer` fell silent; or the beat threw (the manager fails on it, as it did when the beat was its own action). */
+export type HeartbeatEvent = { type: 'heartbeat.silent'; peer: PeerId } | { type: 'heartbeat.failed'; error: unknown };
 
-/** One beat over `channels` at `now`: keeps the live ones alive and returns the silent ones. */
+/** One beat over `input.channels` at `now`: keeps the live ones alive and returns the silent ones. */
 export function beat(input: HeartbeatInput, now: number): PeerId[] {
   const { heartbeatTimeoutMs, unwatchedHeartbeatFactor } = input.config;
   const unwatchedTimeout = unwatchedTimeoutMs(input.config);
   const silent: PeerId[] = [];
   for (const [peer, channel] of input.channels) {
     if (!channel.authenticated) continue;
-    channel.setWatching(input.watched?.(peer) ?? true);
+    channel.setWatching(input.watched ? input.watched(peer) : true);
     const timeout = channel.watching ? heartbeatTimeoutMs : unwatchedTimeout;
     if (channel.silentFor(now) > timeout) silent.push(peer);
     else channel.keepAlive(unwatchedHeartbeatFactor);
@@ -50,10 +48,19 @@ export function beat(input: HeartbeatInput, now: number): PeerId[] {
 export const heartbeatActor = fromCallback<EventObject, HeartbeatInput>(({ input, sendBack }) => {
   const { clock } = input;
   const interval = input.config.heartbeatIntervalMs;
+  let timer: unknown;
   const tick = () => {
+    let silent: PeerId[];
+    try {
+      silent = beat(input, clock.now());
+    } catch (error) {
+      // Not re-armed: the manager fails on this, and a restarted one invokes a fresh beat.
+      sendBack({ type: 'heartbeat.failed', error } satisfies HeartbeatEvent);
+      return;
+    }
     timer = clock.setTimeout(tick, interval);
-    for (const peer of beat(input, clock.now())) sendBack({ type: 'heartbeat.silent', peer } satisfies HeartbeatSilentEvent);
+    for (const peer of silent) sendBack({ type: 'heartbeat.silent', peer } satisfies HeartbeatEvent);
   };
-  let timer = clock.setTimeout(tick, interval);
+  timer = clock.setTimeout(tick, interval);
   return () => clock.clearTimeout(timer);
 });

@@ -268,6 +268,17 @@ function authMessage(event: Event): AuthMessage | undefined {
  * have arrived after all); applying it again made libdatachannel throw "Unexpected remote
  * answer description in signaling state stable" and killed an attempt that was working.
  */
+/**
+ * Whether an attempt in this state takes a remote candidate with no other effect than handing it
+ * to its link: what `negotiationHandlers['signal.in']` does with a candidate for the attempt's
+ * cid. The connection manager applies such candidates in place (applyCandidateInPlace) instead
+ * of sending an event; keep the two in step.
+ */
+export function takesRemoteCandidate(snapshot: { status: string; matches(value: unknown): boolean; context: { cid: string } }, cid: string): boolean {
+  if (snapshot.status !== 'active' || snapshot.context.cid !== cid) return false;
+  return snapshot.matches({ attempt: 'signaling' }) || snapshot.matches({ attempt: 'connecting' });
+}
+
 const negotiationHandlers = {
   'signal.in': [
     { guard: 'isRejection', target: '#peer.failing', actions: { type: 'fail', params: ({ event }: { event: Event }) => rejection(event) } },
