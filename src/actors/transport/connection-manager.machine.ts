@@ -362,7 +362,7 @@ export const connectionManagerMachine = setup({
   initial: 'running',
   states: {
     running: {
-      // One timer per node beats every open connection (heartbeat.ts). It stops when the manager
+      // One timer per node beats every authenticated connection (heartbeat.ts). It stops when the manager
       // leaves `running` or stops; a manager that fails leaves it to its parent to stop (XState
       // stops no children of an actor that errors: the supervisor reaps them).
       invoke: {
@@ -372,7 +372,8 @@ export const connectionManagerMachine = setup({
           channels: context.channels,
           config: context.config,
           clock: context.ports.clock,
-          ...(context.ports.watched ? { watched: context.ports.watched } : {}),
+          // Called through the ports object: a host's `watched` may use `this`.
+          ...(context.ports.watched ? { watched: (peer: PeerId) => context.ports.watched!(peer) } : {}),
         }),
       },
       on: {
@@ -416,8 +417,9 @@ export function connectWouldDial(snapshot: { context: { peers: Record<string, Pe
 /**
  * A remote ICE candidate for an attempt still negotiating goes straight to that attempt's link,
  * as the connection actor's applyRemoteSignal would (takesRemoteCandidate says when), without an
- * event for the manager and one for the connection actor: 4 of the ~35 actor events a connection
- * cost its two ends. (The mirror of openAttemptLink relaying local signals without an event.)
+ * event for the manager and one for the connection actor: 4 of the ~35 actor events per
+ * connection opened while a crowd joins (both ends; README, Benchmarks). (The mirror of
+ * openAttemptLink relaying local signals without an event.)
  * Returns false for anything else — a description, a refusal, a candidate for no attempt still
  * negotiating, a malformed envelope, a manager no longer running —, which the caller sends as
  * `signal.in` for routeSignal to handle (or ignore).

@@ -258,17 +258,6 @@ function authMessage(event: Event): AuthMessage | undefined {
 }
 
 /**
- * Signals matter only while the link is being negotiated. Once it is up, the untrusted
- * relay must not be able to touch it: a replayed answer or a forged refusal for this
- * attempt's cid is ignored from `authenticating` on, and so is a late relay failure.
- *
- * Each side applies exactly one remote description per attempt (the listener its offer at
- * start, the dialer the first answer): a second copy is ignored. The relay can deliver one
- * twice (an overlay send without an ack is retried through a server, and the first copy may
- * have arrived after all); applying it again made libdatachannel throw "Unexpected remote
- * answer description in signaling state stable" and killed an attempt that was working.
- */
-/**
  * Whether an attempt in this state takes a remote candidate with no other effect than handing it
  * to its link: what `negotiationHandlers['signal.in']` does with a candidate for the attempt's
  * cid. The connection manager applies such candidates in place (applyCandidateInPlace) instead
@@ -279,6 +268,17 @@ export function takesRemoteCandidate(snapshot: { status: string; matches(value: 
   return snapshot.matches({ attempt: 'signaling' }) || snapshot.matches({ attempt: 'connecting' });
 }
 
+/**
+ * Signals matter only while the link is being negotiated. Once it is up, the untrusted
+ * relay must not be able to touch it: a replayed answer or a forged refusal for this
+ * attempt's cid is ignored from `authenticating` on, and so is a late relay failure.
+ *
+ * Each side applies exactly one remote description per attempt (the listener its offer at
+ * start, the dialer the first answer): a second copy is ignored. The relay can deliver one
+ * twice (an overlay send without an ack is retried through a server, and the first copy may
+ * have arrived after all); applying it again made libdatachannel throw "Unexpected remote
+ * answer description in signaling state stable" and killed an attempt that was working.
+ */
 const negotiationHandlers = {
   'signal.in': [
     { guard: 'isRejection', target: '#peer.failing', actions: { type: 'fail', params: ({ event }: { event: Event }) => rejection(event) } },
