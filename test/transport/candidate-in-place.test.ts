@@ -22,15 +22,22 @@ function cidOf(node: SimNode, peer: SimNode): string {
   return child.getSnapshot().context.cid;
 }
 
+/** a dialled b one signaling latency ago: a's offer reached b, b's answer is on its way back. */
+async function dialling(seed: number, extra: string[] = []): Promise<{ sim: Sim; a: SimNode; b: SimNode; others: SimNode[] }> {
+  sim = createSim({ seed, latencyMs: L, signalingLatencyMs: S, config: FAST_CONNECTION });
+  const a = sim.addNode('a');
+  const b = sim.addNode('b');
+  const others = extra.map((name) => sim!.addNode(name));
+  a.connect('b');
+  await sim.advance(S);
+  return { sim, a, b, others };
+}
+
 describe('remote candidates applied in place', () => {
   it('takes a candidate for the attempt still negotiating, and leaves everything else to signal.in', async () => {
-    sim = createSim({ seed: 4, latencyMs: L, signalingLatencyMs: S, config: FAST_CONNECTION });
-    const a = sim.addNode('a');
-    const b = sim.addNode('b');
-    const c = sim.addNode('c');
-    a.connect('b');
-    // a's offer is out, b's answer not yet back: a's attempt is negotiating.
-    await sim.advance(S);
+    const { sim, a, b, others } = await dialling(4, ['c']);
+    const c = others[0]!;
+    // b's answer not yet back: a's attempt is negotiating.
     expect(a.peerState('b')).toBe('attempt.signaling');
     const cid = cidOf(a, b);
     const candidate = (over: Record<string, unknown> = {}) => ({ cid, signal: { type: 'candidate', candidate: 'memcand:v1:m999', mid: '0' }, ...over });
@@ -60,12 +67,8 @@ describe('remote candidates applied in place', () => {
   });
 
   it('takes one for a listener that answered (connecting); an unusable one fails the attempt, which retries', async () => {
-    sim = createSim({ seed: 5, latencyMs: L, signalingLatencyMs: S, config: FAST_CONNECTION });
-    const a = sim.addNode('a');
-    const b = sim.addNode('b');
-    a.connect('b');
-    // The offer reached b, which answered at once: b's attempt waits for the link (connecting).
-    await sim.advance(S);
+    const { sim, a, b } = await dialling(5);
+    // b answered the offer at once: b's attempt waits for the link (connecting).
     expect(b.peerState('a')).toBe('attempt.connecting');
     const cid = cidOf(b, a);
     expect(applyCandidateInPlace(b.actor.getSnapshot(), a.peerId, { cid, signal: { type: 'candidate', candidate: 'memcand:v1:m999', mid: '0' } })).toBe(true);

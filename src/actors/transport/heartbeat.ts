@@ -31,7 +31,7 @@ export interface HeartbeatInput {
 export type HeartbeatEvent = { type: 'heartbeat.silent'; peer: PeerId } | { type: 'heartbeat.failed'; error: unknown };
 
 /** One beat over `input.channels` at `now`: keeps the live ones alive and returns the silent ones. */
-export function beat(input: HeartbeatInput, now: number): PeerId[] {
+function beat(input: HeartbeatInput, now: number): PeerId[] {
   const { heartbeatTimeoutMs, unwatchedHeartbeatFactor } = input.config;
   const unwatchedTimeout = unwatchedTimeoutMs(input.config);
   const silent: PeerId[] = [];
