@@ -175,6 +175,63 @@ describe('lookups declined by nodes not on a ring', () => {
     expect(lookupsTo(first)).toBe(2);
   });
 
+  it('a joiner declined in turn by two joiners it is linked to tries a peer neither of them is', async () => {
+    // Regression (fuzzed, DHT on: a partition 0.6 s into the joins of 7 nodes, healed at 7.9 s):
+    // three joiners, each other's DHT contacts, preferred one another as linked ways in; each
+    // remembered only its last decliner, so it went back to the one before, and all three
+    // re-bootstrapped for good beside a ring of five.
+    const pool = contacts(4);
+    const self = pool.reduce((a, b) => (a.id > b.id ? a : b));
+    const sorted = sortByPosition(pool);
+    const [member, joinerA, joinerB] = [...sorted.slice(sorted.indexOf(self) + 1), ...sorted.slice(0, sorted.indexOf(self))] as [Contact, Contact, Contact];
+    running = startRingActor(self, CONFIG, { linked: [joinerA.id, joinerB.id], bootstrap: [member.id, joinerA.id, joinerB.id] });
+    const h = running;
+    const lookupsTo = (peer: Contact) => h.sends.filter((s) => s.message.t === 'find' && s.to === peer.id).length;
+    await declineNextJoinLookup(h, joinerB);
+    await declineNextJoinLookup(h, joinerB);
+    await declineNextJoinLookup(h, joinerA);
+    expect([lookupsTo(joinerB), lookupsTo(joinerA), lookupsTo(member)]).toEqual([2, 1, 0]);
+    // Both joiners declined within this join: the next way in is the one peer that has not.
+    const findsBefore = lookupsTo(joinerA) + lookupsTo(joinerB);
+    for (let waited = 0; waited <= CONFIG.rebootstrapMaxMs && !h.connects.includes(member.id); waited += 50) await advance(h.clock, 50);
+    expect(h.connects).toContain(member.id);
+    expect(lookupsTo(joinerA) + lookupsTo(joinerB)).toBe(findsBefore);
+  });
+
+  it('a joiner that every sampled peer declined goes round them all again', async () => {
+    // `member` declined once, while it was still joining itself; it must get its turn again
+    // rather than the linked joiner being asked for good.
+    const pool = contacts(3);
+    const self = pool.reduce((a, b) => (a.id > b.id ? a : b));
+    const [joiner, member] = pool.filter((c) => c !== self) as [Contact, Contact];
+    running = startRingActor(self, CONFIG, { linked: [joiner.id], bootstrap: [joiner.id, member.id] });
+    const h = running;
+    const lookupsTo = (peer: Contact) => h.sends.filter((s) => s.message.t === 'find' && s.to === peer.id).length;
+    await declineNextJoinLookup(h, joiner);
+    await declineNextJoinLookup(h, joiner);
+    h.linkUp(member);
+    await declineNextJoinLookup(h, member);
+    await declineNextJoinLookup(h, joiner);
+    expect([lookupsTo(joiner), lookupsTo(member)]).toEqual([3, 1]);
+    await declineNextJoinLookup(h, member);
+    expect([lookupsTo(joiner), lookupsTo(member)]).toEqual([3, 2]);
+  });
+
+  it('a joiner whose only untried way in failed lately asks a live decliner again', async () => {
+    const pool = contacts(3);
+    const self = pool.reduce((a, b) => (a.id > b.id ? a : b));
+    const [decliner, failed] = pool.filter((c) => c !== self) as [Contact, Contact];
+    running = startRingActor(self, CONFIG, { linked: [decliner.id], bootstrap: [decliner.id, failed.id] });
+    const h = running;
+    const lookupsTo = (peer: Contact) => h.sends.filter((s) => s.message.t === 'find' && s.to === peer.id).length;
+    await declineNextJoinLookup(h, decliner);
+    await declineNextJoinLookup(h, decliner);
+    h.actor.send({ type: 'link.down', peer: failed.id, failed: true });
+    await declineNextJoinLookup(h, decliner);
+    expect(lookupsTo(decliner)).toBe(3);
+    expect(h.connects).not.toContain(failed.id);
+  });
+
   it('takes a lookup as sent back only from the decliner it names last, and never founds on an empty decline', async () => {
     const nodes = contacts(4);
     const lowest = nodes.reduce((a, b) => (a.id < b.id ? a : b));

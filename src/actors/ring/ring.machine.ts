@@ -117,11 +117,14 @@ interface Context {
   /** Our id is lower than every peer's in the join's latest sample (see mayFoundRing). */
   lowestSampled: boolean;
   /**
-   * The peers that declined our last join lookup (not on a ring then): from the second failed
-   * join on, the next choice of a way in avoids them while the sample offers anyone else. Two
-   * joiners that are each other's DHT contacts otherwise picked each other again and again, both
-   * re-bootstrapping for good. (Avoided from the first decline, 8 nodes starting together took
-   * 3.6 s instead of 3.2 on average: the first choice was usually a member by the next try.)
+   * The peers that declined our join lookups (not on a ring then) since we last joined, latest
+   * last, at most MAX_DECLINERS, forgotten when every peer sampled is among them: from the
+   * second failed join on, the next choice of a way in avoids them while the sample offers
+   * anyone else. Two joiners that are each other's DHT
+   * contacts otherwise picked each other again and again, both re-bootstrapping for good; with
+   * only the last decliners kept, three did so in turn (fuzzed, DHT on: a partition early in 7
+   * nodes' joins). (Avoided from the first decline, 8 nodes starting together took 3.6 s
+   * instead of 3.2 on average: the first choice was usually a member by the next try.)
    */
   declinedBy: readonly PeerId[];
   /** Stabilization back-off (RingConfig.stabilizeMaxIntervalFactor): rounds in a row that changed nothing, and what they saw. */
@@ -174,6 +177,8 @@ const BOOTSTRAP_NEAR = 16;
  * from the sampled peer, which is 10 times the mean gap between 32 peers sampled among 10,000.
  */
 const MAX_CONTINUATIONS = 8;
+/** Decliners kept (declinedBy): a sample's worth; the oldest go first. */
+const MAX_DECLINERS = BOOTSTRAP_SAMPLE;
 
 const sampleCandidates = fromPromise<PeerId[], { ports: RingPorts; self: PeerId }>(async ({ input }) => {
   try {
@@ -361,10 +366,12 @@ export const ringMachine = setup({
       // starting together); after more, two joiners may be picking each other for good.
       const untried = context.failedJoins >= 2 ? sampled.filter((peer) => !context.declinedBy.includes(peer)) : sampled;
       // Nor one whose link failed lately: the server names the nearest members first, and a
-      // crashed one stays registered until the server's own liveness check drops it.
+      // crashed one stays registered until the server's own liveness check drops it. A live
+      // decliner is a better way in than a failed peer (it may be a member by now).
       const isAlive = aliveCheck(context);
       const live = untried.filter(isAlive);
-      const candidates = live.length > 0 ? live : untried.length > 0 ? untried : sampled;
+      const liveSampled = live.length > 0 ? live : sampled.filter(isAlive);
+      const candidates = liveSampled.length > 0 ? liveSampled : sampled;
       const preferred = candidates.filter((peer) => context.links.has(peer) === (params.prefer === 'linked'));
       const pool = preferred.length > 0 ? preferred : candidates;
       // The sampled peer closest before our position: a lookup from there needs few hops even
@@ -380,8 +387,10 @@ export const ringMachine = setup({
           viaPosition = position;
         }
       }
-      // declinedBy served this one choice: a later re-bootstrap for another reason samples afresh.
-      return { via, continuations: 0, lowestSampled: sampled.every((peer) => peer > context.self.id), declinedBy: [] };
+      // Every peer sampled has declined since we last joined: start the memory afresh, so a
+      // decliner that is a member by now gets its turn again among the rest.
+      const declinedBy = untried.length > 0 ? context.declinedBy : [];
+      return { via, continuations: 0, lowestSampled: sampled.every((peer) => peer > context.self.id), declinedBy };
     }),
     /** Re-ask the lookup from the node where its path ran out: link to it, then look up from there. */
     continueFromCut: assign(({ context, event }) => {
@@ -393,14 +402,14 @@ export const ringMachine = setup({
       return { via: event.node, continuations: context.continuations + 1, lookups };
     }),
     connectVia: assign(({ context }) => (context.via ? { owned: link(context, [context.via], 'discovery') } : {})),
-    becomeAlone: assign({ successors: [], predecessor: undefined, failedJoins: 0 }),
+    becomeAlone: assign({ successors: [], predecessor: undefined, failedJoins: 0, declinedBy: [] }),
     /**
      * A ring of one beside the joiners that declined: the peer we asked stays linked (as the
      * join's `found`), and our first round adopts it (adoptLinkedSuccessors) even while it is
      * still joining; once it is on a ring, stabilization joins the two without waiting for a
      * merge probe.
      */
-    foundRingBesideVia: assign(({ context }) => ({ successors: [], predecessor: undefined, failedJoins: 0, found: context.via })),
+    foundRingBesideVia: assign(({ context }) => ({ successors: [], predecessor: undefined, failedJoins: 0, declinedBy: [], found: context.via })),
     lookupOwnPosition: enqueueActions(({ context, enqueue }, params: { purpose: LookupPurpose }) => {
       const rid = context.nextRid;
       enqueue.assign({ nextRid: rid + 1, lookups: { ...context.lookups, [rid]: params.purpose } });
@@ -470,7 +479,11 @@ export const ringMachine = setup({
     }),
     forgetLookups: assign({ lookups: {} }),
     countContinuation: assign(({ context }) => ({ continuations: context.continuations + 1 })),
-    rememberDecliners: assign(({ event }) => (event.type === 'lookup.declined' ? { declinedBy: event.by } : {})),
+    rememberDecliners: assign(({ context, event }) => {
+      if (event.type !== 'lookup.declined') return {};
+      const kept = context.declinedBy.filter((peer) => !event.by.includes(peer));
+      return { declinedBy: [...kept, ...event.by].slice(-MAX_DECLINERS) };
+    }),
     announceMember: ({ context }) => context.ports.announceMembership?.(true),
     announceNotMember: ({ context }) => context.ports.announceMembership?.(false),
     /**
@@ -486,6 +499,7 @@ export const ringMachine = setup({
     adoptFound: assign(({ context }) => ({
       successors: context.found ? mergeCandidates(context.self, [context.successors, [contactOf(context.found)]], context.config.successorListLength) : context.successors,
       failedJoins: 0,
+      declinedBy: [],
     })),
     countFailedJoin: assign(({ context }) => ({ failedJoins: context.failedJoins + 1, via: undefined, found: undefined })),
     notifySuccessor: ({ context }) => {
