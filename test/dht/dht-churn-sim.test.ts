@@ -6,15 +6,15 @@
  * exactly the XOR-closest alive peers. A failure prints the violations and a replayable scenario.
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { checkNetwork, crashedIds } from '../../sim/check-network.js';
-import { describeViolations } from '../../sim/invariants.js';
 import { checkLookups } from '../../sim/lookup-invariants.js';
 import { checkRoutedSettled, routedSummary } from '../../sim/routed-traffic.js';
-import { arbitraryScenario, arbitraryServerlessScenario, runScenario, scenarioToJson, type Scenario } from '../../sim/scenario.js';
+import { arbitraryScenario, arbitraryServerlessScenario, runScenario, type Scenario } from '../../sim/scenario.js';
 import { createSimulator } from '../../sim/simulator.js';
 import type { DhtConfig } from '../../src/actors/dht/dht-config.js';
 import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG, ringTransientTimeouts } from '../../src/cli/sim-profile.js';
+import { expectNoViolations } from '../helpers/scenario-verdict.js';
 
 const RING = PROPERTY_RING_CONFIG;
 const DHT: Partial<DhtConfig> = { planIntervalMs: 2_000, lookupTimeoutMs: 5_000, linkBudget: 32 };
@@ -29,7 +29,7 @@ async function holds(scenario: Scenario): Promise<void> {
       ...checkRoutedSettled(routed, crashedIds(sim)),
       ...(await checkLookups(sim, { askers: 3, targets: 3, count: 3, maxMs: 10_000, seed: scenario.seed })),
     ];
-    expect(violations, `${describeViolations(violations)}\nrouted: ${JSON.stringify(routedSummary(routed))}\nreplay:\n${scenarioToJson(scenario)}`).toEqual([]);
+    expectNoViolations(violations, scenario, `routed: ${JSON.stringify(routedSummary(routed))}`);
   } finally {
     await sim.close();
   }

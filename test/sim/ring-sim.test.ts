@@ -8,10 +8,11 @@ import { checkNetwork } from '../../sim/check-network.js';
 import { describeViolations, type TransientTimeouts } from '../../sim/invariants.js';
 import { crashedIds } from '../../sim/check-network.js';
 import { checkRoutedSettled } from '../../sim/routed-traffic.js';
-import { arbitraryScenario, runScenario, scenarioToJson, type Scenario } from '../../sim/scenario.js';
+import { arbitraryScenario, runScenario, type Scenario } from '../../sim/scenario.js';
 import { createSimulator, type SimNodeHandle, type Simulator, type SimulatorOptions } from '../../sim/simulator.js';
 import type { RingConfig } from '../../src/actors/ring/ring-config.js';
 import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG, detectionTimeoutMs, ringTransientTimeouts } from '../../src/cli/sim-profile.js';
+import { expectNoViolations } from '../helpers/scenario-verdict.js';
 
 /** The configuration `peersock sim --replay` uses too (src/cli/sim-profile.ts): replays cannot drift from this test. */
 const RING: RingConfig = PROPERTY_RING_CONFIG;
@@ -136,7 +137,7 @@ describe('ring in the simulator', () => {
           const { routed } = await runScenario(sim, scenario);
           const violations = [...check(sim), ...checkRoutedSettled(routed, crashedIds(sim))];
           // On failure: the violations and a replay file for `peersock sim --replay`.
-          expect(violations, `${describeViolations(violations)}\nreplay:\n${scenarioToJson(scenario)}`).toEqual([]);
+          expectNoViolations(violations, scenario);
         } finally {
           await sim.close();
         }

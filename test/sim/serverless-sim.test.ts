@@ -5,13 +5,13 @@
  * message sent meanwhile must have been acked or failed with a reason.
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { checkNetwork, crashedIds } from '../../sim/check-network.js';
-import { describeViolations } from '../../sim/invariants.js';
 import { checkRoutedSettled, routedSummary } from '../../sim/routed-traffic.js';
-import { arbitraryServerlessScenario, runScenario, scenarioToJson } from '../../sim/scenario.js';
+import { arbitraryServerlessScenario, runScenario } from '../../sim/scenario.js';
 import { createSimulator } from '../../sim/simulator.js';
 import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG, ringTransientTimeouts } from '../../src/cli/sim-profile.js';
+import { expectNoViolations } from '../helpers/scenario-verdict.js';
 
 const RING = PROPERTY_RING_CONFIG;
 
@@ -28,7 +28,7 @@ describe('with every signaling server gone', () => {
               ...checkNetwork(sim, { ring: { successorListLength: RING.successorListLength }, timeouts: ringTransientTimeouts(RING) }),
               ...checkRoutedSettled(routed, crashedIds(sim)),
             ];
-            expect(violations, `${describeViolations(violations)}\nrouted: ${JSON.stringify(routedSummary(routed))}\nreplay:\n${scenarioToJson(scenario)}`).toEqual([]);
+            expectNoViolations(violations, scenario, `routed: ${JSON.stringify(routedSummary(routed))}`);
           } finally {
             await sim.close();
           }
