@@ -29,7 +29,7 @@ async function holds(scenario: Scenario): Promise<void> {
       ...checkRoutedSettled(routed, crashedIds(sim)),
       ...(await checkLookups(sim, { askers: 3, targets: 3, count: 3, maxMs: 10_000, seed: scenario.seed })),
     ];
-    expectNoViolations(violations, scenario, `routed: ${JSON.stringify(routedSummary(routed))}`);
+    expectNoViolations(violations, scenario, `routed: ${JSON.stringify(routedSummary(routed))}\ndht: ${JSON.stringify(DHT)} (the replay runs without it: pass it to createSimulator)`);
   } finally {
     await sim.close();
   }

@@ -4,7 +4,8 @@ import { scenarioToJson, type Scenario } from '../../sim/scenario.js';
 
 /**
  * Fails a property case whose checks found violations, with one message that ends in the
- * replay file (`peersock sim --replay`). Not `toEqual([])`: its diff of every violation object
+ * scenario as `peersock sim --replay` reads it (which runs it with the ring and connection
+ * settings of `npm run fuzz`; settings beyond those, such as a DHT, go in `context`). Not `toEqual([])`: its diff of every violation object
  * came last and ran to hundreds of lines, so the tail of a CI log (all a failed run shows
  * here) held the diff but neither the scenario nor the violations' summary.
  */

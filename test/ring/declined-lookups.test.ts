@@ -30,6 +30,13 @@ afterEach(() => {
 /** Contacts sorted clockwise from nodes[0]. */
 const contacts = (count: number, seed = 17): Contact[] => sortByPosition(randomContacts(createSeededRandom(seed), count));
 const sentAfter = (h: RingActorHarness, index: number, t: RingMessage['t']) => h.sends.slice(index).filter((s) => s.message.t === t);
+const lookupsTo = (h: RingActorHarness, peer: Contact) => h.sends.filter((s) => s.message.t === 'find' && s.to === peer.id).length;
+/** The others of `pool` clockwise from `self`: the last is the nearest before it, a joiner's first choice among equals. */
+const clockwiseFrom = (self: Contact, pool: readonly Contact[]): Contact[] => {
+  const sorted = sortByPosition(pool);
+  const at = sorted.indexOf(self);
+  return [...sorted.slice(at + 1), ...sorted.slice(0, at)];
+};
 const state = (h: RingActorHarness) => h.actor.getSnapshot().value;
 
 /** nodes[0] joins through nodes[via] and is answered nodes[successor]; links to the others come up. */
@@ -159,20 +166,17 @@ describe('lookups declined by nodes not on a ring', () => {
     // before it on the ring, so it is the first choice.
     const pool = contacts(3);
     const self = pool.reduce((a, b) => (a.id > b.id ? a : b));
-    const sorted = sortByPosition(pool);
-    const fromSelf = [...sorted.slice(sorted.indexOf(self) + 1), ...sorted.slice(0, sorted.indexOf(self))];
-    const [other, first] = fromSelf as [Contact, Contact];
+    const [other, first] = clockwiseFrom(self, pool) as [Contact, Contact];
     running = startRingActor(self, CONFIG, { linked: [other.id, first.id], bootstrap: [other.id, first.id] });
     const h = running;
-    const lookupsTo = (peer: Contact) => h.sends.filter((s) => s.message.t === 'find' && s.to === peer.id).length;
     // Once declined, the same way in is asked again (it is usually a member by then).
     await declineNextJoinLookup(h, first);
     await declineNextJoinLookup(h, first);
-    expect(lookupsTo(first)).toBe(2);
+    expect(lookupsTo(h, first)).toBe(2);
     expect(state(h)).toBe('rebootstrapping');
     await declineNextJoinLookup(h, other);
-    expect(lookupsTo(other)).toBe(1);
-    expect(lookupsTo(first)).toBe(2);
+    expect(lookupsTo(h, other)).toBe(1);
+    expect(lookupsTo(h, first)).toBe(2);
   });
 
   it('a joiner declined in turn by two joiners it is linked to tries a peer neither of them is', async () => {
@@ -182,39 +186,60 @@ describe('lookups declined by nodes not on a ring', () => {
     // re-bootstrapped for good beside a ring of five.
     const pool = contacts(4);
     const self = pool.reduce((a, b) => (a.id > b.id ? a : b));
-    const sorted = sortByPosition(pool);
-    const [member, joinerA, joinerB] = [...sorted.slice(sorted.indexOf(self) + 1), ...sorted.slice(0, sorted.indexOf(self))] as [Contact, Contact, Contact];
+    const [member, joinerA, joinerB] = clockwiseFrom(self, pool) as [Contact, Contact, Contact];
     running = startRingActor(self, CONFIG, { linked: [joinerA.id, joinerB.id], bootstrap: [member.id, joinerA.id, joinerB.id] });
     const h = running;
-    const lookupsTo = (peer: Contact) => h.sends.filter((s) => s.message.t === 'find' && s.to === peer.id).length;
     await declineNextJoinLookup(h, joinerB);
     await declineNextJoinLookup(h, joinerB);
     await declineNextJoinLookup(h, joinerA);
-    expect([lookupsTo(joinerB), lookupsTo(joinerA), lookupsTo(member)]).toEqual([2, 1, 0]);
+    expect([lookupsTo(h, joinerB), lookupsTo(h, joinerA), lookupsTo(h, member)]).toEqual([2, 1, 0]);
     // Both joiners declined within this join: the next way in is the one peer that has not.
-    const findsBefore = lookupsTo(joinerA) + lookupsTo(joinerB);
+    const findsBefore = lookupsTo(h, joinerA) + lookupsTo(h, joinerB);
     for (let waited = 0; waited <= CONFIG.rebootstrapMaxMs && !h.connects.includes(member.id); waited += 50) await advance(h.clock, 50);
     expect(h.connects).toContain(member.id);
-    expect(lookupsTo(joinerA) + lookupsTo(joinerB)).toBe(findsBefore);
+    expect(lookupsTo(h, joinerA) + lookupsTo(h, joinerB)).toBe(findsBefore);
   });
 
   it('a joiner that every sampled peer declined goes round them all again', async () => {
     // `member` declined once, while it was still joining itself; it must get its turn again
     // rather than the linked joiner being asked for good.
+    // Once both are linked, `joiner` (nearest before us) is the first choice among equals.
     const pool = contacts(3);
     const self = pool.reduce((a, b) => (a.id > b.id ? a : b));
-    const [joiner, member] = pool.filter((c) => c !== self) as [Contact, Contact];
+    const [member, joiner] = clockwiseFrom(self, pool) as [Contact, Contact];
     running = startRingActor(self, CONFIG, { linked: [joiner.id], bootstrap: [joiner.id, member.id] });
     const h = running;
-    const lookupsTo = (peer: Contact) => h.sends.filter((s) => s.message.t === 'find' && s.to === peer.id).length;
     await declineNextJoinLookup(h, joiner);
     await declineNextJoinLookup(h, joiner);
     h.linkUp(member);
     await declineNextJoinLookup(h, member);
     await declineNextJoinLookup(h, joiner);
-    expect([lookupsTo(joiner), lookupsTo(member)]).toEqual([3, 1]);
+    expect([lookupsTo(h, joiner), lookupsTo(h, member)]).toEqual([3, 1]);
     await declineNextJoinLookup(h, member);
-    expect([lookupsTo(joiner), lookupsTo(member)]).toEqual([3, 2]);
+    expect([lookupsTo(h, joiner), lookupsTo(h, member)]).toEqual([3, 2]);
+  });
+
+  it('a joiner whose way in failed does not take it again while a decliner may have joined since', async () => {
+    // `dead` is still sampled (registered at the server) but every dial to it fails, and each
+    // failure is forgotten (failedMemoryMs) before the next choice, as after long backoffs.
+    const forgetful: RingConfig = { ...CONFIG, failedMemoryMs: 100, unreachableMemoryMs: 100 };
+    const pool = contacts(3);
+    const self = pool.reduce((a, b) => (a.id > b.id ? a : b));
+    const [decliner, dead] = pool.filter((c) => c !== self) as [Contact, Contact];
+    running = startRingActor(self, forgetful, { linked: [decliner.id], bootstrap: [decliner.id, dead.id] });
+    const h = running;
+    await declineNextJoinLookup(h, decliner, [], forgetful);
+    await declineNextJoinLookup(h, decliner, [], forgetful);
+    for (let waited = 0; waited <= forgetful.rebootstrapMaxMs && !h.connects.includes(dead.id); waited += 50) await advance(h.clock, 50);
+    expect(h.connects).toContain(dead.id);
+    h.actor.send({ type: 'link.down', peer: dead.id, failed: true });
+    expect(state(h)).toBe('rebootstrapping');
+    await advance(h.clock, 200);
+    // Both have failed us since we last joined: the memory starts afresh, and the linked
+    // decliner is asked again rather than the dead peer dialled once more.
+    await declineNextJoinLookup(h, decliner, [], forgetful);
+    expect(lookupsTo(h, decliner)).toBe(3);
+    expect(h.connects.filter((peer) => peer === dead.id)).toHaveLength(1);
   });
 
   it('a joiner whose only untried way in failed lately asks a live decliner again', async () => {
@@ -223,12 +248,11 @@ describe('lookups declined by nodes not on a ring', () => {
     const [decliner, failed] = pool.filter((c) => c !== self) as [Contact, Contact];
     running = startRingActor(self, CONFIG, { linked: [decliner.id], bootstrap: [decliner.id, failed.id] });
     const h = running;
-    const lookupsTo = (peer: Contact) => h.sends.filter((s) => s.message.t === 'find' && s.to === peer.id).length;
     await declineNextJoinLookup(h, decliner);
     await declineNextJoinLookup(h, decliner);
     h.actor.send({ type: 'link.down', peer: failed.id, failed: true });
     await declineNextJoinLookup(h, decliner);
-    expect(lookupsTo(decliner)).toBe(3);
+    expect(lookupsTo(h, decliner)).toBe(3);
     expect(h.connects).not.toContain(failed.id);
   });
 
@@ -277,9 +301,9 @@ describe('lookups declined by nodes not on a ring', () => {
 });
 
 /** Runs the clock until the joiner sends its next join lookup, and sends it back from `decliner` (after `earlier` declined it). */
-async function declineNextJoinLookup(h: RingActorHarness, decliner: Contact, earlier: readonly PeerId[] = []): Promise<void> {
+async function declineNextJoinLookup(h: RingActorHarness, decliner: Contact, earlier: readonly PeerId[] = [], config = CONFIG): Promise<void> {
   const seen = h.sends.length;
-  for (let waited = 0; waited <= CONFIG.rebootstrapMaxMs; waited += 50) {
+  for (let waited = 0; waited <= config.rebootstrapMaxMs; waited += 50) {
     const find = h.sends.slice(seen).find((s) => s.message.t === 'find')?.message;
     if (find?.t === 'find') {
       h.from(decliner, { ...find, skip: [...earlier, decliner.id] });

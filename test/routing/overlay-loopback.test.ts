@@ -142,7 +142,7 @@ describe('discovery and signaling without servers, over real WebRTC on loopback'
     let pair: { a: PeerSockNode; b: PeerSockNode; before: ReturnType<PeerSockNode['signalPaths']>[] } | undefined;
     let tried = 0;
     for (const [a, b] of [...nearby, ...anyPair]) {
-      if (pair || tried >= 10 || a.peers().includes(b.id)) continue;
+      if (pair || tried >= 10 || a.peers().includes(b.id) || b.peers().includes(a.id)) continue;
       tried += 1;
       const before = [a.signalPaths(), b.signalPaths()];
       if (await a.send(b.id, 'test/probe', new Uint8Array([1])).then(() => true, () => false)) pair = { a, b, before };

@@ -117,16 +117,20 @@ interface Context {
   /** Our id is lower than every peer's in the join's latest sample (see mayFoundRing). */
   lowestSampled: boolean;
   /**
-   * The peers that declined our join lookups (not on a ring then) since we last joined, latest
-   * last, at most MAX_DECLINERS, forgotten when every peer sampled is among them: from the
-   * second failed join on, the next choice of a way in avoids them while the sample offers
-   * anyone else. Two joiners that are each other's DHT
-   * contacts otherwise picked each other again and again, both re-bootstrapping for good; with
-   * only the last decliners kept, three did so in turn (fuzzed, DHT on: a partition early in 7
-   * nodes' joins). (Avoided from the first decline, 8 nodes starting together took 3.6 s
-   * instead of 3.2 on average: the first choice was usually a member by the next try.)
+   * Peers that did not get us in since we last joined: those that declined our join lookups
+   * (not on a ring then) and the way in of each failed join, latest last, at most
+   * MAX_FAILED_WAYS_IN, forgotten when every peer sampled is among them. From the second failed
+   * join on, the next choice of a way in avoids them while the sample offers anyone else alive.
+   * Kept for the last join only, three joiners that were each other's DHT contacts (a node that
+   * lost its place samples those first, and prefers linked peers) picked one another in turn
+   * for good (fuzzed, DHT on: a partition early in 7 nodes' joins); two did so when not even
+   * that was kept. Failed ways in count too: a crashed peer still registered at the server is
+   * forgotten as failed (failedMemoryMs) before a long backoff ends, and would otherwise be
+   * chosen again and again while the decliners, members by then, were avoided. (Avoided from
+   * the first decline, 8 nodes starting together took 3.6 s instead of 3.2 on average: the first
+   * choice was usually a member by the next try.)
    */
-  declinedBy: readonly PeerId[];
+  failedWaysIn: readonly PeerId[];
   /** Stabilization back-off (RingConfig.stabilizeMaxIntervalFactor): rounds in a row that changed nothing, and what they saw. */
   calm: { rounds: number; neighbourhood: string };
 }
@@ -177,8 +181,14 @@ const BOOTSTRAP_NEAR = 16;
  * from the sampled peer, which is 10 times the mean gap between 32 peers sampled among 10,000.
  */
 const MAX_CONTINUATIONS = 8;
-/** Decliners kept (declinedBy): a sample's worth; the oldest go first. */
-const MAX_DECLINERS = BOOTSTRAP_SAMPLE;
+/** Peers kept in failedWaysIn: a sample's worth; the oldest go first. */
+const MAX_FAILED_WAYS_IN = BOOTSTRAP_SAMPLE;
+
+/** `list` with `peers` added as its latest entries (see failedWaysIn). */
+function withFailedWaysIn(list: readonly PeerId[], peers: readonly PeerId[]): readonly PeerId[] {
+  if (peers.length === 0) return list;
+  return [...list.filter((peer) => !peers.includes(peer)), ...peers].slice(-MAX_FAILED_WAYS_IN);
+}
 
 const sampleCandidates = fromPromise<PeerId[], { ports: RingPorts; self: PeerId }>(async ({ input }) => {
   try {
@@ -363,15 +373,13 @@ export const ringMachine = setup({
     chooseVia: assign(({ context, event }, params: { prefer: 'linked' | 'unlinked' }) => {
       const sampled = (event as unknown as { output: PeerId[] }).output;
       // After one decline the same way in is usually a member by the next attempt (nodes
-      // starting together); after more, two joiners may be picking each other for good.
-      const untried = context.failedJoins >= 2 ? sampled.filter((peer) => !context.declinedBy.includes(peer)) : sampled;
+      // starting together); after more, joiners may be picking one another for good.
+      const untried = context.failedJoins >= 2 ? sampled.filter((peer) => !context.failedWaysIn.includes(peer)) : sampled;
       // Nor one whose link failed lately: the server names the nearest members first, and a
       // crashed one stays registered until the server's own liveness check drops it. A live
       // decliner is a better way in than a failed peer (it may be a member by now).
       const isAlive = aliveCheck(context);
-      const live = untried.filter(isAlive);
-      const liveSampled = live.length > 0 ? live : sampled.filter(isAlive);
-      const candidates = liveSampled.length > 0 ? liveSampled : sampled;
+      const candidates = [untried.filter(isAlive), sampled.filter(isAlive), untried].find((peers) => peers.length > 0) ?? sampled;
       const preferred = candidates.filter((peer) => context.links.has(peer) === (params.prefer === 'linked'));
       const pool = preferred.length > 0 ? preferred : candidates;
       // The sampled peer closest before our position: a lookup from there needs few hops even
@@ -389,8 +397,8 @@ export const ringMachine = setup({
       }
       // Every peer sampled has declined since we last joined: start the memory afresh, so a
       // decliner that is a member by now gets its turn again among the rest.
-      const declinedBy = untried.length > 0 ? context.declinedBy : [];
-      return { via, continuations: 0, lowestSampled: sampled.every((peer) => peer > context.self.id), declinedBy };
+      const failedWaysIn = untried.length > 0 ? context.failedWaysIn : [];
+      return { via, continuations: 0, lowestSampled: sampled.every((peer) => peer > context.self.id), failedWaysIn };
     }),
     /** Re-ask the lookup from the node where its path ran out: link to it, then look up from there. */
     continueFromCut: assign(({ context, event }) => {
@@ -402,14 +410,14 @@ export const ringMachine = setup({
       return { via: event.node, continuations: context.continuations + 1, lookups };
     }),
     connectVia: assign(({ context }) => (context.via ? { owned: link(context, [context.via], 'discovery') } : {})),
-    becomeAlone: assign({ successors: [], predecessor: undefined, failedJoins: 0, declinedBy: [] }),
+    becomeAlone: assign({ successors: [], predecessor: undefined, failedJoins: 0, failedWaysIn: [] }),
     /**
      * A ring of one beside the joiners that declined: the peer we asked stays linked (as the
      * join's `found`), and our first round adopts it (adoptLinkedSuccessors) even while it is
      * still joining; once it is on a ring, stabilization joins the two without waiting for a
      * merge probe.
      */
-    foundRingBesideVia: assign(({ context }) => ({ successors: [], predecessor: undefined, failedJoins: 0, declinedBy: [], found: context.via })),
+    foundRingBesideVia: assign(({ context }) => ({ successors: [], predecessor: undefined, failedJoins: 0, failedWaysIn: [], found: context.via })),
     lookupOwnPosition: enqueueActions(({ context, enqueue }, params: { purpose: LookupPurpose }) => {
       const rid = context.nextRid;
       enqueue.assign({ nextRid: rid + 1, lookups: { ...context.lookups, [rid]: params.purpose } });
@@ -479,11 +487,7 @@ export const ringMachine = setup({
     }),
     forgetLookups: assign({ lookups: {} }),
     countContinuation: assign(({ context }) => ({ continuations: context.continuations + 1 })),
-    rememberDecliners: assign(({ context, event }) => {
-      if (event.type !== 'lookup.declined') return {};
-      const kept = context.declinedBy.filter((peer) => !event.by.includes(peer));
-      return { declinedBy: [...kept, ...event.by].slice(-MAX_DECLINERS) };
-    }),
+    rememberDecliners: assign(({ context, event }) => (event.type === 'lookup.declined' ? { failedWaysIn: withFailedWaysIn(context.failedWaysIn, event.by) } : {})),
     announceMember: ({ context }) => context.ports.announceMembership?.(true),
     announceNotMember: ({ context }) => context.ports.announceMembership?.(false),
     /**
@@ -499,9 +503,14 @@ export const ringMachine = setup({
     adoptFound: assign(({ context }) => ({
       successors: context.found ? mergeCandidates(context.self, [context.successors, [contactOf(context.found)]], context.config.successorListLength) : context.successors,
       failedJoins: 0,
-      declinedBy: [],
+      failedWaysIn: [],
     })),
-    countFailedJoin: assign(({ context }) => ({ failedJoins: context.failedJoins + 1, via: undefined, found: undefined })),
+    countFailedJoin: assign(({ context }) => ({
+      failedJoins: context.failedJoins + 1,
+      failedWaysIn: context.via === undefined ? context.failedWaysIn : withFailedWaysIn(context.failedWaysIn, [context.via]),
+      via: undefined,
+      found: undefined,
+    })),
     notifySuccessor: ({ context }) => {
       const next = successor(context);
       if (next) context.ports.send(next.id, { t: 'notify' });
@@ -767,7 +776,7 @@ export const ringMachine = setup({
     pending: [],
     continuations: 0,
     lowestSampled: false,
-    declinedBy: [],
+    failedWaysIn: [],
     calm: { rounds: 0, neighbourhood: '' },
   }),
   // A node restarted after an error may still be listed as a member by the signaling server.
