@@ -17,7 +17,8 @@ import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG, ringTransientTimeouts } from
 import { checkNetwork, crashedIds } from './check-network.js';
 import { checkRoutedSettled } from './routed-traffic.js';
 import { describeViolations } from './invariants.js';
-import { arbitraryScenario, arbitraryServerlessScenario, runScenario, scenarioToJson, type Scenario } from './scenario.js';
+import { arbitraryScenario, arbitraryServerlessScenario, runScenario, type Scenario } from './scenario.js';
+import { replayFileText } from './replay-file.js';
 import { createSimulator } from './simulator.js';
 
 const intEnv = (name: string, fallback: number): number => {
@@ -38,11 +39,6 @@ const ring = PROPERTY_RING_CONFIG;
 const connection = PROPERTY_CONNECTION;
 const timeouts = ringTransientTimeouts(ring);
 
-/** The scenario plus the settings it ran under, as `peersock sim --replay` reads it. */
-export function replayFile(scenario: Scenario): string {
-  const json = JSON.parse(scenarioToJson(scenario)) as Record<string, unknown>;
-  return `${JSON.stringify({ ...json, sim: { ring, connection } }, null, 2)}\n`;
-}
 
 let cases = 0;
 let lastFailure: { scenario: Scenario; report: string } | undefined;
@@ -80,7 +76,7 @@ try {
   if (lastFailure) {
     console.error(`\nviolations of the shrunk scenario:\n${lastFailure.report}`);
     const file = path.resolve(outDir, `fuzz-failure-${lastFailure.scenario.seed}.json`);
-    writeFileSync(file, replayFile(lastFailure.scenario));
+    writeFileSync(file, replayFileText(lastFailure.scenario, { ring, connection }));
     console.error(`\nshrunk scenario written to ${file}\nreproduce with: npm run peersock -- sim --replay ${file}`);
   }
   process.exitCode = 1;

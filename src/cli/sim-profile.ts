@@ -1,4 +1,5 @@
 import type { TransientTimeouts } from '../../sim/invariants.js';
+import type { LookupCheckOptions } from '../../sim/lookup-invariants.js';
 import type { SimulatorOptions } from '../../sim/simulator.js';
 import { DEFAULT_RING_CONFIG, type RingConfig } from '../actors/ring/ring-config.js';
 
@@ -9,6 +10,15 @@ import { DEFAULT_RING_CONFIG, type RingConfig } from '../actors/ring/ring-config
  */
 export const PROPERTY_RING_CONFIG: RingConfig = { ...DEFAULT_RING_CONFIG, successorListLength: 8, mergeIntervalMs: 10_000 };
 export const PROPERTY_CONNECTION = { heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 3_000 } as const satisfies NonNullable<SimulatorOptions['connection']>;
+
+/**
+ * The lookups the DHT churn property checks after its quiet period (test/dht/dht-churn-sim.test.ts),
+ * and `peersock sim --replay` with DHT settings: 3 askers × 3 random targets, the 3 XOR-closest
+ * alive peers each, within 10 virtual s, drawn from the scenario's seed.
+ */
+export function propertyLookupCheck(seed: number): LookupCheckOptions {
+  return { askers: 3, targets: 3, count: 3, maxMs: 10_000, seed };
+}
 
 /** Scheduling slack on top of each ring timeout. */
 const SLACK_MS = 1_000;

@@ -2,7 +2,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { replayFileText } from '../../sim/replay-file.js';
 import { scenarioToJson } from '../../sim/scenario.js';
+import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG } from '../../src/cli/sim-profile.js';
 import { runCliProcess } from './cli-process.js';
 
 const base = mkdtempSync(path.join(tmpdir(), 'peersock-cli-sim-'));
@@ -97,6 +99,38 @@ describe('peersock sim', () => {
     expect(result.code, result.stdout + result.stderr).toBe(1);
     expect(result.stdout).toMatch(/invariants: FAIL — \d+ violations \(.*(successor|predecessor).*\)/);
     expect(result.stdout).toMatch(/- \[(successor|predecessor|successor-list)\] /);
+  });
+
+  it('--replay with DHT settings runs the DHT and checks lookups too (the three joiners of stop 18 heal)', async () => {
+    // Fuzzed with the DHT on: a partition 0.6 s into 7 nodes' joins left 3 of them
+    // re-bootstrapping for good beside a ring of five (ring.machine.ts, failedWaysIn).
+    const file = path.join(base, 'dht.json');
+    const scenario = {
+      seed: 923_842_562,
+      nodes: 7,
+      steps: [
+        { at: 627, op: 'partition' as const, groups: 2, pick: 26_334 },
+        { at: 7_917, op: 'join' as const },
+        { at: 7_917, op: 'heal' as const },
+      ],
+      quietMs: 60_000,
+      routedEveryMs: 1_000,
+    };
+    writeFileSync(file, replayFileText(scenario, { ring: PROPERTY_RING_CONFIG, connection: PROPERTY_CONNECTION, dht: { planIntervalMs: 2_000, lookupTimeoutMs: 5_000, linkBudget: 32 } }));
+    const result = await runCliProcess(['sim', '--replay', file], 60_000);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toContain('DHT on ({"planIntervalMs":2000,"lookupTimeoutMs":5000,"linkBudget":32}): lookups are checked too');
+    expect(result.stdout).toContain('8 nodes alive');
+    expect(result.stdout).toContain('invariants: all hold');
+  });
+
+  it('--replay with DHT settings that are not numbers exits 2', async () => {
+    const file = path.join(base, 'bad-dht.json');
+    const json = JSON.parse(scenarioToJson({ seed: 1, nodes: 2, steps: [], quietMs: 0 })) as object;
+    writeFileSync(file, JSON.stringify({ ...json, sim: { dht: { k: 'twenty' } } }));
+    const result = await runCliProcess(['sim', '--replay', file]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('"sim.dht" must be an object of numbers');
   });
 
   it('--replay of a file that is not a scenario exits 2', async () => {

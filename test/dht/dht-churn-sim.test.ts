@@ -13,7 +13,7 @@ import { checkRoutedSettled, routedSummary } from '../../sim/routed-traffic.js';
 import { arbitraryScenario, arbitraryServerlessScenario, runScenario, type Scenario } from '../../sim/scenario.js';
 import { createSimulator } from '../../sim/simulator.js';
 import type { DhtConfig } from '../../src/actors/dht/dht-config.js';
-import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG, ringTransientTimeouts } from '../../src/cli/sim-profile.js';
+import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG, propertyLookupCheck, ringTransientTimeouts } from '../../src/cli/sim-profile.js';
 import { expectNoViolations } from '../helpers/scenario-verdict.js';
 
 const RING = PROPERTY_RING_CONFIG;
@@ -27,9 +27,9 @@ async function holds(scenario: Scenario): Promise<void> {
     const violations = [
       ...checkNetwork(sim, { ring: { successorListLength: RING.successorListLength }, timeouts: ringTransientTimeouts(RING) }),
       ...checkRoutedSettled(routed, crashedIds(sim)),
-      ...(await checkLookups(sim, { askers: 3, targets: 3, count: 3, maxMs: 10_000, seed: scenario.seed })),
+      ...(await checkLookups(sim, propertyLookupCheck(scenario.seed))),
     ];
-    expectNoViolations(violations, scenario, `routed: ${JSON.stringify(routedSummary(routed))}\ndht: ${JSON.stringify(DHT)} (the replay runs without it: pass it to createSimulator)`);
+    expectNoViolations(violations, scenario, { ring: RING, connection: PROPERTY_CONNECTION, dht: DHT }, `routed: ${JSON.stringify(routedSummary(routed))}`);
   } finally {
     await sim.close();
   }

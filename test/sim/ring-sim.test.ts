@@ -137,7 +137,7 @@ describe('ring in the simulator', () => {
           const { routed } = await runScenario(sim, scenario);
           const violations = [...check(sim), ...checkRoutedSettled(routed, crashedIds(sim))];
           // On failure: the violations and a replay file for `peersock sim --replay`.
-          expectNoViolations(violations, scenario);
+          expectNoViolations(violations, scenario, { ring: RING, connection: PROPERTY_CONNECTION });
         } finally {
           await sim.close();
         }

@@ -28,7 +28,7 @@ describe('with every signaling server gone', () => {
               ...checkNetwork(sim, { ring: { successorListLength: RING.successorListLength }, timeouts: ringTransientTimeouts(RING) }),
               ...checkRoutedSettled(routed, crashedIds(sim)),
             ];
-            expectNoViolations(violations, scenario, `routed: ${JSON.stringify(routedSummary(routed))}`);
+            expectNoViolations(violations, scenario, { ring: RING, connection: PROPERTY_CONNECTION }, `routed: ${JSON.stringify(routedSummary(routed))}`);
           } finally {
             await sim.close();
           }

@@ -1,11 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { formatDuration, parseChurnModel, parseDuration, type ChurnModel } from '../../../sim/churn.js';
 import { checkNetwork, crashedIds } from '../../../sim/check-network.js';
+import { checkLookups } from '../../../sim/lookup-invariants.js';
+import type { ReplaySettings } from '../../../sim/replay-file.js';
 import { checkRoutedSettled, routedSummary } from '../../../sim/routed-traffic.js';
 import { describeViolations, type Violation } from '../../../sim/invariants.js';
 import { runScenario, scenarioFromJson, type Scenario } from '../../../sim/scenario.js';
 import { createSimulator } from '../../../sim/simulator.js';
 import type { RunSummary } from '../../../sim/report.js';
+import type { DhtConfig } from '../../actors/dht/dht-config.js';
 import { DEFAULT_RING_CONFIG, type RingConfig } from '../../actors/ring/ring-config.js';
 import type { ConnectionConfig } from '../../actors/transport/connection-config.js';
 import { isPeerSockError } from '../../errors.js';
@@ -13,7 +16,7 @@ import { integerOption, parseCommandArgs } from '../args.js';
 import type { Command } from '../command.js';
 import { processIo, type Io } from '../output.js';
 import { createProgressBar } from '../progress.js';
-import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG, ringTransientTimeouts } from '../sim-profile.js';
+import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG, propertyLookupCheck, ringTransientTimeouts } from '../sim-profile.js';
 import { defaultJoinWindowMs, runChurn, type ChurnRunResult } from '../sim-run.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from '../usage-error.js';
 
@@ -179,12 +182,6 @@ export function summaryTable(result: ChurnRunResult, run: { sampleMs: number; wa
   return [`${'metric'.padEnd(width)}  value`, `${'-'.repeat(width)}  -----`, ...rows.map(([name, value]) => `${name.padEnd(width)}  ${value}`)];
 }
 
-/** The simulator settings a replay file may carry (npm run fuzz writes them). */
-interface ReplaySettings {
-  ring?: Partial<RingConfig>;
-  connection?: Partial<ConnectionConfig>;
-}
-
 export function readReplayFile(text: string): { scenario: Scenario; settings: ReplaySettings } {
   const scenario = scenarioFromJson(text);
   const raw = (JSON.parse(text) as { sim?: unknown }).sim;
@@ -192,11 +189,13 @@ export function readReplayFile(text: string): { scenario: Scenario; settings: Re
   if (raw !== undefined) {
     const isNumbers = (value: unknown): value is Record<string, number> =>
       typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'number' && Number.isFinite(v));
-    const { ring, connection } = raw as { ring?: unknown; connection?: unknown };
+    const { ring, connection, dht } = raw as { ring?: unknown; connection?: unknown; dht?: unknown };
     if (ring !== undefined && !isNumbers(ring)) throw new UsageError('--replay: "sim.ring" must be an object of numbers', NAME);
     if (connection !== undefined && !isNumbers(connection)) throw new UsageError('--replay: "sim.connection" must be an object of numbers', NAME);
+    if (dht !== undefined && !isNumbers(dht)) throw new UsageError('--replay: "sim.dht" must be an object of numbers', NAME);
     if (ring) settings.ring = ring as Partial<RingConfig>;
     if (connection) settings.connection = connection as Partial<ConnectionConfig>;
+    if (dht) settings.dht = dht as Partial<DhtConfig>;
   }
   return { scenario, settings };
 }
@@ -215,7 +214,15 @@ async function replay(io: Io, file: string, ringR: number | undefined, traceFile
   io.out(
     `peersock sim --replay ${file}: seed ${scenario.seed}, ${scenario.nodes} initial nodes, ${scenario.steps.length} steps, quiet ${formatDuration(scenario.quietMs)}, r = ${ring.successorListLength}`,
   );
-  const sim = createSimulator({ seed: scenario.seed, ring, connection, traceLimit: 1_000, ...(traceFile !== undefined ? { traceFile } : {}) });
+  if (settings.dht) io.out(`DHT on (${JSON.stringify(settings.dht)}): lookups are checked too`);
+  const sim = createSimulator({
+    seed: scenario.seed,
+    ring,
+    connection,
+    traceLimit: 1_000,
+    ...(settings.dht ? { dht: settings.dht } : {}),
+    ...(traceFile !== undefined ? { traceFile } : {}),
+  });
   let violations: Violation[];
   try {
     const result = await runScenario(sim, scenario);
@@ -224,6 +231,7 @@ async function replay(io: Io, file: string, ringR: number | undefined, traceFile
     violations = [
       ...checkNetwork(sim, { ring: { successorListLength: ring.successorListLength }, timeouts: ringTransientTimeouts(ring) }),
       ...checkRoutedSettled(result.routed, crashedIds(sim)),
+      ...(settings.dht ? await checkLookups(sim, propertyLookupCheck(scenario.seed)) : []),
     ];
     if (result.routed.length > 0) io.out(`routed messages: ${Object.entries(routedSummary(result.routed)).map(([outcome, n]) => `${n} ${outcome}`).join(', ')}`);
     if (traceFile !== undefined) io.out(`trace: ${sim.traceTotal().toLocaleString('en-US')} entries written to ${traceFile} (hash ${sim.traceHash().slice(0, 16)})`);
