@@ -6,6 +6,9 @@
  * the shrunk scenario, with the simulator settings it ran under, to a file that
  * `peersock sim --replay <file>` reproduces.
  *
+ * PEERSOCK_FUZZ_DHT=1 runs either with the DHT on and checks lookups too, as
+ * test/dht/dht-churn-sim.test.ts does.
+ *
  * Environment: PEERSOCK_FUZZ_RUNS (default 200), PEERSOCK_FUZZ_SEED (fast-check seed, to
  * rerun a reported failure), PEERSOCK_FUZZ_MAX_NODES (default 16), PEERSOCK_FUZZ_MAX_STEPS
  * (default 10), PEERSOCK_FUZZ_QUIET_MS (quiet period, default 60000), PEERSOCK_FUZZ_OUT (directory for the failure file, default the current one).
@@ -13,7 +16,8 @@
 import fc from 'fast-check';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG, ringTransientTimeouts } from '../src/cli/sim-profile.js';
+import { PROPERTY_CONNECTION, PROPERTY_DHT_CONFIG, PROPERTY_RING_CONFIG, propertyLookupCheck, ringTransientTimeouts } from '../src/cli/sim-profile.js';
+import { checkLookups } from './lookup-invariants.js';
 import { checkNetwork, crashedIds } from './check-network.js';
 import { checkRoutedSettled } from './routed-traffic.js';
 import { describeViolations } from './invariants.js';
@@ -39,11 +43,13 @@ const ring = PROPERTY_RING_CONFIG;
 const connection = PROPERTY_CONNECTION;
 const timeouts = ringTransientTimeouts(ring);
 
-
 let cases = 0;
 let lastFailure: { scenario: Scenario; report: string } | undefined;
 
 const serverless = process.env.PEERSOCK_FUZZ_SERVERLESS === '1';
+// With the DHT on, as test/dht/dht-churn-sim.test.ts: lookups are checked too.
+const dht = process.env.PEERSOCK_FUZZ_DHT === '1' ? PROPERTY_DHT_CONFIG : undefined;
+const settings = { ring, connection, ...(dht ? { dht } : {}) };
 const scenarios = serverless
   ? arbitraryServerlessScenario({ minNodes: 4, maxNodes, maxSteps, serversGoneAtMs: 40_000, maxGapMs: 10_000, quietMs, routedEveryMs: 1_000 })
   : arbitraryScenario({ maxNodes, maxSteps, maxGapMs: 10_000, quietMs, routedEveryMs: 1_000 });
@@ -51,12 +57,13 @@ const scenarios = serverless
 const property = fc.asyncProperty(scenarios, async (scenario) => {
   cases += 1;
   if (cases % 10 === 0) process.stderr.write(`fuzz: ${cases} cases\n`);
-  const sim = createSimulator({ seed: scenario.seed, ring, connection, traceLimit: 1_000 });
+  const sim = createSimulator({ seed: scenario.seed, ...settings, traceLimit: 1_000 });
   try {
     const { routed } = await runScenario(sim, scenario);
     const violations = [
       ...checkNetwork(sim, { ring: { successorListLength: ring.successorListLength }, timeouts }),
       ...checkRoutedSettled(routed, crashedIds(sim)),
+      ...(dht ? await checkLookups(sim, propertyLookupCheck(scenario.seed)) : []),
     ];
     if (violations.length > 0) {
       // The last failing case fast-check tries is the shrunk counterexample it reports.
@@ -70,13 +77,13 @@ const property = fc.asyncProperty(scenarios, async (scenario) => {
 
 try {
   await fc.assert(property, { numRuns, ...(fcSeed !== undefined ? { seed: fcSeed } : {}) });
-  console.log(`fuzz: ${numRuns} ${serverless ? 'serverless ' : ''}scenarios (up to ${maxNodes} nodes, ${maxSteps} steps) passed`);
+  console.log(`fuzz: ${numRuns} ${serverless ? 'serverless ' : ''}${dht ? 'DHT ' : ''}scenarios (up to ${maxNodes} nodes, ${maxSteps} steps) passed`);
 } catch (error) {
   console.error(error instanceof Error ? error.message : String(error));
   if (lastFailure) {
     console.error(`\nviolations of the shrunk scenario:\n${lastFailure.report}`);
     const file = path.resolve(outDir, `fuzz-failure-${lastFailure.scenario.seed}.json`);
-    writeFileSync(file, replayFileText(lastFailure.scenario, { ring, connection }));
+    writeFileSync(file, replayFileText(lastFailure.scenario, settings));
     console.error(`\nshrunk scenario written to ${file}\nreproduce with: npm run peersock -- sim --replay ${file}`);
   }
   process.exitCode = 1;

@@ -1,6 +1,7 @@
 import type { TransientTimeouts } from '../../sim/invariants.js';
 import type { LookupCheckOptions } from '../../sim/lookup-invariants.js';
 import type { SimulatorOptions } from '../../sim/simulator.js';
+import type { DhtConfig } from '../actors/dht/dht-config.js';
 import { DEFAULT_RING_CONFIG, type RingConfig } from '../actors/ring/ring-config.js';
 
 /**
@@ -10,6 +11,9 @@ import { DEFAULT_RING_CONFIG, type RingConfig } from '../actors/ring/ring-config
  */
 export const PROPERTY_RING_CONFIG: RingConfig = { ...DEFAULT_RING_CONFIG, successorListLength: 8, mergeIntervalMs: 10_000 };
 export const PROPERTY_CONNECTION = { heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 3_000 } as const satisfies NonNullable<SimulatorOptions['connection']>;
+
+/** The DHT the churn property runs with (test/dht/dht-churn-sim.test.ts, PEERSOCK_FUZZ_DHT=1 npm run fuzz): plans and lookups quick enough for short scenarios. */
+export const PROPERTY_DHT_CONFIG = { planIntervalMs: 2_000, lookupTimeoutMs: 5_000, linkBudget: 32 } as const satisfies Partial<DhtConfig>;
 
 /**
  * The lookups the DHT churn property checks after its quiet period (test/dht/dht-churn-sim.test.ts),

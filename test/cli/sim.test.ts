@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { replayFileText } from '../../sim/replay-file.js';
 import { scenarioToJson } from '../../sim/scenario.js';
-import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG } from '../../src/cli/sim-profile.js';
+import { PROPERTY_CONNECTION, PROPERTY_DHT_CONFIG, PROPERTY_RING_CONFIG } from '../../src/cli/sim-profile.js';
 import { runCliProcess } from './cli-process.js';
 
 const base = mkdtempSync(path.join(tmpdir(), 'peersock-cli-sim-'));
@@ -116,7 +116,7 @@ describe('peersock sim', () => {
       quietMs: 60_000,
       routedEveryMs: 1_000,
     };
-    writeFileSync(file, replayFileText(scenario, { ring: PROPERTY_RING_CONFIG, connection: PROPERTY_CONNECTION, dht: { planIntervalMs: 2_000, lookupTimeoutMs: 5_000, linkBudget: 32 } }));
+    writeFileSync(file, replayFileText(scenario, { ring: PROPERTY_RING_CONFIG, connection: PROPERTY_CONNECTION, dht: PROPERTY_DHT_CONFIG }));
     const result = await runCliProcess(['sim', '--replay', file], 60_000);
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toContain('DHT on ({"planIntervalMs":2000,"lookupTimeoutMs":5000,"linkBudget":32}): lookups are checked too');

@@ -13,11 +13,11 @@ import { checkRoutedSettled, routedSummary } from '../../sim/routed-traffic.js';
 import { arbitraryScenario, arbitraryServerlessScenario, runScenario, type Scenario } from '../../sim/scenario.js';
 import { createSimulator } from '../../sim/simulator.js';
 import type { DhtConfig } from '../../src/actors/dht/dht-config.js';
-import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG, propertyLookupCheck, ringTransientTimeouts } from '../../src/cli/sim-profile.js';
+import { PROPERTY_CONNECTION, PROPERTY_DHT_CONFIG, PROPERTY_RING_CONFIG, propertyLookupCheck, ringTransientTimeouts } from '../../src/cli/sim-profile.js';
 import { expectNoViolations } from '../helpers/scenario-verdict.js';
 
 const RING = PROPERTY_RING_CONFIG;
-const DHT: Partial<DhtConfig> = { planIntervalMs: 2_000, lookupTimeoutMs: 5_000, linkBudget: 32 };
+const DHT: Partial<DhtConfig> = PROPERTY_DHT_CONFIG;
 const RUNS = Number(process.env.PEERSOCK_FUZZ_RUNS ?? 8);
 
 async function holds(scenario: Scenario): Promise<void> {
