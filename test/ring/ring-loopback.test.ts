@@ -63,10 +63,15 @@ describe('the ring over real WebRTC on loopback', () => {
     };
     await withVictims(20_000);
 
+    // Detection plus 5 rounds is 3.1 s; alone the ring heals in 1.2–3.1 s, and a clean-clone CI
+    // run on a slow evening took over 5.1 s (a victim still listed: its failure not yet seen).
+    // Wall time here is the machine's as much as the ring's, so the slack is generous; the
+    // rounds after detection are measured in the simulator (bench/ring-heal.bench.ts).
+    const healBudgetMs = detectionMs + 5 * roundMs + 5_000;
     for (const child of children) child.kill('SIGKILL');
-    const healedIn = await ringCorrectWithin(local, detectionMs + 5 * roundMs + 2_000);
+    const healedIn = await ringCorrectWithin(local, healBudgetMs);
     console.log(`ring of 5 healed ${Math.round(healedIn)} ms after 3 of 8 were killed (detection ${detectionMs} ms, round ≤ ${roundMs} ms)`);
-    expect(healedIn).toBeLessThanOrEqual(detectionMs + 5 * roundMs + 2_000);
+    expect(healedIn).toBeLessThanOrEqual(healBudgetMs);
 
     // A graceful leave: the leaver hands its neighbours over; no failure detector involved.
     // Judged by what happened, not by wall time (which a loaded CI machine stretches): nobody
