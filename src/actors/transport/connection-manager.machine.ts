@@ -372,8 +372,8 @@ export const connectionManagerMachine = setup({
           channels: context.channels,
           config: context.config,
           clock: context.ports.clock,
-          // Called through the ports object: a host's `watched` may use `this`.
-          ...(context.ports.watched ? { watched: (peer: PeerId) => context.ports.watched!(peer) } : {}),
+          // The manager's own rule (isWatched calls a host's port through the ports object: it may use `this`).
+          watched: (peer: PeerId) => isWatched(context, peer),
         }),
       },
       on: {

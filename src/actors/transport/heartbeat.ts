@@ -23,8 +23,8 @@ export interface HeartbeatInput {
   channels: ReadonlyMap<PeerId, PeerChannel>;
   config: ConnectionConfig;
   clock: Clock;
-  /** Whether this node needs `peer`'s failure noticed quickly (TransportPorts.watched); absent: every link. */
-  watched?(peer: PeerId): boolean;
+  /** Whether this node needs `peer`'s failure noticed quickly (the manager's reading of TransportPorts.watched). */
+  watched(peer: PeerId): boolean;
 }
 
 /** To the manager: `peer` fell silent; or the beat threw (the manager fails on it, as it did when the beat was its own action). */
@@ -37,7 +37,7 @@ function beat(input: HeartbeatInput, now: number): PeerId[] {
   const silent: PeerId[] = [];
   for (const [peer, channel] of input.channels) {
     if (!channel.authenticated) continue;
-    channel.setWatching(input.watched ? input.watched(peer) : true);
+    channel.setWatching(input.watched(peer));
     const timeout = channel.watching ? heartbeatTimeoutMs : unwatchedTimeout;
     if (channel.silentFor(now) > timeout) silent.push(peer);
     else channel.keepAlive(unwatchedHeartbeatFactor);
