@@ -22,7 +22,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { childNodeArgs } from './node-args.js';
 import { DEFAULT_RING_CONFIG } from '../src/actors/ring/ring-config.js';
-import { runChurn } from '../src/cli/sim-run.js';
+import { runChurn, type ChurnRunOptions } from '../src/cli/sim-run.js';
 
 const SIZES = [1_000, 10_000];
 const DURATION_MS = 10 * 60_000;
@@ -57,6 +57,26 @@ export interface ScaleFigures {
   /** Mean fraction of alive nodes with the right successor, over the samples after the joins. */
   successorsRightMean: number | null;
   formedAtSec: number | null;
+}
+
+/**
+ * The run this benchmark times, but for its simulator settings and callbacks: N nodes joining,
+ * then exponential churn for 10 virtual minutes. bench/actor-floor.bench.ts counts its work.
+ */
+export function scaleScenario(nodes: number): Omit<ChurnRunOptions, 'simulator' | 'onProgress' | 'shouldStop'> {
+  return {
+    nodes,
+    durationMs: DURATION_MS,
+    seed: 1,
+    model: { kind: 'exponential', medianMs: MEDIAN_SESSION_MS },
+    ring: DEFAULT_RING_CONFIG,
+    // Checking is not what is measured: the ring only, every 5 virtual seconds.
+    sampleMs: 5_000,
+    fullCheckMaxNodes: 0,
+    quietMs: 0,
+    // Stopping 10,000 nodes is not part of the run: the child process exits instead.
+    close: false,
+  };
 }
 
 /** One size, in this process. */
@@ -97,17 +117,7 @@ export async function runSimScale(nodes: number, budgetSec: number): Promise<Sca
   let peakAlive = 0;
   try {
     const result = await runChurn({
-      nodes,
-      durationMs: DURATION_MS,
-      seed: 1,
-      model: { kind: 'exponential', medianMs: MEDIAN_SESSION_MS },
-      ring: DEFAULT_RING_CONFIG,
-      // Checking is not what is measured: the ring only, every 5 virtual seconds.
-      sampleMs: 5_000,
-      fullCheckMaxNodes: 0,
-      quietMs: 0,
-      // Stopping 10,000 nodes is not part of the run: the child process exits instead.
-      close: false,
+      ...scaleScenario(nodes),
       simulator: { signatures, trace, timeResolutionMs },
       onProgress: (progress) => {
         sampleMemory();
