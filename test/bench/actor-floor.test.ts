@@ -7,14 +7,14 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { dispatchCost } from '../../bench/actor-dispatch.js';
 import { countActorWork, floorOf } from '../../bench/actor-work.js';
 import { checkNetwork } from '../../sim/check-network.js';
-import { createSimulator, type Simulator } from '../../sim/simulator.js';
+import { createSimulator } from '../../sim/simulator.js';
 import type { SimTraceEntry } from '../../sim/trace.js';
 import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG } from '../../src/cli/sim-profile.js';
+import { closedAfterEach } from '../helpers/simulators.js';
 
-const open: Simulator[] = [];
-afterEach(async () => {
+const open = closedAfterEach();
+afterEach(() => {
   vi.restoreAllMocks();
-  for (const sim of open.splice(0)) await sim.close();
 });
 
 const entry = (kind: SimTraceEntry['kind'], type?: string): SimTraceEntry => ({ at: 0, node: 'n', actor: 'a', kind, ...(type !== undefined ? { type } : {}) });

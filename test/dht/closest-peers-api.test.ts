@@ -1,14 +1,12 @@
 /** closestPeers on the node API: argument checks and the coded rejections, on small simulations. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSimulator, type Simulator, type SimulatorOptions } from '../../sim/simulator.js';
 import { positionHex } from '../../src/actors/ring/id-space.js';
 import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG } from '../../src/cli/sim-profile.js';
 import { settledCode } from '../helpers/error-code.js';
+import { closedAfterEach } from '../helpers/simulators.js';
 
-const open: Simulator[] = [];
-afterEach(async () => {
-  for (const sim of open.splice(0)) await sim.close();
-});
+const open = closedAfterEach();
 
 function simulator(nodes: number, extra: Partial<SimulatorOptions> = {}): Simulator {
   const sim = createSimulator({ seed: 77, nodes, connection: PROPERTY_CONNECTION, ring: PROPERTY_RING_CONFIG, dht: {}, ...extra });

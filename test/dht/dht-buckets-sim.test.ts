@@ -3,11 +3,12 @@
  * buckets refresh, full ones check their least-recently-seen contact, and the run stays
  * deterministic: the same seed gives the same trace hash.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkNetwork } from '../../sim/check-network.js';
 import { createSimulator, type Simulator } from '../../sim/simulator.js';
 import type { DhtConfig } from '../../src/actors/dht/dht-config.js';
 import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG } from '../../src/cli/sim-profile.js';
+import { closedAfterEach } from '../helpers/simulators.js';
 
 const RING = PROPERTY_RING_CONFIG;
 // k = 4: buckets fill with a few nodes, so newcomers find them full and checks happen.
@@ -16,10 +17,7 @@ const NODES = 16;
 /** Past the longest idle period of a bucket (15 min + 25%). */
 const RUN_MS = 20 * 60_000;
 
-const open: Simulator[] = [];
-afterEach(async () => {
-  for (const sim of open.splice(0)) await sim.close();
-});
+const open = closedAfterEach();
 
 async function run(seed: number): Promise<{ hash: string; states: Map<string, number>; sim: Simulator }> {
   const sim = createSimulator({ seed, nodes: NODES, connection: PROPERTY_CONNECTION, ring: RING, dht: DHT });

@@ -3,7 +3,7 @@
  * find exactly the XOR-closest alive peers, over links the nodes already hold, while every node
  * keeps within its link budget.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkNetwork } from '../../sim/check-network.js';
 import { describeViolations } from '../../sim/invariants.js';
 import { createSeededRandom } from '../../sim/seeded-random.js';
@@ -13,16 +13,14 @@ import { closest } from '../../src/actors/dht/xor-distance.js';
 import { positionFromBytes, positionHex, type Position } from '../../src/actors/ring/id-space.js';
 import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG, detectionTimeoutMs } from '../../src/cli/sim-profile.js';
 import type { PeerId } from '../../src/identity/peer-id.js';
+import { closedAfterEach } from '../helpers/simulators.js';
 
 const RING = PROPERTY_RING_CONFIG;
 const DHT: Partial<DhtConfig> = { planIntervalMs: 2_000, lookupTimeoutMs: 5_000, linkBudget: 32 };
 const NODES = 40;
 const COUNT = 5;
 
-const open: Simulator[] = [];
-afterEach(async () => {
-  for (const sim of open.splice(0)) await sim.close();
-});
+const open = closedAfterEach();
 
 function simulator(seed: number): Simulator {
   const sim = createSimulator({ seed, nodes: NODES, connection: PROPERTY_CONNECTION, ring: RING, dht: DHT });

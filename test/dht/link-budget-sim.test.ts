@@ -16,12 +16,13 @@
  * until they yield. Seeds 3-7: at most 3 s over in a row, peak 35; before the announced order,
  * seeds 3-5 each had a node over budget for the whole window.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSeededRandom } from '../../sim/seeded-random.js';
-import { createSimulator, type Simulator } from '../../sim/simulator.js';
+import { createSimulator } from '../../sim/simulator.js';
 import type { DhtConfig } from '../../src/actors/dht/dht-config.js';
 import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG } from '../../src/cli/sim-profile.js';
 import { defaultJoinWindowMs } from '../../src/cli/sim-run.js';
+import { closedAfterEach } from '../helpers/simulators.js';
 
 const NODES = 80;
 const BUDGET = 32;
@@ -36,10 +37,7 @@ const WINDOW_MS = 20_000;
 /** 2.5 plan intervals (see above), with half a plan interval and 2 s to spare for the messages and the close. */
 const OVER_BUDGET_MAX_MS = 3 * DHT.planIntervalMs! + 2_000;
 
-const open: Simulator[] = [];
-afterEach(async () => {
-  for (const sim of open.splice(0)) await sim.close();
-});
+const open = closedAfterEach();
 
 describe('DHT link budget in the simulator', () => {
   it(`${NODES} nodes: application links to full nodes push DHT links out; no node stays over budget`, async () => {

@@ -1,15 +1,13 @@
 /** provide / unprovide / findProviders on the node API: argument checks, coded rejections, and a round trip. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSimulator, type Simulator } from '../../sim/simulator.js';
 import { DEFAULT_DHT_CONFIG } from '../../src/actors/dht/dht-config.js';
 import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG } from '../../src/cli/sim-profile.js';
 import type { NodeEvent } from '../../src/node/node-api.js';
 import { settledCode } from '../helpers/error-code.js';
+import { closedAfterEach } from '../helpers/simulators.js';
 
-const open: Simulator[] = [];
-afterEach(async () => {
-  for (const sim of open.splice(0)) await sim.close();
-});
+const open = closedAfterEach();
 
 const DHT = { recordTtlMs: 60_000, reannounceIntervalMs: 20_000 };
 

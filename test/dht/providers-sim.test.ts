@@ -4,7 +4,7 @@
  * of the nodes crash (holders among them) once a re-announce round has passed, and a crashed
  * provider is no longer named once its last record expired.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkNetwork } from '../../sim/check-network.js';
 import { describeProviderViolations, providerViolations, queryProviders, type ServiceProvider } from '../../sim/dht-invariants.js';
 import { describeViolations } from '../../sim/invariants.js';
@@ -13,15 +13,13 @@ import { createSimulator, type SimNodeHandle, type Simulator } from '../../sim/s
 import type { DhtConfig } from '../../src/actors/dht/dht-config.js';
 import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG, detectionTimeoutMs } from '../../src/cli/sim-profile.js';
 import type { PeerId } from '../../src/identity/peer-id.js';
+import { closedAfterEach } from '../helpers/simulators.js';
 
 const RING = PROPERTY_RING_CONFIG;
 const DHT: Partial<DhtConfig> = { planIntervalMs: 2_000, lookupTimeoutMs: 5_000, linkBudget: 32, recordTtlMs: 60_000, reannounceIntervalMs: 25_000 };
 const NODES = 40;
 
-const open: Simulator[] = [];
-afterEach(async () => {
-  for (const sim of open.splice(0)) await sim.close();
-});
+const open = closedAfterEach();
 
 function simulator(seed: number): Simulator {
   const sim = createSimulator({ seed, nodes: NODES, connection: PROPERTY_CONNECTION, ring: RING, dht: DHT });

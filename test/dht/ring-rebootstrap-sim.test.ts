@@ -6,21 +6,19 @@
  * through the DHT's contacts — the seam `bootstrapCandidates` → dhtBootstrapContacts, unit-tested
  * in dht-providers.test.ts — which stays the way back for a node left with no link at all.)
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkNetwork } from '../../sim/check-network.js';
 import { describeViolations } from '../../sim/invariants.js';
 import { createSimulator, type Simulator } from '../../sim/simulator.js';
 import type { RingConfig } from '../../src/actors/ring/ring-config.js';
 import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG, detectionTimeoutMs } from '../../src/cli/sim-profile.js';
+import { closedAfterEach } from '../helpers/simulators.js';
 
 /** Short successor lists, so exhausting one takes few crashes in a small network. */
 const RING: RingConfig = { ...PROPERTY_RING_CONFIG, successorListLength: 3 };
 const NODES = 20;
 
-const open: Simulator[] = [];
-afterEach(async () => {
-  for (const sim of open.splice(0)) await sim.close();
-});
+const open = closedAfterEach();
 
 const ringCheck = (sim: Simulator) => checkNetwork(sim, { ring: { successorListLength: RING.successorListLength }, connected: false });
 

@@ -10,14 +10,14 @@ import { createSimulator, type SimNodeHandle, type Simulator } from '../../sim/s
 import type { RingConfig } from '../../src/actors/ring/ring-config.js';
 import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG } from '../../src/cli/sim-profile.js';
 import type { NodeEvent } from '../../src/node/node-api.js';
+import { closedAfterEach } from '../helpers/simulators.js';
 
 const RING: RingConfig = { ...PROPERTY_RING_CONFIG, successorListLength: 2 };
 const UPGRADE = { threshold: 8, windowMs: 5_000, idleMs: 20_000 };
 
-const open: Simulator[] = [];
-afterEach(async () => {
+const open = closedAfterEach();
+afterEach(() => {
   vi.restoreAllMocks();
-  for (const sim of open.splice(0)) await sim.close();
 });
 
 function simulator(upgrade: typeof UPGRADE | false): Simulator {

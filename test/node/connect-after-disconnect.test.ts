@@ -3,13 +3,11 @@
  * connect() must not resolve on it (it used to, and the link then closed), and the close it
  * reports first is not connect()'s outcome: the transport dials again once the old one is gone.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { createSimulator, type Simulator } from '../../sim/simulator.js';
+import { describe, expect, it } from 'vitest';
+import { createSimulator } from '../../sim/simulator.js';
+import { closedAfterEach } from '../helpers/simulators.js';
 
-const sims: Simulator[] = [];
-afterEach(async () => {
-  for (const sim of sims.splice(0)) await sim.close();
-});
+const sims = closedAfterEach();
 
 describe('connect() after an unawaited disconnect()', () => {
   it('resolves on a fresh connection that stays open', async () => {

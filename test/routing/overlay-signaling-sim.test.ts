@@ -3,13 +3,14 @@
  * connections through the overlay (routed, sealed, acknowledged), and with every signaling
  * server shut down the network keeps healing and opening the links it needs.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkNetwork } from '../../sim/check-network.js';
 import { describeViolations } from '../../sim/invariants.js';
 import { createSimulator, type SimNodeHandle, type Simulator } from '../../sim/simulator.js';
 import type { RingConfig } from '../../src/actors/ring/ring-config.js';
 import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG, detectionTimeoutMs, ringTransientTimeouts } from '../../src/cli/sim-profile.js';
 import type { SignalRelayStats } from '../../src/node/signal-relay.js';
+import { closedAfterEach } from '../helpers/simulators.js';
 
 /**
  * Short successor lists: healing after crashes must open links to nodes that were not linked.
@@ -20,10 +21,7 @@ const RING: RingConfig = { ...PROPERTY_RING_CONFIG, successorListLength: 3, merg
 const R = RING.successorListLength;
 const HEAL_WITHIN_MS = detectionTimeoutMs(PROPERTY_CONNECTION) + 5 * RING.stabilizeIntervalMs * 1.5;
 
-const open: Simulator[] = [];
-afterEach(async () => {
-  for (const sim of open.splice(0)) await sim.close();
-});
+const open = closedAfterEach();
 
 /** 'first' unless told: these tests are about the overlay path, on a ring alone for speed (its default would be 'fallback'). */
 function simulator(seed: number, nodes: number, overlaySignaling: boolean | 'first' | 'fallback' = 'first'): Simulator {

@@ -5,15 +5,13 @@
  * (and trace entries) with nothing to do: ~70% of the transport's connect events, and one upgrade
  * event per link change, while a large network formed.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkNetwork } from '../../sim/check-network.js';
-import { createSimulator, type Simulator } from '../../sim/simulator.js';
+import { createSimulator } from '../../sim/simulator.js';
 import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG } from '../../src/cli/sim-profile.js';
+import { closedAfterEach } from '../helpers/simulators.js';
 
-const open: Simulator[] = [];
-afterEach(async () => {
-  for (const sim of open.splice(0)) await sim.close();
-});
+const open = closedAfterEach();
 
 describe('link requests', () => {
   it('a forming ring sends the transport no more connect events than connections it dials, and the upgrade actor no link events', async () => {

@@ -13,19 +13,17 @@
  * closely (closestLinkAfter): one cycle from the start, a correct ring 20 s (seed 1) and 25 s
  * (seed 3) after the first join.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkRing, checkSuccessorCycle, describeViolations } from '../../sim/invariants.js';
 import { createSimulator, type Simulator } from '../../sim/simulator.js';
 import { DEFAULT_RING_CONFIG } from '../../src/actors/ring/ring-config.js';
+import { closedAfterEach } from '../helpers/simulators.js';
 
 const NODES = 200;
 const SPACING_MS = 6;
 const FORMED_WITHIN_MS = 45_000;
 
-const open: Simulator[] = [];
-afterEach(async () => {
-  for (const sim of open.splice(0)) await sim.close();
-});
+const open = closedAfterEach();
 
 /** How many separate cycles the successor pointers form when there are several; 0 or 1 otherwise (not told apart). */
 const separateCycles = (sim: Simulator): number => {

@@ -6,11 +6,12 @@
  * Before the fix, none of these seeds formed a correct ring within 30 virtual seconds; after it,
  * the slowest took 1.4 s (one after another) and 4.2 s (all at once).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkNetwork } from '../../sim/check-network.js';
 import { describeViolations } from '../../sim/invariants.js';
 import { createSimulator, type Simulator } from '../../sim/simulator.js';
 import { DEFAULT_RING_CONFIG, type RingConfig } from '../../src/actors/ring/ring-config.js';
+import { closedAfterEach } from '../helpers/simulators.js';
 
 /** src/cli/commands/demo-story.ts: RING and CONNECTION. */
 const RING: RingConfig = { ...DEFAULT_RING_CONFIG, stabilizeIntervalMs: 250, requestTimeoutMs: 1_000, mergeIntervalMs: 5_000, successorListLength: 2 };
@@ -18,10 +19,7 @@ const CONNECTION = { heartbeatIntervalMs: 250, heartbeatTimeoutMs: 1_000 };
 /** 20 of the demo's rounds: far below the failed-peer memory (10 s) a wrong suspicion costs. */
 const FORM_WITHIN_MS = 5_000;
 
-const open: Simulator[] = [];
-afterEach(async () => {
-  for (const sim of open.splice(0)) await sim.close();
-});
+const open = closedAfterEach();
 
 function simulator(seed: number, nodes = 0): Simulator {
   const sim = createSimulator({ seed, nodes, connection: CONNECTION, ring: RING });

@@ -8,17 +8,17 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { checkNetwork } from '../../sim/check-network.js';
-import { createSimulator, type Simulator } from '../../sim/simulator.js';
+import { createSimulator } from '../../sim/simulator.js';
 import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG } from '../../src/cli/sim-profile.js';
 import type { PeerId } from '../../src/identity/peer-id.js';
+import { closedAfterEach } from '../helpers/simulators.js';
 
 const R = 4;
 const RING = { ...PROPERTY_RING_CONFIG, successorListLength: R };
 
-const open: Simulator[] = [];
-afterEach(async () => {
+const open = closedAfterEach();
+afterEach(() => {
   vi.restoreAllMocks();
-  for (const sim of open.splice(0)) await sim.close();
 });
 
 describe('ring links at rest', () => {

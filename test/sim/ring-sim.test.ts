@@ -3,7 +3,7 @@
  * and virtual time, checked against the invariants in sim/invariants.ts.
  */
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkNetwork } from '../../sim/check-network.js';
 import { describeViolations, type TransientTimeouts } from '../../sim/invariants.js';
 import { crashedIds } from '../../sim/check-network.js';
@@ -13,6 +13,7 @@ import { createSimulator, type SimNodeHandle, type Simulator, type SimulatorOpti
 import type { RingConfig } from '../../src/actors/ring/ring-config.js';
 import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG, detectionTimeoutMs, ringTransientTimeouts } from '../../src/cli/sim-profile.js';
 import { expectNoViolations } from '../helpers/scenario-verdict.js';
+import { closedAfterEach } from '../helpers/simulators.js';
 
 /** The configuration `peersock sim --replay` uses too (src/cli/sim-profile.ts): replays cannot drift from this test. */
 const RING: RingConfig = PROPERTY_RING_CONFIG;
@@ -25,15 +26,12 @@ const LEAVE_HEALS_WITHIN_MS = 1_500;
 const FORM_WITHIN_MS = 30_000;
 const RING_TIMEOUTS: TransientTimeouts = ringTransientTimeouts(RING);
 
-const open: Simulator[] = [];
+const open = closedAfterEach();
 function simulator(seed: number, nodes = 0): Simulator {
   const sim = createSimulator({ seed, nodes, connection: CONNECTION, ring: RING });
   open.push(sim);
   return sim;
 }
-afterEach(async () => {
-  for (const sim of open.splice(0)) await sim.close();
-});
 
 const check = (sim: Simulator) => checkNetwork(sim, { ring: { successorListLength: R }, timeouts: RING_TIMEOUTS });
 const ringCorrect = (sim: Simulator) => checkNetwork(sim, { ring: { successorListLength: R }, connected: false }).length === 0;

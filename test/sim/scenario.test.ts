@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   MAX_LOSS,
   MAX_MASS_CRASH_FRACTION,
@@ -11,16 +11,14 @@ import {
   type Scenario,
 } from '../../sim/scenario.js';
 import { createSimulator, type Simulator } from '../../sim/simulator.js';
+import { closedAfterEach } from '../helpers/simulators.js';
 
-const open: Simulator[] = [];
+const open = closedAfterEach();
 function simulatorFor(scenario: Scenario): Simulator {
   const sim = createSimulator({ seed: scenario.seed, connection: { heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 3_000 } });
   open.push(sim);
   return sim;
 }
-afterEach(async () => {
-  for (const sim of open.splice(0)) await sim.close();
-});
 
 const sample: Scenario = {
   seed: 42,

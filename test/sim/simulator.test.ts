@@ -2,11 +2,12 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkNetwork } from '../../sim/check-network.js';
 import { checkConnected, checkNoActorErrors, checkNoStuckTransients, connectionTransientTimeouts } from '../../sim/invariants.js';
 import { createSimulator, type SimNodeHandle, type Simulator, type SimulatorOptions } from '../../sim/simulator.js';
 import type { NodeEvent } from '../../src/node/node-api.js';
+import { closedAfterEach } from '../helpers/simulators.js';
 
 /**
  * The simulator running the production node runtime, checked at the transport level: nodes
@@ -16,15 +17,12 @@ import type { NodeEvent } from '../../src/node/node-api.js';
  */
 const FAST: SimulatorOptions['connection'] = { heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 3_000 };
 
-const open: Simulator[] = [];
+const open = closedAfterEach();
 function simulator(options: Partial<SimulatorOptions> = {}): Simulator {
   const sim = createSimulator({ seed: 1, connection: FAST, ...options });
   open.push(sim);
   return sim;
 }
-afterEach(async () => {
-  for (const sim of open.splice(0)) await sim.close();
-});
 
 function events(node: SimNodeHandle, sim: Simulator) {
   const seen: (NodeEvent & { at: number })[] = [];

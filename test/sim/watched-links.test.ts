@@ -5,21 +5,19 @@
  * longer unwatched timeout by the rest of the nodes linked to it; a calm ring then sends far
  * fewer keepalives.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkNetwork } from '../../sim/check-network.js';
 import { describeViolations } from '../../sim/invariants.js';
 import { createSimulator, type Simulator } from '../../sim/simulator.js';
 import { unwatchedTimeoutMs, type ConnectionConfig } from '../../src/actors/transport/connection-config.js';
 import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG } from '../../src/cli/sim-profile.js';
 import type { PeerId } from '../../src/identity/peer-id.js';
+import { closedAfterEach } from '../helpers/simulators.js';
 
 const RING = { ...PROPERTY_RING_CONFIG, successorListLength: 4 };
 const { heartbeatIntervalMs: INTERVAL, heartbeatTimeoutMs: TIMEOUT } = PROPERTY_CONNECTION;
 
-const open: Simulator[] = [];
-afterEach(async () => {
-  for (const sim of open.splice(0)) await sim.close();
-});
+const open = closedAfterEach();
 
 async function formedRing(factor: number, connection: Partial<ConnectionConfig> = {}): Promise<Simulator> {
   const sim = createSimulator({ seed: 21, nodes: 12, ring: RING, connection: { ...PROPERTY_CONNECTION, unwatchedHeartbeatFactor: factor, ...connection } });
