@@ -7,8 +7,10 @@ import type { SimTraceEntry } from '../sim/trace.js';
  * states it started in (`sim.initial`, added by the simulator).
  */
 export interface ActorWork {
-  /** Events processed by actors (each one an XState transition). */
+  /** Events processed by actors (each one a call of XState's transition function). */
   events: number;
+  /** Of those, the events that left their actor in another state (or ended it). */
+  stateChanges: number;
   /** Actors started (machines and their invoked or spawned children). */
   actorsStarted: number;
   /** Identity proofs signed: one per side of each connection that got that far. */
@@ -18,11 +20,27 @@ export interface ActorWork {
 }
 
 export function countActorWork(entries: Iterable<SimTraceEntry>): ActorWork {
-  const work: ActorWork = { events: 0, actorsStarted: 0, signatures: 0, verifications: 0 };
+  const work: ActorWork = { events: 0, stateChanges: 0, actorsStarted: 0, signatures: 0, verifications: 0 };
+  // Each live actor's state as of its latest entry, to tell which events changed it. An event
+  // whose actor's state is unknown counts as no change: the floor prices it the lower.
+  const states = new Map<string, string | undefined>();
   for (const entry of entries) {
     if (entry.kind === 'actor') work.actorsStarted += 1;
-    if (entry.kind !== 'snapshot' || entry.type === 'xstate.init' || entry.type === 'sim.initial') continue;
+    if (entry.kind !== 'snapshot') continue;
+    const key = `${entry.node} ${entry.actor}`;
+    if (entry.type === 'xstate.init' || entry.type === 'sim.initial') {
+      states.set(key, entry.state);
+      continue;
+    }
     work.events += 1;
+    const known = states.has(key);
+    if (entry.status !== undefined) {
+      if (known) work.stateChanges += 1;
+      states.delete(key);
+    } else {
+      if (known && states.get(key) !== entry.state) work.stateChanges += 1;
+      states.set(key, entry.state);
+    }
     if (entry.type === 'auth.signed') work.signatures += 1;
     else if (entry.type === 'auth.verified') work.verifications += 1;
   }
@@ -35,14 +53,16 @@ export interface FloorInputs {
   /** Work counted in a run of `countedNodes` nodes; it scales with the node count (see the bench). */
   work: ActorWork;
   countedNodes: number;
-  /** µs per event of the cheapest XState transition, through a population the size of `nodes`' actors. */
-  dispatchUs: number;
+  /** µs of the cheapest event that changes an actor's state. */
+  changeUs: number;
+  /** µs of the cheapest event of all (one no state takes). */
+  unhandledUs: number;
   signUs: number;
   verifyUs: number;
 }
 
 export interface Floor {
-  /** Seconds to dispatch the run's events, were every transition the cheapest one. */
+  /** Seconds to dispatch the run's events, each at the least its kind can cost. */
   dispatchSec: number;
   /** Seconds of ed25519 signing and verification (0 with simulated signatures). */
   cryptoSec: number;
@@ -52,7 +72,8 @@ export interface Floor {
 /** A lower bound on the wall time of the run at `nodes`: its events and signatures, each at its least cost. */
 export function floorOf(inputs: FloorInputs): Floor {
   const scale = inputs.nodes / inputs.countedNodes;
-  const dispatchSec = (scale * inputs.work.events * inputs.dispatchUs) / 1e6;
+  const stayed = inputs.work.events - inputs.work.stateChanges;
+  const dispatchSec = (scale * (inputs.work.stateChanges * inputs.changeUs + stayed * inputs.unhandledUs)) / 1e6;
   const cryptoSec = (scale * (inputs.work.signatures * inputs.signUs + inputs.work.verifications * inputs.verifyUs)) / 1e6;
   return { dispatchSec, cryptoSec, totalSec: dispatchSec + cryptoSec };
 }

@@ -8,6 +8,7 @@ import { dispatchCost } from '../../bench/actor-dispatch.js';
 import { countActorWork, floorOf } from '../../bench/actor-work.js';
 import { checkNetwork } from '../../sim/check-network.js';
 import { createSimulator } from '../../sim/simulator.js';
+import { SimulatedSignatures } from '../../sim/simulated-signatures.js';
 import type { SimTraceEntry } from '../../sim/trace.js';
 import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG } from '../../src/cli/sim-profile.js';
 import { closedAfterEach } from '../helpers/simulators.js';
@@ -17,27 +18,54 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-const entry = (kind: SimTraceEntry['kind'], type?: string): SimTraceEntry => ({ at: 0, node: 'n', actor: 'a', kind, ...(type !== undefined ? { type } : {}) });
+const entry = (kind: SimTraceEntry['kind'], type?: string, state?: string, actor = 'a', status?: string): SimTraceEntry => ({
+  at: 0,
+  node: 'n',
+  actor,
+  kind,
+  ...(type !== undefined ? { type } : {}),
+  ...(state !== undefined ? { state } : {}),
+  ...(status !== undefined ? { status } : {}),
+});
 
 describe('countActorWork', () => {
-  it('counts processed events, not first states, the simulator’s own entries or error notices', () => {
+  it('counts processed events, not first states, the simulator’s own entries or error notices, and which of them changed state', () => {
     const work = countActorWork([
       entry('sim', 'join'),
-      entry('snapshot', 'sim.initial'),
+      entry('snapshot', 'sim.initial', 'running', 'root'),
       entry('actor'),
-      entry('snapshot', 'xstate.init'),
-      entry('snapshot', 'link.open'),
-      entry('snapshot', 'auth.signed'),
-      entry('snapshot', 'auth.verified'),
-      entry('snapshot', 'auth.verified'),
+      entry('snapshot', 'xstate.init', 'signaling'),
+      entry('snapshot', 'link.open', 'authenticating'), // changed
+      entry('snapshot', 'auth.signed', 'authenticating'), // stayed
+      entry('snapshot', 'auth.verified', 'open'), // changed
+      entry('snapshot', 'auth.verified', 'open'), // stayed
+      entry('snapshot', 'watch.changed', 'running', 'root'), // stayed
+      entry('snapshot', 'link.closed', 'closed', 'a', 'done'), // ended: changed
+      entry('snapshot', 'late', 'x', 'unknown'), // an actor whose state was never seen: counted as stayed
       entry('event', 'xstate.error.actor.x'),
     ]);
-    expect(work).toEqual({ events: 4, actorsStarted: 1, signatures: 1, verifications: 2 });
+    expect(work).toEqual({ events: 7, stateChanges: 3, actorsStarted: 1, signatures: 1, verifications: 2 });
   });
 
-  it('equals the transitions XState ran, and counts a proof for each end of every open link', async () => {
+  it('equals the transitions XState ran and the proofs the crypto ports made and checked', async () => {
     const processed = vi.spyOn(Actor.prototype as unknown as { _process(event: unknown): void }, '_process');
-    const sim = createSimulator({ seed: 41, nodes: 10, ring: PROPERTY_RING_CONFIG, connection: PROPERTY_CONNECTION, traceLimit: 1_000_000 });
+    const proofs = { signed: 0, checked: 0 };
+    const port = SimulatedSignatures.prototype.port;
+    vi.spyOn(SimulatedSignatures.prototype, 'port').mockImplementation(function (this: SimulatedSignatures, identity) {
+      const real = port.call(this, identity);
+      return {
+        ...real,
+        sign: (message) => {
+          proofs.signed += 1;
+          return real.sign(message);
+        },
+        verify: (key, message, signature) => {
+          proofs.checked += 1;
+          return real.verify(key, message, signature);
+        },
+      };
+    });
+    const sim = createSimulator({ seed: 41, nodes: 10, ring: PROPERTY_RING_CONFIG, connection: PROPERTY_CONNECTION, traceLimit: 1_000_000, signatures: 'simulated' });
     open.push(sim);
     const correct = () => checkNetwork(sim, { ring: { successorListLength: PROPERTY_RING_CONFIG.successorListLength }, connected: false }).length === 0;
     expect(await sim.runUntil(correct, 60_000)).toBe(true);
@@ -45,10 +73,13 @@ describe('countActorWork', () => {
     const work = countActorWork(sim.trace);
     expect(work.events).toBeGreaterThan(0);
     expect(work.events).toBe(processed.mock.calls.length);
+    expect(work.stateChanges).toBeGreaterThan(0);
+    expect(work.stateChanges).toBeLessThan(work.events);
     const linkEnds = sim.alive().reduce((sum, handle) => sum + handle.node.peers().length, 0);
     expect(linkEnds).toBeGreaterThan(0);
     expect(work.signatures).toBeGreaterThanOrEqual(linkEnds);
-    expect(work.verifications).toBeGreaterThanOrEqual(linkEnds);
+    expect(work.signatures).toBe(proofs.signed);
+    expect(work.verifications).toBe(proofs.checked);
   });
 });
 
@@ -57,24 +88,29 @@ describe('floorOf', () => {
     const floor = floorOf({
       nodes: 10_000,
       countedNodes: 1_000,
-      work: { events: 2_000_000, actorsStarted: 0, signatures: 100_000, verifications: 50_000 },
-      dispatchUs: 5,
+      work: { events: 2_000_000, stateChanges: 500_000, actorsStarted: 0, signatures: 100_000, verifications: 50_000 },
+      changeUs: 5,
+      unhandledUs: 2,
       signUs: 40,
       verifyUs: 100,
     });
-    expect(floor.dispatchSec).toBeCloseTo(100, 9); // 10 × 2 M × 5 µs
+    expect(floor.dispatchSec).toBeCloseTo(55, 9); // 10 × (0.5 M × 5 µs + 1.5 M × 2 µs)
     expect(floor.cryptoSec).toBeCloseTo(90, 9); // 10 × (100 k × 40 µs + 50 k × 100 µs)
-    expect(floor.totalSec).toBeCloseTo(190, 9);
+    expect(floor.totalSec).toBeCloseTo(145, 9);
   });
 });
 
 describe('dispatchCost', () => {
-  it('delivers every event it times to the population, and rejects sizes that are not counts', () => {
-    const cost = dispatchCost(50, 5_000, 1_000);
-    expect(cost.processed).toBe(6_000);
-    expect(cost.usPerEvent).toBeGreaterThan(0);
-    expect(Number.isFinite(cost.usPerEvent)).toBe(true);
-    expect(() => dispatchCost(0, 10)).toThrow(/population/);
-    expect(() => dispatchCost(10, 1.5)).toThrow(/events/);
+  it('delivers every event it times: each actor ends in the state its events lead to', () => {
+    for (const kind of ['change', 'unhandled'] as const) {
+      const cost = dispatchCost(50, 5_001, kind, 1_000);
+      expect(cost).toMatchObject({ population: 50, kind, events: 5_001, actorsInExpectedState: 50 });
+      expect(Number.isFinite(cost.usPerEvent)).toBe(true);
+    }
+  });
+
+  it('rejects sizes that are not counts', () => {
+    expect(() => dispatchCost(0, 10, 'change')).toThrow(/population/);
+    expect(() => dispatchCost(10, 1.5, 'change')).toThrow(/events/);
   });
 });
