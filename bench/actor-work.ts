@@ -9,7 +9,7 @@ import type { SimTraceEntry } from '../sim/trace.js';
 export interface ActorWork {
   /** Events processed by actors (each one a call of XState's transition function). */
   events: number;
-  /** Of those, the events that left their actor in another state (or ended it). */
+  /** Of those, the events that left a machine actor in another state, or ended it. */
   stateChanges: number;
   /** Actors started (machines and their invoked or spawned children). */
   actorsStarted: number;
@@ -22,7 +22,8 @@ export interface ActorWork {
 export function countActorWork(entries: Iterable<SimTraceEntry>): ActorWork {
   const work: ActorWork = { events: 0, stateChanges: 0, actorsStarted: 0, signatures: 0, verifications: 0 };
   // Each live actor's state as of its latest entry, to tell which events changed it. An event
-  // whose actor's state is unknown counts as no change: the floor prices it the lower.
+  // of an actor whose first state was never seen counts as no change (the floor prices it the
+  // lower), and so do its later events.
   const states = new Map<string, string | undefined>();
   for (const entry of entries) {
     if (entry.kind === 'actor') work.actorsStarted += 1;
@@ -33,13 +34,15 @@ export function countActorWork(entries: Iterable<SimTraceEntry>): ActorWork {
       continue;
     }
     work.events += 1;
-    const known = states.has(key);
+    // A machine's state is known from its first entry on; an actor without states (a promise)
+    // never changes one, not even when it ends.
+    const before = states.get(key);
     if (entry.status !== undefined) {
-      if (known) work.stateChanges += 1;
+      if (before !== undefined) work.stateChanges += 1;
       states.delete(key);
     } else {
-      if (known && states.get(key) !== entry.state) work.stateChanges += 1;
-      states.set(key, entry.state);
+      if (before !== undefined && before !== entry.state) work.stateChanges += 1;
+      if (states.has(key)) states.set(key, entry.state);
     }
     if (entry.type === 'auth.signed') work.signatures += 1;
     else if (entry.type === 'auth.verified') work.verifications += 1;
@@ -50,7 +53,7 @@ export function countActorWork(entries: Iterable<SimTraceEntry>): ActorWork {
 export interface FloorInputs {
   /** The size the floor is for. */
   nodes: number;
-  /** Work counted in a run of `countedNodes` nodes; it scales with the node count (see the bench). */
+  /** Work counted in a run of `countedNodes` nodes, assumed to scale with the node count (see the bench). */
   work: ActorWork;
   countedNodes: number;
   /** µs of the cheapest event that changes an actor's state. */
