@@ -15,6 +15,9 @@
  *     actor picked at random (what the same event costs once the actors outgrow the caches).
  *  3. crypto: node:crypto ed25519 sign and verify of a handshake-sized transcript with parsed
  *     keys, as the simulator's crypto port does them.
+ *  4. attribution, beside the floor: the same run untraced, as sim-scale times it, with each
+ *     actor event timed by machine (bench/actor-time.ts): µs per event of each machine, to set
+ *     against the floor's few µs. Two clock reads per event add a little to what it reports.
  *
  * floor10kSec = 10 × (state changes × change µs + other events × unhandled µs + signatures ×
  * sign µs + verifications × verify µs). Each unit is priced at the cheapest of its kind, so the
@@ -31,6 +34,7 @@ import { generateIdentity } from '../src/identity/identity.js';
 import { runChurn } from '../src/cli/sim-run.js';
 import { createSeededRandom } from '../sim/seeded-random.js';
 import { dispatchCost, type DispatchCost, type EventKind } from './actor-dispatch.js';
+import { timeActorEvents, type MachineTime } from './actor-time.js';
 import { countActorWork, floorOf, type ActorWork } from './actor-work.js';
 import { childNodeArgs } from './node-args.js';
 import { scaleScenario } from './sim-scale.bench.js';
@@ -65,6 +69,24 @@ async function countWork(): Promise<Counted> {
     liveActorsAtEnd: sim.actorStates().length,
     wallSec: (performance.now() - started) / 1_000,
   };
+}
+
+interface Attributed {
+  wallSec: number;
+  machines: Record<string, MachineTime>;
+}
+
+/**
+ * sim-scale's run at 1,000 nodes as sim-scale times it (untraced, 1-ms clock, ed25519), with
+ * each actor event timed by machine (bench/actor-time.ts): where the run's time above the
+ * floor goes, in µs per event of each machine against the floor's few µs.
+ */
+async function attributeTime(): Promise<Attributed> {
+  const timing = timeActorEvents();
+  const started = performance.now();
+  await runChurn({ ...scaleScenario(COUNTED_NODES), simulator: { signatures: 'ed25519', trace: 'off', timeResolutionMs: 1 } });
+  const wallSec = (performance.now() - started) / 1_000;
+  return { wallSec, machines: Object.fromEntries(timing.stop()) };
 }
 
 interface CryptoCost {
@@ -126,6 +148,7 @@ function inChild<T>(mode: string): Promise<T> {
 
 async function runChild(mode: string): Promise<unknown> {
   if (mode === 'count') return countWork();
+  if (mode === 'attribute') return attributeTime();
   if (mode === 'crypto') return cryptoCost();
   const dispatch = /^dispatch:(change|unhandled):(\d+)$/.exec(mode);
   if (dispatch) {
@@ -159,6 +182,14 @@ export async function runActorFloorBench(): Promise<Record<string, unknown>> {
   const change1k = await measure('change', Math.round(actorsPerNode * COUNTED_NODES));
   const change10k = await measure('change', Math.round(actorsPerNode * TARGET_NODES));
   const crypto = await inChild<CryptoCost>('crypto');
+  console.log(`timing each actor event of the same run, untraced as sim-scale runs it…`);
+  const attributed = await inChild<Attributed>('attribute');
+  const machines = Object.entries(attributed.machines).sort((a, b) => b[1].exclusiveMs - a[1].exclusiveMs);
+  const actorMs = machines.reduce((sum, [, time]) => sum + time.exclusiveMs, 0);
+  console.log(`${round(attributed.wallSec, 1)} s wall, ${round(actorMs / 1_000, 1)} s of it in actor events:`);
+  for (const [id, time] of machines) {
+    console.log(`  ${id.padEnd(12)} ${String(time.events).padStart(9)} events  ${(time.exclusiveMs / 1_000).toFixed(1).padStart(6)} s  ${((time.exclusiveMs * 1_000) / time.events).toFixed(1).padStart(6)} µs per event`);
+  }
   console.log(`ed25519 (node:crypto): sign ${crypto.signUs.toFixed(1)} µs, verify ${crypto.verifyUs.toFixed(1)} µs`);
   const floor = floorOf({ nodes: TARGET_NODES, work, countedNodes: COUNTED_NODES, changeUs: change.usPerEvent, unhandledUs: unhandled.usPerEvent, ...crypto });
   console.log(
@@ -184,6 +215,12 @@ export async function runActorFloorBench(): Promise<Record<string, unknown>> {
     floor10kDispatchSec: round(floor.dispatchSec, 1),
     floor10kCryptoSec: round(floor.cryptoSec, 1),
     floor10kSec: round(floor.totalSec, 1),
+    attributedWallSec: round(attributed.wallSec, 1),
+    actorEventSec: round(actorMs / 1_000, 1),
+    ...Object.fromEntries(machines.flatMap(([id, time]) => [
+      [`usPerEvent_${id}`, round((time.exclusiveMs * 1_000) / time.events, 1)],
+      [`events_${id}`, time.events],
+    ])),
     loadAverage: round(loadavg()[0]!, 2),
     targets: { sim10kWallSec: 300 },
   };

@@ -5,6 +5,7 @@
 import { Actor } from 'xstate';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { dispatchCost } from '../../bench/actor-dispatch.js';
+import { timeActorEvents } from '../../bench/actor-time.js';
 import { countActorWork, floorOf } from '../../bench/actor-work.js';
 import { checkNetwork } from '../../sim/check-network.js';
 import { createSimulator } from '../../sim/simulator.js';
@@ -131,5 +132,28 @@ describe('dispatchCost', () => {
     expect(() => dispatchCost(0, 10, 'change')).toThrow(/population/);
     expect(() => dispatchCost(10, 1.5, 'change')).toThrow(/events/);
     expect(() => dispatchCost(10, 10, 'change', 0)).toThrow(/rounds/);
+  });
+});
+
+describe('timeActorEvents', () => {
+  it('times every event by machine, each once, within the wall time, and puts XState back as it was', async () => {
+    const original = (Actor.prototype as unknown as { _process: unknown })._process;
+    // Before the simulator: an actor binds _process when it is created.
+    const timing = timeActorEvents();
+    const started = performance.now();
+    const sim = createSimulator({ seed: 43, nodes: 8, ring: PROPERTY_RING_CONFIG, connection: PROPERTY_CONNECTION, traceLimit: 1_000_000, signatures: 'simulated' });
+    open.push(sim);
+    const correct = () => checkNetwork(sim, { ring: { successorListLength: PROPERTY_RING_CONFIG.successorListLength }, connected: false }).length === 0;
+    expect(await sim.runUntil(correct, 60_000)).toBe(true);
+    const wallMs = performance.now() - started;
+    const times = timing.stop();
+    expect((Actor.prototype as unknown as { _process: unknown })._process).toBe(original);
+    const events = [...times.values()].reduce((sum, time) => sum + time.events, 0);
+    expect(events).toBe(countActorWork(sim.trace).events);
+    expect([...times.keys()]).toEqual(expect.arrayContaining(['ring', 'peer', 'transport']));
+    const exclusiveMs = [...times.values()].reduce((sum, time) => sum + time.exclusiveMs, 0);
+    for (const time of times.values()) expect(time.exclusiveMs).toBeGreaterThanOrEqual(0);
+    expect(exclusiveMs).toBeGreaterThan(0);
+    expect(exclusiveMs).toBeLessThanOrEqual(wallMs);
   });
 });
