@@ -16,11 +16,9 @@
 import fc from 'fast-check';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { PROPERTY_CONNECTION, PROPERTY_DHT_CONFIG, PROPERTY_RING_CONFIG, propertyLookupCheck, ringTransientTimeouts } from '../src/cli/sim-profile.js';
-import { checkLookups } from './lookup-invariants.js';
-import { checkNetwork, crashedIds } from './check-network.js';
-import { checkRoutedSettled } from './routed-traffic.js';
+import { PROPERTY_CONNECTION, PROPERTY_DHT_CONFIG, PROPERTY_RING_CONFIG } from '../src/cli/sim-profile.js';
 import { describeViolations } from './invariants.js';
+import { propertyViolations } from './property-checks.js';
 import { arbitraryScenario, arbitraryServerlessScenario, runScenario, type Scenario } from './scenario.js';
 import { replayFileText } from './replay-file.js';
 import { createSimulator } from './simulator.js';
@@ -41,7 +39,6 @@ const quietMs = intEnv('PEERSOCK_FUZZ_QUIET_MS', 60_000);
 const outDir = process.env.PEERSOCK_FUZZ_OUT ?? process.cwd();
 const ring = PROPERTY_RING_CONFIG;
 const connection = PROPERTY_CONNECTION;
-const timeouts = ringTransientTimeouts(ring);
 
 let cases = 0;
 let lastFailure: { scenario: Scenario; report: string } | undefined;
@@ -60,11 +57,7 @@ const property = fc.asyncProperty(scenarios, async (scenario) => {
   const sim = createSimulator({ seed: scenario.seed, ...settings, traceLimit: 1_000 });
   try {
     const { routed } = await runScenario(sim, scenario);
-    const violations = [
-      ...checkNetwork(sim, { ring: { successorListLength: ring.successorListLength }, timeouts }),
-      ...checkRoutedSettled(routed, crashedIds(sim)),
-      ...(dht ? await checkLookups(sim, propertyLookupCheck(scenario.seed)) : []),
-    ];
+    const violations = await propertyViolations(sim, { seed: scenario.seed, routed }, { ring, dht: dht !== undefined });
     if (violations.length > 0) {
       // The last failing case fast-check tries is the shrunk counterexample it reports.
       lastFailure = { scenario, report: describeViolations(violations) };

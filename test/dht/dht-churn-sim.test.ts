@@ -7,13 +7,12 @@
  */
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { checkNetwork, crashedIds } from '../../sim/check-network.js';
-import { checkLookups } from '../../sim/lookup-invariants.js';
-import { checkRoutedSettled, routedSummary } from '../../sim/routed-traffic.js';
+import { propertyViolations } from '../../sim/property-checks.js';
+import { routedSummary } from '../../sim/routed-traffic.js';
 import { arbitraryScenario, arbitraryServerlessScenario, runScenario, type Scenario } from '../../sim/scenario.js';
 import { createSimulator } from '../../sim/simulator.js';
 import type { DhtConfig } from '../../src/actors/dht/dht-config.js';
-import { PROPERTY_CONNECTION, PROPERTY_DHT_CONFIG, PROPERTY_RING_CONFIG, propertyLookupCheck, ringTransientTimeouts } from '../../src/cli/sim-profile.js';
+import { PROPERTY_CONNECTION, PROPERTY_DHT_CONFIG, PROPERTY_RING_CONFIG } from '../../src/cli/sim-profile.js';
 import { expectNoViolations } from '../helpers/scenario-verdict.js';
 
 const RING = PROPERTY_RING_CONFIG;
@@ -24,11 +23,7 @@ async function holds(scenario: Scenario): Promise<void> {
   const sim = createSimulator({ seed: scenario.seed, connection: PROPERTY_CONNECTION, ring: RING, dht: DHT });
   try {
     const { routed } = await runScenario(sim, scenario);
-    const violations = [
-      ...checkNetwork(sim, { ring: { successorListLength: RING.successorListLength }, timeouts: ringTransientTimeouts(RING) }),
-      ...checkRoutedSettled(routed, crashedIds(sim)),
-      ...(await checkLookups(sim, propertyLookupCheck(scenario.seed))),
-    ];
+    const violations = await propertyViolations(sim, { seed: scenario.seed, routed }, { ring: RING, dht: true });
     expectNoViolations(violations, scenario, { ring: RING, connection: PROPERTY_CONNECTION, dht: DHT }, `routed: ${JSON.stringify(routedSummary(routed))}`);
   } finally {
     await sim.close();

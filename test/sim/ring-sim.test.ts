@@ -6,8 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkNetwork } from '../../sim/check-network.js';
 import { describeViolations, type TransientTimeouts } from '../../sim/invariants.js';
-import { crashedIds } from '../../sim/check-network.js';
-import { checkRoutedSettled } from '../../sim/routed-traffic.js';
+import { propertyViolations } from '../../sim/property-checks.js';
 import { arbitraryScenario, runScenario, type Scenario } from '../../sim/scenario.js';
 import { createSimulator, type SimNodeHandle, type Simulator, type SimulatorOptions } from '../../sim/simulator.js';
 import type { RingConfig } from '../../src/actors/ring/ring-config.js';
@@ -133,7 +132,7 @@ describe('ring in the simulator', () => {
         const sim = createSimulator({ seed: scenario.seed, connection: CONNECTION, ring: RING });
         try {
           const { routed } = await runScenario(sim, scenario);
-          const violations = [...check(sim), ...checkRoutedSettled(routed, crashedIds(sim))];
+          const violations = await propertyViolations(sim, { seed: scenario.seed, routed }, { ring: RING, dht: false });
           // On failure: the violations and a replay file for `peersock sim --replay`.
           expectNoViolations(violations, scenario, { ring: RING, connection: PROPERTY_CONNECTION });
         } finally {

@@ -6,11 +6,11 @@
  */
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { checkNetwork, crashedIds } from '../../sim/check-network.js';
-import { checkRoutedSettled, routedSummary } from '../../sim/routed-traffic.js';
+import { propertyViolations } from '../../sim/property-checks.js';
+import { routedSummary } from '../../sim/routed-traffic.js';
 import { arbitraryServerlessScenario, runScenario } from '../../sim/scenario.js';
 import { createSimulator } from '../../sim/simulator.js';
-import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG, ringTransientTimeouts } from '../../src/cli/sim-profile.js';
+import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG } from '../../src/cli/sim-profile.js';
 import { expectNoViolations } from '../helpers/scenario-verdict.js';
 
 const RING = PROPERTY_RING_CONFIG;
@@ -24,10 +24,7 @@ describe('with every signaling server gone', () => {
           const sim = createSimulator({ seed: scenario.seed, connection: PROPERTY_CONNECTION, ring: RING });
           try {
             const { routed } = await runScenario(sim, scenario);
-            const violations = [
-              ...checkNetwork(sim, { ring: { successorListLength: RING.successorListLength }, timeouts: ringTransientTimeouts(RING) }),
-              ...checkRoutedSettled(routed, crashedIds(sim)),
-            ];
+            const violations = await propertyViolations(sim, { seed: scenario.seed, routed }, { ring: RING, dht: false });
             expectNoViolations(violations, scenario, { ring: RING, connection: PROPERTY_CONNECTION }, `routed: ${JSON.stringify(routedSummary(routed))}`);
           } finally {
             await sim.close();

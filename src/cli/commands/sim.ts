@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { formatDuration, parseChurnModel, parseDuration, type ChurnModel } from '../../../sim/churn.js';
-import { checkNetwork, crashedIds } from '../../../sim/check-network.js';
-import { checkLookups } from '../../../sim/lookup-invariants.js';
 import type { ReplaySettings } from '../../../sim/replay-file.js';
-import { checkRoutedSettled, routedSummary } from '../../../sim/routed-traffic.js';
+import { propertyViolations } from '../../../sim/property-checks.js';
+import { routedSummary } from '../../../sim/routed-traffic.js';
 import { describeViolations, type Violation } from '../../../sim/invariants.js';
 import { runScenario, scenarioFromJson, type Scenario } from '../../../sim/scenario.js';
 import { createSimulator } from '../../../sim/simulator.js';
@@ -16,7 +15,7 @@ import { integerOption, parseCommandArgs } from '../args.js';
 import type { Command } from '../command.js';
 import { processIo, type Io } from '../output.js';
 import { createProgressBar } from '../progress.js';
-import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG, propertyLookupCheck, ringTransientTimeouts } from '../sim-profile.js';
+import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG } from '../sim-profile.js';
 import { defaultJoinWindowMs, runChurn, type ChurnRunResult } from '../sim-run.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from '../usage-error.js';
 
@@ -228,11 +227,7 @@ async function replay(io: Io, file: string, ringR: number | undefined, traceFile
     const result = await runScenario(sim, scenario);
     io.out(`ran to ${formatDuration(result.endAt)} virtual: ${result.applied} steps applied, ${result.skipped.length} skipped; ${sim.alive().length} nodes alive`);
     for (const { step, reason } of result.skipped) io.out(`skipped ${step.op} at ${formatDuration(step.at)}: ${reason}`);
-    violations = [
-      ...checkNetwork(sim, { ring: { successorListLength: ring.successorListLength }, timeouts: ringTransientTimeouts(ring) }),
-      ...checkRoutedSettled(result.routed, crashedIds(sim)),
-      ...(settings.dht ? await checkLookups(sim, propertyLookupCheck(scenario.seed)) : []),
-    ];
+    violations = await propertyViolations(sim, { seed: scenario.seed, routed: result.routed }, { ring, dht: settings.dht !== undefined });
     if (result.routed.length > 0) io.out(`routed messages: ${Object.entries(routedSummary(result.routed)).map(([outcome, n]) => `${n} ${outcome}`).join(', ')}`);
     if (traceFile !== undefined) io.out(`trace: ${sim.traceTotal().toLocaleString('en-US')} entries written to ${traceFile} (hash ${sim.traceHash().slice(0, 16)})`);
   } finally {
