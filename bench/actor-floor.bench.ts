@@ -26,17 +26,16 @@
  * number (caches) and garbage collection. Each measurement runs in its own child process with
  * sim-scale's heap settings.
  */
-import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { nativePrivateKey, nativePublicKey, nativeSign, nativeVerify } from '../src/crypto/ed25519-native.js';
 import { generateIdentity } from '../src/identity/identity.js';
 import { runChurn } from '../src/cli/sim-run.js';
 import { createSeededRandom } from '../sim/seeded-random.js';
+import { exitWithJson, runBenchChild } from './bench-child.js';
 import { dispatchCost, type DispatchCost, type EventKind } from './actor-dispatch.js';
 import { timeActorEvents, type MachineTime } from './actor-time.js';
 import { countActorWork, floorOf, type ActorWork } from './actor-work.js';
-import { childNodeArgs } from './node-args.js';
 import { scaleScenario } from './sim-scale.bench.js';
 
 const COUNTED_NODES = 1_000;
@@ -119,31 +118,16 @@ function cryptoCost(operations = 20_000): CryptoCost {
   return { signUs, verifyUs };
 }
 
-/** One measurement in a child process (4-GiB heap, sim-scale's young generation); returns its JSON line. */
-function inChild<T>(mode: string): Promise<T> {
-  const self = fileURLToPath(import.meta.url);
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--max-old-space-size=4096', ...childNodeArgs(import.meta.url), self], {
-      env: { ...process.env, ACTOR_FLOOR_CHILD: mode },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let output = '';
-    proc.stdout.setEncoding('utf8');
-    proc.stdout.on('data', (chunk: string) => {
-      output += chunk;
-    });
-    proc.on('error', (error) => reject(new Error(`actor-floor child ${mode} could not run: ${error.message}`)));
-    // 'close', not 'exit': the child's last line may still be in the pipe when it exits.
-    proc.on('close', (code, signal) => {
-      const last = output.trim().split('\n').at(-1) ?? '';
-      if (code !== 0) return reject(new Error(`actor-floor child ${mode} ended with ${signal ?? `exit code ${code}`}`));
-      try {
-        resolve(JSON.parse(last) as T);
-      } catch {
-        reject(new Error(`actor-floor child ${mode} did not end with a JSON line: ${last.slice(0, 200)}`));
-      }
-    });
-  });
+/** One measurement in a child process of its own (bench-child.ts); returns its JSON line. */
+async function inChild<T>(mode: string): Promise<T> {
+  const outcome = await runBenchChild(import.meta.url, { ACTOR_FLOOR_CHILD: mode });
+  const ended = `actor-floor child ${mode} ended with ${outcome.signal ?? `exit code ${outcome.code}`}`;
+  if (outcome.code !== 0) throw new Error(`${ended}${outcome.outOfMemory ? ' (out of memory)' : ''}:\n${outcome.stderrTail}`);
+  try {
+    return JSON.parse(outcome.lastLine) as T;
+  } catch {
+    throw new Error(`${ended} but not with a JSON line: ${outcome.lastLine.slice(0, 200)}`);
+  }
 }
 
 async function runChild(mode: string): Promise<unknown> {
@@ -226,14 +210,8 @@ export async function runActorFloorBench(): Promise<Record<string, unknown>> {
   };
 }
 
-/** Prints the JSON line and exits once it is written (a pipe write may still be pending at exit). */
-function finish(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value)}\n`, () => process.exit(0));
-}
-
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const mode = process.env.ACTOR_FLOOR_CHILD;
-  // Exits once written: nodes left running by the counted run must not keep the child alive.
-  if (mode !== undefined) finish(await runChild(mode));
-  else finish(await runActorFloorBench());
+  if (mode !== undefined) exitWithJson(await runChild(mode));
+  else exitWithJson(await runActorFloorBench());
 }

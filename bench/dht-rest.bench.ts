@@ -16,6 +16,7 @@
  * JSON line.
  */
 import { pathToFileURL } from 'node:url';
+import { exitWithJson } from './bench-child.js';
 import { formNetwork } from './dht-sim-network.js';
 import { createSimulator } from '../sim/simulator.js';
 import { DEFAULT_RING_CONFIG } from '../src/actors/ring/ring-config.js';
@@ -95,6 +96,5 @@ export async function runDhtRestBench(): Promise<Record<string, unknown>> {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  console.log(JSON.stringify(await runDhtRestBench()));
-  process.exit(0);
+  exitWithJson(await runDhtRestBench());
 }

@@ -52,9 +52,9 @@
  *   PEERSOCK_BENCH_DHT_WINDOW_SEC  virtual seconds of measurement under churn (default 600; the budget may cut it)
  *   PEERSOCK_BENCH_DHT_HEAP_MIB    each run's heap limit (default 4096)
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { childNodeArgs } from './node-args.js';
+import { exitWithJson, runBenchChild } from './bench-child.js';
 import { lookupFigures, sendFigures, type LookupFigures, type SendFigures } from './dht-sim-figures.js';
 import { churnFrom, formNetwork, LinkDegrees, type Formation } from './dht-sim-network.js';
 import { poolSeeds, probeRecords, seedSummary, type ProbeRecords } from './dht-sim-pool.js';
@@ -413,65 +413,46 @@ function describe(f: RunFigures): string {
 const pct = (value: number | null) => (value === null ? '—' : `${(value * 100).toFixed(2)}%`);
 
 /**
- * One run in a child process (a 4-GiB heap unless PEERSOCK_BENCH_DHT_HEAP_MIB says otherwise); a
- * child that dies is reported with how far it got.
+ * One run in a child process (bench-child.ts; a 4-GiB heap unless PEERSOCK_BENCH_DHT_HEAP_MIB says
+ * otherwise); a child that dies is reported with how far it got.
  */
-function child(run: RunName, nodes: number, budgetSec: number, seed: number): Promise<RunFigures> {
-  const self = fileURLToPath(import.meta.url);
+async function child(run: RunName, nodes: number, budgetSec: number, seed: number): Promise<RunFigures> {
   const heapMiB = Number(process.env.PEERSOCK_BENCH_DHT_HEAP_MIB ?? 4_096);
-  return new Promise((resolve) => {
-    const started = performance.now();
-    const proc = spawn(process.execPath, [`--max-old-space-size=${heapMiB}`, ...childNodeArgs(import.meta.url), self], {
-      env: { ...process.env, DHT_SIM_CHILD: `${run}:${nodes}:${seed}`, PEERSOCK_BENCH_BUDGET_SEC: String(budgetSec) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    let errors = '';
-    let lastProgress = '';
-    // Decoded as a stream: a character split across two chunks stays whole.
-    proc.stdout.setEncoding('utf8');
-    proc.stderr.setEncoding('utf8');
-    proc.stdout.on('data', (chunk: string) => {
-      output += chunk;
-      for (const line of String(chunk).split('\n')) {
-        if (!line.startsWith('  ')) continue;
-        console.log(line);
+  const started = performance.now();
+  let lastProgress = '';
+  const outcome = await runBenchChild(
+    import.meta.url,
+    { DHT_SIM_CHILD: `${run}:${nodes}:${seed}`, PEERSOCK_BENCH_BUDGET_SEC: String(budgetSec) },
+    {
+      heapMiB,
+      onProgress: (line) => {
         lastProgress = line.trim();
-      }
-    });
-    proc.stderr.on('data', (chunk: string) => {
-      errors = (errors + String(chunk)).slice(-4_000);
-    });
-    // 'close', not 'exit': the child's last output may still be in the pipe when it has exited.
-    proc.on('close', (code, signal) => {
-      try {
-        resolve(JSON.parse(output.trim().split('\n').at(-1) ?? '') as RunFigures);
-      } catch {
-        const oom = /heap out of memory|Allocation failed/i.test(errors);
-        const failure = oom ? `the run died: JavaScript heap out of memory (${heapMiB} MiB)` : `the run died: exit ${code ?? signal}`;
-        if (!oom) console.log(errors.split('\n').slice(-12).join('\n'));
-        resolve({
-          run,
-          nodes,
-          seed,
-          formation: { joined: -1, violations: -1, formedAtSec: null, virtualSecReached: -1 },
-          stopped: `${failure}; last progress: ${lastProgress || 'none'}`,
-          wallSec: Math.round((performance.now() - started) / 100) / 10,
-          peakRssMiB: -1,
-        });
-      }
-    });
-  });
+      },
+    },
+  );
+  try {
+    return JSON.parse(outcome.lastLine) as RunFigures;
+  } catch {
+    const failure = outcome.outOfMemory ? `the run died: JavaScript heap out of memory (${heapMiB} MiB)` : `the run died: exit ${outcome.code ?? outcome.signal}`;
+    if (!outcome.outOfMemory) console.log(outcome.stderrTail.split('\n').slice(-12).join('\n'));
+    return {
+      run,
+      nodes,
+      seed,
+      formation: { joined: -1, violations: -1, formedAtSec: null, virtualSecReached: -1 },
+      stopped: `${failure}; last progress: ${lastProgress || 'none'}`,
+      wallSec: Math.round((performance.now() - started) / 100) / 10,
+      peakRssMiB: -1,
+    };
+  }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const job = process.env.DHT_SIM_CHILD;
   if (job !== undefined) {
     const [run, nodes, seed] = job.split(':');
-    const figures = await runDhtSim(run as RunName, Number(nodes), Number(process.env.PEERSOCK_BENCH_BUDGET_SEC ?? 300), Number(seed));
-    // Stopping the simulated nodes is not part of the measurement. Exit once the line is out: a
-    // pipe takes it asynchronously, and exiting at once cut a churn run's records (~0.5 MB) short.
-    process.stdout.write(`${JSON.stringify(figures)}\n`, () => process.exit(0));
+    // A churn run's records (~0.5 MB) were cut short when the child exited before the pipe took them.
+    exitWithJson(await runDhtSim(run as RunName, Number(nodes), Number(process.env.PEERSOCK_BENCH_BUDGET_SEC ?? 300), Number(seed)));
   } else {
     console.log(JSON.stringify(await runDhtSimBench()));
   }

@@ -11,9 +11,8 @@
  * window measured while the ring is still forming is not steady state, and simulating it took
  * minutes of wall time past the budget (the bench looked hung).
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { childNodeArgs } from './node-args.js';
+import { pathToFileURL } from 'node:url';
+import { exitWithJson, runBenchChild } from './bench-child.js';
 import { checkRing } from '../sim/invariants.js';
 import { createSimulator } from '../sim/simulator.js';
 import { DEFAULT_RING_CONFIG } from '../src/actors/ring/ring-config.js';
@@ -126,36 +125,17 @@ export async function runMaintenanceBench(): Promise<Record<string, unknown>> {
   return out;
 }
 
-/** Runs one size in a child process; a child that dies (out of memory) is reported as such. */
-function child(nodes: number, budgetSec: number): Promise<MaintenanceFigures> {
-  const self = fileURLToPath(import.meta.url);
-  return new Promise((resolve) => {
-    const started = performance.now();
-    const proc = spawn(process.execPath, ['--max-old-space-size=4096', ...childNodeArgs(import.meta.url), self], {
-      env: { ...process.env, MAINT_CHILD: String(nodes), PEERSOCK_BENCH_BUDGET_SEC: String(budgetSec) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    let errors = '';
-    proc.stdout.on('data', (chunk: Buffer) => {
-      output += chunk;
-      for (const line of String(chunk).split('\n')) if (line.startsWith('  ')) console.log(line);
-    });
-    proc.stderr.on('data', (chunk: Buffer) => {
-      errors = (errors + String(chunk)).slice(-4_000);
-    });
-    proc.on('exit', (code, signal) => {
-      const last = output.trim().split('\n').at(-1) ?? '';
-      try {
-        resolve(JSON.parse(last) as MaintenanceFigures);
-      } catch {
-        const oom = /heap out of memory|Allocation failed/i.test(errors);
-        const failure = oom ? 'out of memory (4 GiB heap)' : `exit ${code ?? signal}`;
-        if (!oom) console.log(errors.split('\n').slice(-8).join('\n'));
-        resolve({ nodes, nodesJoined: 0, ringCorrect: false, settled: false, windowStartSec: 0, bytesPerNodeSec: null, messagesPerNodeSec: null, wallSec: Number(wall(started)), failure });
-      }
-    });
-  });
+/** Runs one size in a child process (bench-child.ts); a child that dies (out of memory) is reported as such. */
+async function child(nodes: number, budgetSec: number): Promise<MaintenanceFigures> {
+  const started = performance.now();
+  const outcome = await runBenchChild(import.meta.url, { MAINT_CHILD: String(nodes), PEERSOCK_BENCH_BUDGET_SEC: String(budgetSec) });
+  try {
+    return JSON.parse(outcome.lastLine) as MaintenanceFigures;
+  } catch {
+    const failure = outcome.outOfMemory ? 'out of memory (4 GiB heap)' : `exit ${outcome.code ?? outcome.signal}`;
+    if (!outcome.outOfMemory) console.log(outcome.stderrTail.split('\n').slice(-8).join('\n'));
+    return { nodes, nodesJoined: 0, ringCorrect: false, settled: false, windowStartSec: 0, bytesPerNodeSec: null, messagesPerNodeSec: null, wallSec: Number(wall(started)), failure };
+  }
 }
 
 const wall = (started: number) => ((performance.now() - started) / 1_000).toFixed(1);
@@ -163,8 +143,7 @@ const wall = (started: number) => ((performance.now() - started) / 1_000).toFixe
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const childNodes = process.env.MAINT_CHILD;
   if (childNodes !== undefined) {
-    console.log(JSON.stringify(await runMaintenance(Number(childNodes), Number(process.env.PEERSOCK_BENCH_BUDGET_SEC ?? 600))));
-    process.exit(0);
+    exitWithJson(await runMaintenance(Number(childNodes), Number(process.env.PEERSOCK_BENCH_BUDGET_SEC ?? 600)));
   } else {
     console.log(JSON.stringify(await runMaintenanceBench()));
   }

@@ -10,6 +10,7 @@
  * virtual limit or the budget is reported as such, with how far it got.
  */
 import { pathToFileURL } from 'node:url';
+import { exitWithJson } from './bench-child.js';
 import { checkRing, describeViolations } from '../sim/invariants.js';
 import { applyStep } from '../sim/scenario.js';
 import { createSimulator, type Simulator } from '../sim/simulator.js';
@@ -108,8 +109,5 @@ async function waitCorrect(
 const wall = (started: number) => ((performance.now() - started) / 1_000).toFixed(1);
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const result = await runRingHealBench();
-  console.log(JSON.stringify(result));
-  // Stopping 1,000 simulated nodes is not part of the measurement.
-  process.exit(0);
+  exitWithJson(await runRingHealBench());
 }

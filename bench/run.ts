@@ -19,7 +19,8 @@ function run(file: string): Promise<Record<string, unknown>> {
       output += chunk;
       process.stdout.write(chunk);
     });
-    child.on('exit', (code) => {
+    // 'close', not 'exit': the child's last line may still be in the pipe when it has exited.
+    child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`${file} exited with ${code}`));
       const last = output.trim().split('\n').at(-1) ?? '';
       try {

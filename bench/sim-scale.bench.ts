@@ -18,9 +18,8 @@
  *                              the configuration of every figure before 2026-12-06, as the
  *                              baseline measured in the same run; `0`: skip it
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { childNodeArgs } from './node-args.js';
+import { pathToFileURL } from 'node:url';
+import { exitWithJson, runBenchChild } from './bench-child.js';
 import { DEFAULT_RING_CONFIG } from '../src/actors/ring/ring-config.js';
 import { runChurn, type ChurnRunOptions } from '../src/cli/sim-run.js';
 
@@ -216,71 +215,56 @@ interface ChildMode {
   timeResolutionMs: number;
 }
 
-/** Runs one size in a child process; a child that dies (out of memory) is reported with how far it got. */
-function child(nodes: number, budgetSec: number, mode: ChildMode): Promise<ScaleFigures> {
-  const self = fileURLToPath(import.meta.url);
-  return new Promise((resolve) => {
-    const started = performance.now();
-    const proc = spawn(process.execPath, ['--max-old-space-size=4096', ...childNodeArgs(import.meta.url), self], {
-      env: {
-        ...process.env,
-        SIM_SCALE_CHILD: String(nodes),
-        PEERSOCK_BENCH_BUDGET_SEC: String(budgetSec),
-        PEERSOCK_BENCH_TRACE: mode.trace,
-        PEERSOCK_BENCH_TIME_RESOLUTION_MS: String(mode.timeResolutionMs),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    let errors = '';
-    let last: { virtualSec: number; events: number; timers: number; alive: number; rssMiB: number } | undefined;
-    proc.stdout.on('data', (chunk: Buffer) => {
-      output += chunk;
-      for (const line of String(chunk).split('\n')) {
-        if (!line.startsWith('  ')) continue;
-        console.log(line);
+/** Runs one size in a child process (bench-child.ts); a child that dies (out of memory) is reported with how far it got. */
+async function child(nodes: number, budgetSec: number, mode: ChildMode): Promise<ScaleFigures> {
+  const started = performance.now();
+  let last: { virtualSec: number; events: number; timers: number; alive: number; rssMiB: number } | undefined;
+  const outcome = await runBenchChild(
+    import.meta.url,
+    {
+      SIM_SCALE_CHILD: String(nodes),
+      PEERSOCK_BENCH_BUDGET_SEC: String(budgetSec),
+      PEERSOCK_BENCH_TRACE: mode.trace,
+      PEERSOCK_BENCH_TIME_RESOLUTION_MS: String(mode.timeResolutionMs),
+    },
+    {
+      onProgress: (line) => {
         const m = /: (\d+) virtual s, wall \d+ s, events (\d+), timers (\d+), alive (\d+), rss (\d+) MiB/.exec(line);
         if (m) last = { virtualSec: Number(m[1]), events: Number(m[2]), timers: Number(m[3]), alive: Number(m[4]), rssMiB: Number(m[5]) };
-      }
-    });
-    proc.stderr.on('data', (chunk: Buffer) => {
-      errors = (errors + String(chunk)).slice(-4_000);
-    });
-    proc.on('exit', (code, signal) => {
-      const text = output.trim().split('\n').at(-1) ?? '';
-      try {
-        resolve(JSON.parse(text) as ScaleFigures);
-      } catch {
-        const wallSec = round((performance.now() - started) / 1_000, 1);
-        const oom = /heap out of memory|Allocation failed/i.test(errors);
-        console.log(`  n=${nodes}: the child died (${oom ? 'JavaScript heap out of memory at the 4 GiB limit' : `exit ${code ?? signal}`}) after ${wallSec} s wall`);
-        if (!oom) console.log(errors.split('\n').slice(-8).join('\n'));
-        resolve({
-          nodes,
-          signatures: signaturesSetting(),
-          trace: mode.trace,
-          timeResolutionMs: mode.timeResolutionMs,
-          wallSec,
-          virtualSecDone: last?.virtualSec ?? 0,
-          projectedWallSec: last && last.virtualSec > 0 ? Math.round((wallSec * DURATION_MS) / 1_000 / last.virtualSec) : -1,
-          completed: false,
-          failure: oom ? 'out of memory (4 GiB heap)' : `exit ${code ?? signal}`,
-          events: last?.events ?? 0,
-          eventsPerSec: last ? Math.round(last.events / wallSec) : 0,
-          timersFired: last?.timers ?? 0,
-          timersPerSec: last ? Math.round(last.timers / wallSec) : 0,
-          peakRssMiB: last?.rssMiB ?? 0,
-          peakHeapMiB: 4096,
-          peakAlive: last?.alive ?? 0,
-          rssKiBPerNode: last ? round((last.rssMiB * 1024) / Math.max(1, last.alive), 1) : 0,
-          heapKiBPerNode: last ? round((4096 * 1024) / Math.max(1, last.alive), 1) : 0,
-          ringCorrectFraction: null,
-          successorsRightMean: null,
-          formedAtSec: null,
-        });
-      }
-    });
-  });
+      },
+    },
+  );
+  try {
+    return JSON.parse(outcome.lastLine) as ScaleFigures;
+  } catch {
+    const wallSec = round((performance.now() - started) / 1_000, 1);
+    const { code, signal, outOfMemory: oom } = outcome;
+    console.log(`  n=${nodes}: the child died (${oom ? 'JavaScript heap out of memory at the 4 GiB limit' : `exit ${code ?? signal}`}) after ${wallSec} s wall`);
+    if (!oom) console.log(outcome.stderrTail.split('\n').slice(-8).join('\n'));
+    return {
+      nodes,
+      signatures: signaturesSetting(),
+      trace: mode.trace,
+      timeResolutionMs: mode.timeResolutionMs,
+      wallSec,
+      virtualSecDone: last?.virtualSec ?? 0,
+      projectedWallSec: last && last.virtualSec > 0 ? Math.round((wallSec * DURATION_MS) / 1_000 / last.virtualSec) : -1,
+      completed: false,
+      failure: oom ? 'out of memory (4 GiB heap)' : `exit ${code ?? signal}`,
+      events: last?.events ?? 0,
+      eventsPerSec: last ? Math.round(last.events / wallSec) : 0,
+      timersFired: last?.timers ?? 0,
+      timersPerSec: last ? Math.round(last.timers / wallSec) : 0,
+      peakRssMiB: last?.rssMiB ?? 0,
+      peakHeapMiB: 4096,
+      peakAlive: last?.alive ?? 0,
+      rssKiBPerNode: last ? round((last.rssMiB * 1024) / Math.max(1, last.alive), 1) : 0,
+      heapKiBPerNode: last ? round((4096 * 1024) / Math.max(1, last.alive), 1) : 0,
+      ringCorrectFraction: null,
+      successorsRightMean: null,
+      formedAtSec: null,
+    };
+  }
 }
 
 function round(value: number, digits: number): number {
@@ -291,10 +275,7 @@ function round(value: number, digits: number): number {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const childNodes = process.env.SIM_SCALE_CHILD;
   if (childNodes !== undefined) {
-    const figures = await runSimScale(Number(childNodes), Number(process.env.PEERSOCK_BENCH_BUDGET_SEC ?? 300));
-    console.log(JSON.stringify(figures));
-    // Actor stops left in flight must not keep a finished measurement alive.
-    process.exit(0);
+    exitWithJson(await runSimScale(Number(childNodes), Number(process.env.PEERSOCK_BENCH_BUDGET_SEC ?? 300)));
   } else {
     console.log(JSON.stringify(await runSimScaleBench()));
   }
