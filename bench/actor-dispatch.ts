@@ -1,4 +1,5 @@
 import { createActor, setup, type Actor } from 'xstate';
+import { leastMs } from './least-time.js';
 
 /**
  * The least an event can cost an XState actor, in the two kinds the simulation's events come
@@ -48,12 +49,9 @@ export function dispatchCost(population: number, events: number, kind: EventKind
   const event = kind === 'change' ? ({ type: 'go' } as const) : ({ type: 'nothing' } as const);
   const sequence = pickSequence(population);
   for (let i = 0; i < warmUp; i += 1) actors[sequence()]!.send(event);
-  let usPerEvent = Infinity;
-  for (let round = 0; round < rounds; round += 1) {
-    const started = performance.now();
+  const usPerEvent = (leastMs(rounds, () => {
     for (let i = 0; i < events; i += 1) actors[sequence()]!.send(event);
-    usPerEvent = Math.min(usPerEvent, ((performance.now() - started) * 1_000) / events);
-  }
+  }) * 1_000) / events;
   // The same sequence again, outside the timing: how many events each actor was sent. A toggle
   // ends busy after an odd number, so its state shows that a `change` event was processed each
   // time; with `unhandled` every actor must still be idle (no event changed anything).

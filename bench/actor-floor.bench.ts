@@ -33,6 +33,7 @@ import { generateIdentity } from '../src/identity/identity.js';
 import { runChurn } from '../src/cli/sim-run.js';
 import { createSeededRandom } from '../sim/seeded-random.js';
 import { exitWithJson, runBenchChild } from './bench-child.js';
+import { leastMs } from './least-time.js';
 import { dispatchCost, type DispatchCost, type EventKind } from './actor-dispatch.js';
 import { timeActorEvents, type MachineTime } from './actor-time.js';
 import { countActorWork, floorOf, type ActorWork } from './actor-work.js';
@@ -100,16 +101,11 @@ function cryptoCost(operations = 20_000): CryptoCost {
   // A transcript of the identity handshake is ~200 bytes (fingerprints, keys, nonces, role).
   const message = new Uint8Array(200).fill(7);
   const signature = nativeSign(privateKey, message);
-  // The least of three rounds: a busy machine only ever makes an operation look slower.
   const time = (run: () => unknown) => {
     for (let i = 0; i < 1_000; i += 1) run();
-    let least = Infinity;
-    for (let round = 0; round < 3; round += 1) {
-      const started = performance.now();
+    return (leastMs(3, () => {
       for (let i = 0; i < operations; i += 1) run();
-      least = Math.min(least, ((performance.now() - started) * 1_000) / operations);
-    }
-    return least;
+    }) * 1_000) / operations;
   };
   const signUs = time(() => nativeSign(privateKey, message));
   const verifyUs = time(() => {
