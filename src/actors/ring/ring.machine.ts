@@ -441,15 +441,17 @@ export const ringMachine = setup({
         return;
       }
       probe = { ...probe, wait: probe.every - 1 };
-      enqueue.assign({ probe });
       const listed = new Set(context.successors.map((c) => c.id));
       const links = [...context.links];
       const outside = links.filter((peer) => !listed.has(peer));
       const pool = outside.length > 0 ? outside : links;
-      if (pool.length === 0) return;
+      if (pool.length === 0) {
+        enqueue.assign({ probe });
+        return;
+      }
       const via = pool[Math.floor(context.ports.random.float() * pool.length)]!;
       const rid = context.nextRid;
-      enqueue.assign({ nextRid: rid + 1, lookups: withLatestLookup(context.lookups, rid, 'probe') });
+      enqueue.assign({ probe, nextRid: rid + 1, lookups: withLatestLookup(context.lookups, rid, 'probe') });
       // The point just past our own: whoever answers for it is our true successor. (Our own
       // position would be answered by ourselves as soon as we know a predecessor.)
       context.ports.send(via, { t: 'find', rid, target: ringAdd(context.self.position, 1n), path: [context.self.id] });
@@ -519,10 +521,11 @@ export const ringMachine = setup({
      * Only a request that went out is waited for: one to a successor without a link yet is
      * dropped by the transport, and its silence would wrongly mark the successor failed.
      */
-    requestNeighbours: assign(({ context }) => {
+    requestNeighbours: enqueueActions(({ context, enqueue }) => {
       const next = successor(context);
       const sent = next !== undefined && context.ports.send(next.id, { t: 'get' });
-      return { asked: sent ? next.id : undefined };
+      const asked = sent ? next.id : undefined;
+      if (asked !== context.asked) enqueue.assign({ asked });
     }),
     noteAwaitedLink: assign(({ context }) => ({ awaitedLink: successor(context)?.id })),
     /** The awaited link never opened: that successor is treated as silent (see suspectSuccessor). */
@@ -547,6 +550,7 @@ export const ringMachine = setup({
       // after the first join instead of 12, and healing after a mass crash was no faster.
       const successors =
         event.closest === undefined ? withPredecessor : adoptSuccessorsPredecessor(context.self, withPredecessor, contactOf(event.closest), r, isAlive);
+      if (sameIds(successors, context.successors)) return;
       enqueue.assign({ successors });
       pushIfChanged(context, successors);
     }),
@@ -574,29 +578,33 @@ export const ringMachine = setup({
       pushIfChanged(context, successors);
     }),
     /** Keep a link to every neighbour, so a failed successor's replacement is ready. */
-    linkNeighbours: assign(({ context }) => ({ owned: link(context, neighbourIds(context)) })),
+    linkNeighbours: enqueueActions(({ context, enqueue }) => {
+      const owned = link(context, neighbourIds(context));
+      if (owned !== context.owned) enqueue.assign({ owned });
+    }),
     /** Close owned links that are no longer neighbours (nor the join/merge peer in use). */
-    pruneLinks: assign(({ context }) => {
+    pruneLinks: enqueueActions(({ context, enqueue }) => {
       const wanted = new Set(neighbourIds(context));
       if (context.via) wanted.add(context.via);
       if (context.found) wanted.add(context.found);
       if (context.predecessorLead) wanted.add(context.predecessorLead);
       for (const peer of context.pending) wanted.add(peer);
-      const owned = new Set<PeerId>();
+      let owned: Set<PeerId> | undefined;
       let links: Set<PeerId> | undefined;
       for (const peer of context.owned) {
         if (wanted.has(peer)) continue;
         // Also a dial still in flight: once dropped from `owned` nobody would ever close the
         // link it opens (seen: links requested by the ring, never wanted again, open for good).
         context.ports.disconnect(peer);
+        (owned ??= new Set(context.owned)).delete(peer);
         if (context.links.has(peer)) {
           // Closed by us: not a link from now on, though its link.down comes later. A peer
           // re-adopted in between must be re-linked, not sent to over a closing channel.
           (links ??= new Set(context.links)).delete(peer);
         }
       }
-      for (const peer of context.owned) if (wanted.has(peer)) owned.add(peer);
-      return links ? { owned, links } : { owned };
+      // Most prunes close nothing: then the context stays as it is (an assign is a new snapshot).
+      if (owned) enqueue.assign(links ? { owned, links } : { owned });
     }),
     dropVia: assign({ via: undefined }),
     /** A round ended: count it as calm if the neighbourhood is what the last round ended with. */
