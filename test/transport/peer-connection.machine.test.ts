@@ -86,13 +86,13 @@ describe('peer connection lifecycle (memory network, virtual time)', () => {
     // The dialer starts authenticating at 2S + 2L (see the lifecycle test above): its nonce is out.
     await sim.advance(S + L + 1);
     expect(a.peerState('b')).toMatch(/^attempt\.authenticating/);
-    expect(contextOf(a, 'b').localNonce).toBeInstanceOf(Uint8Array);
+    expect((contextOf(a, 'b').handshake as { localNonce?: unknown }).localNonce).toBeInstanceOf(Uint8Array);
     await sim.advance(1_000);
     for (const [node, peer] of [[a, 'b'], [b, 'a']] as const) {
       expect(node.peerState(peer)).toBe('attempt.open.alive');
       const context = contextOf(node, peer);
       expect(context.wasOpen).toBe(true);
-      for (const field of ['localNonce', 'remoteHello', 'remoteProof', 'offer']) expect(context[field], field).toBeUndefined();
+      for (const field of ['handshake', 'offer']) expect(context[field], field).toBeUndefined();
     }
   });
 

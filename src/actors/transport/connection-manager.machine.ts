@@ -6,7 +6,7 @@ import type { LinkSignal } from '../../ports/transport.js';
 import type { ConnectionConfig } from './connection-config.js';
 import { heartbeatActor, type HeartbeatEvent } from './heartbeat.js';
 import { PeerChannel, type InboundMessage, type InternalProtocols } from './peer-channel.js';
-import { peerConnectionMachine, takesRemoteCandidate, type PeerConnectionOutput, type PeerPorts } from './peer-connection.machine.js';
+import { peerConnectionMachine, takesRemoteCandidate, type PeerConnectionInput, type PeerConnectionOutput, type PeerPorts } from './peer-connection.machine.js';
 import { isOffer, parseSignalEnvelope, type SignalEnvelope } from './signal-envelope.js';
 
 /**
@@ -199,8 +199,7 @@ export const connectionManagerMachine = setup({
         return;
       }
       const spawn = preparePeer(context, peer, 'dialer');
-      enqueue.assign(spawn.context);
-      enqueue.spawnChild('peerConnection', { id: spawn.childId, input: spawn.input });
+      enqueue.assign(spawnPeer(spawn));
     }),
     routeSignal: enqueueActions(({ context, event, enqueue, self }) => {
       if (event.type !== 'signal.in') return;
@@ -232,8 +231,7 @@ export const connectionManagerMachine = setup({
           return;
         }
         const spawn = preparePeer(context, from, 'listener', envelope);
-        enqueue.assign(spawn.context);
-        enqueue.spawnChild('peerConnection', { id: spawn.childId, input: spawn.input });
+        enqueue.assign(spawnPeer(spawn));
         return;
       }
       const snapshot = child.getSnapshot();
@@ -271,8 +269,7 @@ export const connectionManagerMachine = setup({
       }
       enqueue.stopChild(entry.childId);
       const spawn = preparePeer(context, from, 'listener', envelope);
-      enqueue.assign(spawn.context);
-      enqueue.spawnChild('peerConnection', { id: spawn.childId, input: spawn.input });
+      enqueue.assign(spawnPeer(spawn));
     }),
     /**
      * Our dial to a peer failed before it opened: answer the offer of that peer's we ignored
@@ -294,8 +291,7 @@ export const connectionManagerMachine = setup({
       // closed (as when the higher PeerId yields in a glare); its connect() waits for this one.
       enqueue.stopChild(entry.childId);
       const spawn = preparePeer(context, peer, 'listener', { cid: waiting.cid, signal: waiting.signal });
-      enqueue.assign(spawn.context);
-      enqueue.spawnChild('peerConnection', { id: spawn.childId, input: spawn.input });
+      enqueue.assign(spawnPeer(spawn));
     }),
     closePeer: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'disconnect') return;
@@ -501,6 +497,18 @@ function reject(context: Context, to: PeerId, cid: string, code: ErrorCode, reas
   context.ports.sendSignal(to, envelope).catch(() => {
     // The refusal is a courtesy; the remote's own timeout covers a lost one.
   });
+}
+
+/**
+ * The assigner that records a prepared peer and spawns its connection actor in one step: a
+ * separate spawnChild action is a second new snapshot (XState copies the context, rebuilds the
+ * state value and tags for each), on every connection this node opens or answers.
+ */
+function spawnPeer(prepared: ReturnType<typeof preparePeer>) {
+  return ({ spawn }: { spawn: (src: 'peerConnection', options: { id: string; input: PeerConnectionInput }) => unknown }) => {
+    spawn('peerConnection', { id: prepared.childId, input: prepared.input });
+    return prepared.context;
+  };
 }
 
 /**
