@@ -253,7 +253,7 @@ export function createSim(options: SimOptions = {}): Sim {
       disconnect: (peer) => actor.send({ type: 'disconnect', peer: resolve(peer) }),
       peerState: (peer) => {
         const snapshot = actor.getSnapshot();
-        const entry = snapshot.context.peers[resolve(peer)];
+        const entry = snapshot.context.peers.get(resolve(peer));
         const child = entry ? (snapshot.children[entry.childId] as AnyActorRef | undefined) : undefined;
         return child ? flatten(child.getSnapshot().value as StateValue) : undefined;
       },

@@ -111,11 +111,11 @@ describe('glare: the side that yields abandons its own offer', () => {
     low.connect(high.name);
     high.connect(low.name);
     await sim.advance(S + 1);
-    expect(Object.keys(low.actor.getSnapshot().context.waitingOffers)).toEqual([high.peerId]);
+    expect([...low.actor.getSnapshot().context.waitingOffers.keys()]).toEqual([high.peerId]);
     await sim.advance(2 * S);
     const refusal = sim.signals.find((s) => s.from === high.name && 'reject' in s.envelope);
     expect(refusal?.envelope).toMatchObject({ reject: 'CONNECT_ABANDONED', reason: 'yielded to your offer (glare)' });
-    expect(low.actor.getSnapshot().context.waitingOffers).toEqual({});
+    expect(low.actor.getSnapshot().context.waitingOffers.size).toBe(0);
   });
 });
 
@@ -157,7 +157,7 @@ describe('connectWouldDial (what the node runtime checks before asking the manag
   const peer = 'p'.repeat(64) as never;
   const child = (status: string) => ({ getSnapshot: () => ({ status }) });
   const snapshot = (entry: object | undefined, status?: string) => ({
-    context: { peers: entry ? { [peer]: { childId: 'c', role: 'dialer', ...entry } } : {} },
+    context: { peers: new Map(entry ? [[peer, { childId: 'c', role: 'dialer' as const, ...entry }]] : []) },
     children: status ? { c: child(status) } : {},
   });
 

@@ -17,7 +17,7 @@ afterEach(async () => {
 });
 
 function cidOf(node: SimNode, peer: SimNode): string {
-  const entry = node.actor.getSnapshot().context.peers[peer.peerId]!;
+  const entry = node.actor.getSnapshot().context.peers.get(peer.peerId)!;
   const child = node.actor.getSnapshot().children[entry.childId] as { getSnapshot(): { context: { cid: string } } };
   return child.getSnapshot().context.cid;
 }

@@ -77,7 +77,7 @@ describe('peer connection lifecycle (memory network, virtual time)', () => {
     a.connect('b');
     const contextOf = (node: typeof a, peer: string) => {
       const snapshot = node.actor.getSnapshot();
-      const entry = snapshot.context.peers[sim.node(peer).peerId];
+      const entry = snapshot.context.peers.get(sim.node(peer).peerId);
       return (snapshot.children[entry!.childId] as AnyActorRef).getSnapshot().context as Record<string, unknown>;
     };
     // Mid-handshake the listener holds the offer and its nonce.

@@ -40,7 +40,7 @@ describe('an open connection is out of the relay’s reach', () => {
   it('ignores a relay failure that arrives after the connection opened', async () => {
     const { sim, a, b } = await openPair();
     const snapshot = a.actor.getSnapshot();
-    const child = snapshot.children[snapshot.context.peers[b.peerId]!.childId]!;
+    const child = snapshot.children[snapshot.context.peers.get(b.peerId)!.childId]!;
     const cid = (child.getSnapshot() as { context: { cid: string } }).context.cid;
     child.send({ type: 'signal.failed', cid, error: new Error('the signaling server went away') });
     await sim.advance(1_000);
