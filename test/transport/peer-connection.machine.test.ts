@@ -1,3 +1,5 @@
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMachine, type AnyActorRef, type AnyStateNode } from 'xstate';
 import { getStateNodes } from 'xstate/graph';
@@ -23,6 +25,16 @@ afterEach(async () => {
   await sim?.stop();
   sim = undefined;
 });
+
+/** A full collection, after the current job (WeakRef targets live at least until it ends). */
+async function collectGarbage(): Promise<void> {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  await new Promise((resolve) => setImmediate(resolve));
+  gc();
+  await new Promise((resolve) => setImmediate(resolve));
+  gc();
+}
 
 function start(seed = 1): Sim {
   sim = createSim({ seed, latencyMs: L, signalingLatencyMs: S, config });
@@ -86,7 +98,11 @@ describe('peer connection lifecycle (memory network, virtual time)', () => {
     // The dialer starts authenticating at 2S + 2L (see the lifecycle test above): its nonce is out.
     await sim.advance(S + L + 1);
     expect(a.peerState('b')).toMatch(/^attempt\.authenticating/);
-    expect((contextOf(a, 'b').handshake as { localNonce?: unknown }).localNonce).toBeInstanceOf(Uint8Array);
+    // Held weakly only (a test variable holding it would keep it alive).
+    const scratch = ((handshake: { localNonce?: unknown }) => {
+      expect(handshake.localNonce).toBeInstanceOf(Uint8Array);
+      return new WeakRef(handshake);
+    })(contextOf(a, 'b').handshake as { localNonce?: unknown });
     await sim.advance(1_000);
     for (const [node, peer] of [[a, 'b'], [b, 'a']] as const) {
       expect(node.peerState(peer)).toBe('attempt.open.alive');
@@ -94,6 +110,11 @@ describe('peer connection lifecycle (memory network, virtual time)', () => {
       expect(context.wasOpen).toBe(true);
       for (const field of ['handshake', 'offer']) expect(context[field], field).toBeUndefined();
     }
+    // Nor does anything else hold the scratch: the link's closures once kept the attempt's
+    // first context, and with it the scratch, for the connection's life. (The offer stays with
+    // the actor's own input, which XState keeps: see the session note.)
+    await collectGarbage();
+    expect(scratch.deref(), 'handshake scratch').toBeUndefined();
   });
 
   it('fails with SIGNALING_TIMEOUT after maxDialAttempts unanswered offers, backing off with seeded jitter between them', async () => {

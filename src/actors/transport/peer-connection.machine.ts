@@ -175,17 +175,20 @@ function openAttemptLink(context: PeerConnectionContext, self: LinkOwner): Attem
   const report = (event: Event) => {
     if (!stopped) self.send(event);
   };
-  const { channel, cid } = context;
+  // The closures below outlive this attempt's first context: they take only what they need from
+  // it. Holding the whole context kept its handshake scratch (nonces, keys, proof: written in
+  // place) and a listener's offer for the connection's life.
+  const { channel, cid, remote, ports } = context;
   const relay = (signal: LinkSignal) => {
     if (stopped) return;
-    context.ports.sendSignal(context.remote, { cid, signal }).catch((error: unknown) => {
+    ports.sendSignal(remote, { cid, signal }).catch((error: unknown) => {
       // A routed signal can take seconds to fail; the attempt may be over by then (then nobody listens).
       report({ type: 'signal.failed', cid, error });
     });
     if (signal.type === 'answer') report({ type: 'link.answered' });
   };
-  const link = context.ports.transport.createLink({
-    label: context.remote,
+  const link = ports.transport.createLink({
+    label: remote,
     initiator: context.role === 'dialer',
     bufferedAmountLowThreshold: Math.floor(context.config.sendBudgetBytes / 2),
     handlers: {
@@ -202,7 +205,7 @@ function openAttemptLink(context: PeerConnectionContext, self: LinkOwner): Attem
     if (stopped) return;
     stopped = true;
     watch?.unsubscribe();
-    channel.detach(() => new PeerSockError('LINK_CLOSED', `connection to ${context.remote} closed`));
+    channel.detach(() => new PeerSockError('LINK_CLOSED', `connection to ${remote} closed`));
     link.close();
   };
   // Calls close at once if the actor has already ended.
