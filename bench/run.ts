@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { benchFile, childNodeArgs } from './node-args.js';
 
-const benches = ['throughput.bench.ts', 'verify.bench.ts', 'sim-scale.bench.ts', 'actor-floor.bench.ts', 'ring-heal.bench.ts', 'maintenance.bench.ts', 'dht-hops.bench.ts', 'dht-rest.bench.ts', 'dht-sim.bench.ts'];
+const benches = ['throughput.bench.ts', 'verify.bench.ts', 'sim-scale.bench.ts', 'actor-floor.bench.ts', 'ring-events.bench.ts', 'ring-heal.bench.ts', 'maintenance.bench.ts', 'dht-hops.bench.ts', 'dht-rest.bench.ts', 'dht-sim.bench.ts'];
 const only = process.argv.slice(2);
 const here = fileURLToPath(new URL('.', import.meta.url));
 
