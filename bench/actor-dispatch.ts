@@ -71,7 +71,7 @@ export function dispatchCost(population: number, events: number, kind: EventKind
 }
 
 /** Actor indexes from a fixed LCG: the same sequence on every call. */
-function pickSequence(population: number): () => number {
+export function pickSequence(population: number): () => number {
   let state = 12_345;
   return () => {
     state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;

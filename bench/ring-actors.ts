@@ -43,6 +43,7 @@ async function settle(contacts: Contact[], r: number): Promise<SettledRingActor>
   const clock = createSimulatedClock();
   const linked = new Set<PeerId>([...successors, predecessor].map((c) => c.id));
   const entry: Omit<SettledRingActor, 'actor'> = { self, predecessor, successors, sent: 0, dials: 0 };
+  let joinLookup: Extract<RingMessage, { t: 'find' }> | undefined;
   const actor = createActor(ringMachine, {
     clock,
     input: {
@@ -52,7 +53,8 @@ async function settle(contacts: Contact[], r: number): Promise<SettledRingActor>
         clock,
         random: createSeededRandom(5),
         logger: silentLogger,
-        send: (to) => {
+        send: (to, message) => {
+          if (message.t === 'find') joinLookup = message;
           entry.sent += 1;
           return linked.has(to);
         },
@@ -65,10 +67,10 @@ async function settle(contacts: Contact[], r: number): Promise<SettledRingActor>
   }).start();
   await advance(clock, 0);
   // The join: the bootstrap peer answers the lookup for our position with itself, then its list.
-  const rid = 1;
+  if (!joinLookup) throw new Error('a ring actor sent no join lookup');
   const via = successors[0]!;
   const from = (message: RingMessage) => actor.send({ type: 'ring.message', from: via.id, message });
-  from({ t: 'found', rid, target: self.position, node: via.id, path: [self.id] });
+  from({ t: 'found', rid: joinLookup.rid, target: joinLookup.target, node: via.id, path: [self.id] });
   from({ t: 'neighbours', predecessor: self.id, successors: successors.slice(1).map((c) => c.id) });
   actor.send({ type: 'ring.message', from: predecessor.id, message: { t: 'notify' } });
   const state = actor.getSnapshot();

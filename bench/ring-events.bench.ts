@@ -19,6 +19,7 @@ import { pathToFileURL } from 'node:url';
 import type { EventFromLogic } from 'xstate';
 import type { ringMachine } from '../src/actors/ring/ring.machine.js';
 import type { PeerId } from '../src/identity/peer-id.js';
+import { pickSequence } from './actor-dispatch.js';
 import { exitWithJson } from './bench-child.js';
 import { leastMs } from './least-time.js';
 import { settledRingActors, type SettledRingActor } from './ring-actors.js';
@@ -85,15 +86,6 @@ function unchanged(ring: SettledRingActor): boolean {
   const { context } = ring.actor.getSnapshot();
   const ids = (list: readonly { id: PeerId }[]) => list.map((c) => c.id).join();
   return ring.actor.getSnapshot().matches('member') && ids(context.successors) === ids(ring.successors) && context.predecessor?.id === ring.predecessor.id;
-}
-
-/** Actor indexes from a fixed LCG: the same sequence on every call. */
-function pickSequence(population: number): () => number {
-  let state = 12_345;
-  return () => {
-    state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
-    return state % population;
-  };
 }
 
 const round = (value: number) => Math.round(value * 100) / 100;

@@ -28,10 +28,10 @@ describe('the timed events', () => {
     if (!ring) throw new Error('no ring actor');
     ring.actor.send(ringEvent(ring, 'get'));
     expect(ring.sent).toBe(1);
-    // The same report as the timed one but for its first entry, which a newcomer replaces:
+    // The same report as the timed one but for its last entry, which a peer we know replaces:
     // read, it changes the list (so the timed one is read too, and changes nothing).
     const report = ringEvent(ring, 'neighbours') as { type: 'ring.message'; from: string; message: { t: 'neighbours'; successors: string[] } };
-    const newcomer = ring.predecessor.id; // a peer we know that lies before us: taken at the end
+    const newcomer = ring.predecessor.id; // it lies just before us: the list takes it last
     ring.actor.send({ ...report, message: { ...report.message, successors: [...report.message.successors.slice(0, -1), newcomer] } } as never);
     expect(ring.actor.getSnapshot().context.successors.map((c) => c.id)).not.toEqual(ring.successors.map((c) => c.id));
     const links = ring.actor.getSnapshot().context.links;

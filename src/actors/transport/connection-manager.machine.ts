@@ -514,8 +514,8 @@ function reject(context: Context, to: PeerId, cid: string, code: ErrorCode, reas
 
 /**
  * The assigner that records a prepared peer and spawns its connection actor in one step: a
- * separate spawnChild action is a second new snapshot (XState copies the context, rebuilds the
- * state value and tags for each), on every connection this node opens or answers.
+ * separate spawnChild action makes a second new snapshot (new children, the state value and
+ * tags rebuilt), on every connection this node opens or answers.
  */
 function spawnPeer(prepared: ReturnType<typeof preparePeer>) {
   return ({ spawn }: { spawn: (src: 'peerConnection', options: { id: string; input: PeerConnectionInput }) => unknown }) => {

@@ -102,8 +102,12 @@ export interface LinkSlot {
  * the remote's hello, proof and done come in. Not context fields set with `assign`: every
  * assign is a new XState snapshot (the context copied, the state value and tags rebuilt), and
  * these were 1.3 assigns per handshake message, 250,000 snapshots in sim-scale's 1,000-node
- * run. Each attempt starts with a fresh object (startAttempt), so a late message of an
- * abandoned attempt cannot reach the next one's; the open connection drops it (markOpen).
+ * run. Each attempt starts with a fresh object (startAttempt); the open connection drops it
+ * (markOpen). An abandoned attempt's link stops reporting once closed (openAttemptLink), which
+ * is what keeps its late frames out of the next attempt, as it did when these were context fields.
+ * Two consequences of writing in place: a snapshot held from mid-handshake sees later writes
+ * (inspectors, recorded snapshots), and a pure `transition()` run of this machine, which skips
+ * plain actions, never records the remote's messages.
  */
 export interface HandshakeScratch {
   localNonce?: Uint8Array;
@@ -177,7 +181,7 @@ function openAttemptLink(context: PeerConnectionContext, self: LinkOwner): Attem
   };
   // The closures below outlive this attempt's first context: they take only what they need from
   // it. Holding the whole context kept its handshake scratch (nonces, keys, proof: written in
-  // place) and a listener's offer for the connection's life.
+  // place) for the connection's life.
   const { channel, cid, remote, ports } = context;
   const relay = (signal: LinkSignal) => {
     if (stopped) return;
@@ -422,9 +426,9 @@ export const peerConnectionMachine = setup({
       context.channel.sendControl(AUTH_PROTOCOL, { t: 'done', every: Math.min(context.config.unwatchedHeartbeatFactor, MAX_KEEPALIVE_EVERY) }),
     /**
      * Open for good (an open connection never starts another attempt): the handshake's keys,
-     * nonces and proof, and a listener's offer, are not needed again. Held for the connection's
-     * life they were ~10% of its memory in the simulator (7.4 → 6.7 KB per connection end), and a real
-     * offer's SDP is a few KB more.
+     * nonces and proof are not needed again. Held for the connection's life they were ~10% of
+     * its memory in the simulator (7.4 → 6.7 KB per connection end). The listener's offer goes
+     * from the context too, but XState keeps the actor's input, offer included, for its life.
      */
     markOpen: assign(({ context }) => {
       context.channel.markAuthenticated();
