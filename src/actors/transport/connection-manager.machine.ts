@@ -204,8 +204,7 @@ export const connectionManagerMachine = setup({
         });
         return;
       }
-      const spawn = preparePeer(context, peer, 'dialer');
-      enqueue.assign(spawnPeer(spawn));
+      enqueue.assign(spawnPeer(context, peer, 'dialer'));
     }),
     routeSignal: enqueueActions(({ context, event, enqueue, self }) => {
       if (event.type !== 'signal.in') return;
@@ -236,8 +235,7 @@ export const connectionManagerMachine = setup({
           reject(context, from, envelope.cid, 'CONNECTION_LIMIT', 'the remote node has too many connections being set up');
           return;
         }
-        const spawn = preparePeer(context, from, 'listener', envelope);
-        enqueue.assign(spawnPeer(spawn));
+        enqueue.assign(spawnPeer(context, from, 'listener', envelope));
         return;
       }
       const snapshot = child.getSnapshot();
@@ -274,8 +272,7 @@ export const connectionManagerMachine = setup({
         reject(context, from, snapshot.context.cid, 'CONNECT_ABANDONED', 'yielded to your offer (glare)');
       }
       enqueue.stopChild(entry.childId);
-      const spawn = preparePeer(context, from, 'listener', envelope);
-      enqueue.assign(spawnPeer(spawn));
+      enqueue.assign(spawnPeer(context, from, 'listener', envelope));
     }),
     /**
      * Our dial to a peer failed before it opened: answer the offer of that peer's we ignored
@@ -296,8 +293,7 @@ export const connectionManagerMachine = setup({
       // The dial's slot is reused: no limit is checked, and the failed dial is not reported
       // closed (as when the higher PeerId yields in a glare); its connect() waits for this one.
       enqueue.stopChild(entry.childId);
-      const spawn = preparePeer(context, peer, 'listener', { cid: waiting.cid, signal: waiting.signal });
-      enqueue.assign(spawnPeer(spawn));
+      enqueue.assign(spawnPeer(context, peer, 'listener', { cid: waiting.cid, signal: waiting.signal }));
     }),
     closePeer: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'disconnect') return;
@@ -328,7 +324,7 @@ export const connectionManagerMachine = setup({
     releaseFinished: stopChild(({ event }) => finishedChildId(event.type)),
     forgetFinished: enqueueActions(({ context, event, enqueue }) => {
       const childId = finishedChildId(event.type);
-      // The child id names its peer (see preparePeer): one lookup, not a scan of every entry.
+      // The child id names its peer (see spawnPeer): one lookup, not a scan of every entry.
       const peer = peerOfChildId(childId);
       if (peer === undefined || context.peers.get(peer)?.childId !== childId) return;
       const output: PeerConnectionOutput =
@@ -513,23 +509,13 @@ function reject(context: Context, to: PeerId, cid: string, code: ErrorCode, reas
 }
 
 /**
- * The assigner that records a prepared peer and spawns its connection actor in one step: a
- * separate spawnChild action makes a second new snapshot (new children, the state value and
- * tags rebuilt), on every connection this node opens or answers.
+ * The assigner that opens a connection to `peer`: its channel (shared with the node's data path
+ * through `channels`), its entry in `peers`, and its connection actor, spawned in the same
+ * assign (a separate spawnChild action made a second new snapshot on every connection this node
+ * opens or answers). A new attempt supersedes any offer of that peer's still kept from a glare.
+ * The channel is made and `peer.connecting` told when the manager's actions are resolved.
  */
-function spawnPeer(prepared: ReturnType<typeof preparePeer>) {
-  return ({ spawn }: { spawn: (src: 'peerConnection', options: { id: string; input: PeerConnectionInput }) => unknown }) => {
-    spawn('peerConnection', { id: prepared.childId, input: prepared.input });
-    return prepared.context;
-  };
-}
-
-/**
- * Builds everything needed to spawn the connection actor for `peer`: its channel (shared
- * with the node's data path through `channels`), its child id and its input. A new attempt
- * supersedes any offer of that peer's still kept from a glare.
- */
-function preparePeer(context: Context, peer: PeerId, role: 'dialer' | 'listener', offer?: SignalEnvelope) {
+function spawnPeer(context: Context, peer: PeerId, role: 'dialer' | 'listener', offer?: SignalEnvelope) {
   const generation = context.generation + 1;
   const childId = `${CHILD_ID_PREFIX}${peer}#${generation}`;
   const channel = new PeerChannel({
@@ -547,16 +533,17 @@ function preparePeer(context: Context, peer: PeerId, role: 'dialer' | 'listener'
   });
   context.channels.set(peer, channel);
   context.ports.notify({ type: 'peer.connecting', peer, role });
-  return {
-    childId,
-    context: { generation, peers: withEntry(context.peers, peer, { childId, role }), waitingOffers: withoutEntry(context.waitingOffers, peer) },
-    input: {
-      remote: peer,
-      role,
-      ...(offer && 'signal' in offer ? { offer: { cid: offer.cid, signal: offer.signal } } : {}),
-      channel,
-      config: context.config,
-      ports: context.ports,
-    },
+  const input: PeerConnectionInput = {
+    remote: peer,
+    role,
+    ...(offer && 'signal' in offer ? { offer: { cid: offer.cid, signal: offer.signal } } : {}),
+    channel,
+    config: context.config,
+    ports: context.ports,
+  };
+  const update = { generation, peers: withEntry(context.peers, peer, { childId, role }), waitingOffers: withoutEntry(context.waitingOffers, peer) };
+  return ({ spawn }: { spawn: (src: 'peerConnection', options: { id: string; input: PeerConnectionInput }) => unknown }) => {
+    spawn('peerConnection', { id: childId, input });
+    return update;
   };
 }
