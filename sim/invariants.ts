@@ -253,7 +253,7 @@ export function connectionTransientTimeouts(config: ConnectionConfig, slackMs = 
     [/^retrying$/, config.retryBaseMs * 2 ** Math.max(0, config.maxDialAttempts - 1) * 1.5],
   ];
   return (actor, state) => {
-    if (!/(^|\/)peer:[0-9a-f]{64}#\d+$/.test(actor)) return undefined;
+    if (!/(^|\/)peer:[0-9a-f]{64}$/.test(actor)) return undefined;
     for (const [pattern, ms] of table) if (pattern.test(state)) return ms + slackMs;
     return undefined;
   };

@@ -87,7 +87,7 @@ export interface StateRecord {
   node: string;
   /** Name of the remote node. */
   peer: string;
-  /** Spawned child id (`peer:<id>#<generation>`): tells attempts apart. */
+  /** Spawned child id and the actor's serial (`peer:<id>#<serial>`): tells attempts apart. */
   actor: string;
   /** Dotted state path, e.g. `attempt.authenticating.proving`. */
   state: string;
@@ -189,13 +189,16 @@ export function createSim(options: SimOptions = {}): Sim {
   const lastState = new Map<string, string>();
   const inspect = (name: string) => (event: InspectionEvent) => {
     if (event.type !== '@xstate.snapshot') return;
-    const id = (event.actorRef as AnyActorRef).id;
-    if (!id.startsWith('peer:')) return;
-    const state = flatten((event.snapshot as unknown as { value: StateValue }).value);
+    const childId = (event.actorRef as AnyActorRef).id;
+    if (!childId.startsWith('peer:')) return;
+    // Every connection to one peer has the same child id; its serial tells them apart.
+    const snapshot = event.snapshot as unknown as { value: StateValue; context: { serial?: number } };
+    const id = `${childId}#${snapshot.context.serial ?? 0}`;
+    const state = flatten(snapshot.value);
     const last = lastState.get(`${name}/${id}`);
     if (last === state) return;
     lastState.set(`${name}/${id}`, state);
-    states.push({ at: clock.now(), node: name, peer: nameOf(id.slice(5, 69)), actor: id, state });
+    states.push({ at: clock.now(), node: name, peer: nameOf(childId.slice(5, 69)), actor: id, state });
   };
 
   function addNode(name: string, nodeOptions: SimNodeOptions = {}): SimNode {

@@ -138,7 +138,7 @@ describe('checkConnected', () => {
 });
 
 describe('transient states and actor errors from the trace', () => {
-  const peerActor = `transport/peer:${'ab'.repeat(32)}#1`;
+  const peerActor = `transport/peer:${'ab'.repeat(32)}`;
   const entry = (at: number, state: string | undefined, extra: Partial<SimTraceEntry> = {}): SimTraceEntry => ({
     at,
     node: 'n1',

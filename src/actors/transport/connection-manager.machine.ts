@@ -1,4 +1,4 @@
-import { assign, enqueueActions, setup, stopChild, type ActorRefFrom } from 'xstate';
+import { assign, enqueueActions, setup, type ActorRefFrom } from 'xstate';
 import { PeerSockError, type ErrorCode } from '../../errors.js';
 import type { PeerId } from '../../identity/peer-id.js';
 import { assertPuzzle } from '../../identity/position-puzzle.js';
@@ -74,6 +74,8 @@ export interface ConnectionManagerInput {
 
 interface PeerEntry {
   childId: string;
+  /** Which of the actors that bore childId this is (PeerConnectionInput.serial; see spawnPeer). */
+  serial: number;
   role: 'dialer' | 'listener';
   /** This node asked to close it (`disconnect`); it is gone once its actor finishes. */
   closing?: true;
@@ -321,17 +323,23 @@ export const connectionManagerMachine = setup({
     // XState keeps a spawned child that finished in `children` until it is stopped: without
     // this, every connection a long-lived node ever had stays in memory (seen: ~75 dead
     // connection actors per node after two simulated minutes).
-    releaseFinished: stopChild(({ event }) => finishedChildId(event.type)),
     forgetFinished: enqueueActions(({ context, event, enqueue }) => {
       const childId = finishedChildId(event.type);
       // The child id names its peer (see spawnPeer): one lookup, not a scan of every entry.
       const peer = peerOfChildId(childId);
-      if (peer === undefined || context.peers.get(peer)?.childId !== childId) return;
+      const entry = peer === undefined ? undefined : context.peers.get(peer);
+      // A late output of an actor replaced under the same id (its dial failed as it finished,
+      // and a kept offer was answered at once): its successor lives on, and is not stopped.
+      // An actor that crashed has no output to tell; its error counts as the current one's.
+      if (entry && 'output' in event && event.output.serial !== entry.serial) return;
+      enqueue.stopChild(childId);
+      if (peer === undefined || entry?.childId !== childId) return;
       const output: PeerConnectionOutput =
         'output' in event
           ? event.output
           : {
               remote: peer,
+              serial: entry.serial,
               outcome: 'failed',
               wasOpen: false,
               failure: { code: 'LINK_FAILED', message: `connection actor crashed: ${String((event as { error: unknown }).error)}` },
@@ -383,8 +391,8 @@ export const connectionManagerMachine = setup({
         'peer.opened': { actions: 'announceOpen' },
         'peer.dialFailed': { actions: 'answerWaitingOffer' },
         'watch.changed': { actions: 'applyWatch' },
-        'xstate.done.actor.*': { actions: ['forgetFinished', 'releaseFinished'] },
-        'xstate.error.actor.*': { actions: ['forgetFinished', 'releaseFinished'] },
+        'xstate.done.actor.*': { actions: 'forgetFinished' },
+        'xstate.error.actor.*': { actions: 'forgetFinished' },
         shutdown: 'draining',
       },
     },
@@ -392,8 +400,8 @@ export const connectionManagerMachine = setup({
       entry: 'closeAll',
       always: { guard: 'noPeersLeft', target: 'stopped' },
       on: {
-        'xstate.done.actor.*': { actions: ['forgetFinished', 'releaseFinished'] },
-        'xstate.error.actor.*': { actions: ['forgetFinished', 'releaseFinished'] },
+        'xstate.done.actor.*': { actions: 'forgetFinished' },
+        'xstate.error.actor.*': { actions: 'forgetFinished' },
       },
       after: { drainTimeout: 'stopped' },
     },
@@ -457,10 +465,9 @@ function finishedChildId(eventType: string): string {
 
 const CHILD_ID_PREFIX = 'peer:';
 
-/** `peer:<peerId>#<generation>` → the peer id (undefined for any other id). */
+/** `peer:<peerId>` → the peer id (undefined for any other id). */
 function peerOfChildId(childId: string): PeerId | undefined {
-  const hash = childId.lastIndexOf('#');
-  return childId.startsWith(CHILD_ID_PREFIX) && hash > CHILD_ID_PREFIX.length ? (childId.slice(CHILD_ID_PREFIX.length, hash) as PeerId) : undefined;
+  return childId.startsWith(CHILD_ID_PREFIX) && childId.length > CHILD_ID_PREFIX.length ? (childId.slice(CHILD_ID_PREFIX.length) as PeerId) : undefined;
 }
 
 function pendingInbound(context: Context, children: Record<string, unknown>): number {
@@ -514,10 +521,18 @@ function reject(context: Context, to: PeerId, cid: string, code: ErrorCode, reas
  * assign (a separate spawnChild action made a second new snapshot on every connection this node
  * opens or answers). A new attempt supersedes any offer of that peer's still kept from a glare.
  * The channel is made and `peer.connecting` told when the manager's actions are resolved.
+ *
+ * The child id is the same for every connection to one peer, `peer:<peerId>`, and the serial
+ * tells them apart (forgetFinished). XState memoizes, on each state node of the machine, the
+ * transitions an event type selects, for good: with a generation in the id (`peer:<id>#<n>`)
+ * every connection a node ever opened left a key like `candidates-xstate.done.actor.peer:…#n`
+ * behind, in the machine definition every node of the process shares (24,844 of them after
+ * sim-scale's 1,000 nodes ran 600 virtual s; ~200 bytes per connection, for the process's life).
+ * Now they grow only with the peers ever met.
  */
 function spawnPeer(context: Context, peer: PeerId, role: 'dialer' | 'listener', offer?: SignalEnvelope) {
   const generation = context.generation + 1;
-  const childId = `${CHILD_ID_PREFIX}${peer}#${generation}`;
+  const childId = `${CHILD_ID_PREFIX}${peer}`;
   const channel = new PeerChannel({
     remote: peer,
     limits: context.config.limits,
@@ -536,12 +551,13 @@ function spawnPeer(context: Context, peer: PeerId, role: 'dialer' | 'listener', 
   const input: PeerConnectionInput = {
     remote: peer,
     role,
+    serial: generation,
     ...(offer && 'signal' in offer ? { offer: { cid: offer.cid, signal: offer.signal } } : {}),
     channel,
     config: context.config,
     ports: context.ports,
   };
-  const update = { generation, peers: withEntry(context.peers, peer, { childId, role }), waitingOffers: withoutEntry(context.waitingOffers, peer) };
+  const update = { generation, peers: withEntry(context.peers, peer, { childId, serial: generation, role }), waitingOffers: withoutEntry(context.waitingOffers, peer) };
   return ({ spawn }: { spawn: (src: 'peerConnection', options: { id: string; input: PeerConnectionInput }) => unknown }) => {
     spawn('peerConnection', { id: childId, input });
     return update;

@@ -42,6 +42,11 @@ export interface PeerPorts {
 export interface PeerConnectionInput {
   remote: PeerId;
   role: Role;
+  /**
+   * The parent's number for this actor, echoed in the output: successive connections to one
+   * peer share a child id (see the connection manager's spawnPeer). Absent: 0.
+   */
+  serial?: number;
   /** Listener: the attempt id and offer that created this actor. */
   offer?: { cid: string; signal: LinkSignal };
   channel: PeerChannel;
@@ -56,6 +61,8 @@ export interface Failure {
 
 export interface PeerConnectionOutput {
   remote: PeerId;
+  /** PeerConnectionInput.serial. */
+  serial: number;
   outcome: 'closed' | 'failed';
   failure?: Failure;
   /** Whether the connection was ever authenticated and open. */
@@ -490,6 +497,7 @@ export const peerConnectionMachine = setup({
   initial: 'attempt',
   output: ({ context }) => ({
     remote: context.remote,
+    serial: context.serial ?? 0,
     outcome: context.failure ? 'failed' : 'closed',
     ...(context.failure ? { failure: context.failure } : {}),
     wasOpen: context.wasOpen,
