@@ -92,7 +92,10 @@ describe('peer connection lifecycle (memory network, virtual time)', () => {
     };
     // Mid-handshake the listener holds the offer and its nonce.
     await sim.advance(S + L);
-    expect(contextOf(b, 'a').offer).toBeDefined();
+    const offer = ((held: { signal?: object } | undefined) => {
+      expect(held?.signal).toBeDefined();
+      return new WeakRef(held!.signal!);
+    })(contextOf(b, 'a').offer as { signal?: object } | undefined);
     // The dialer starts authenticating at 2S + 2L (see the lifecycle test above): its nonce is out.
     await sim.advance(S + L + 1);
     expect(a.peerState('b')).toMatch(/^attempt\.authenticating/);
@@ -108,11 +111,12 @@ describe('peer connection lifecycle (memory network, virtual time)', () => {
       expect(context.wasOpen).toBe(true);
       for (const field of ['handshake', 'offer']) expect(context[field], field).toBeUndefined();
     }
-    // Nor does anything else hold the scratch: the link's closures once kept the attempt's
-    // first context, and with it the scratch, for the connection's life. (The offer stays with
-    // the actor's own input, which XState keeps: see the session note.)
+    // Nor does anything else hold the scratch or the offer: the link's closures once kept the
+    // attempt's first context, and with it the scratch, for the connection's life; the actor's
+    // input, which XState keeps as long as the actor, held the listener's offer.
     await collectGarbage();
     expect(scratch.deref(), 'handshake scratch').toBeUndefined();
+    expect(offer.deref(), 'offer').toBeUndefined();
   });
 
   it('fails with SIGNALING_TIMEOUT after maxDialAttempts unanswered offers, backing off with seeded jitter between them', async () => {

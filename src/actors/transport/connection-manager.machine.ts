@@ -560,6 +560,10 @@ function spawnPeer(context: Context, peer: PeerId, role: 'dialer' | 'listener', 
   const update = { generation, peers: withEntry(context.peers, peer, { childId, serial: generation, role }), waitingOffers: withoutEntry(context.waitingOffers, peer) };
   return ({ spawn }: { spawn: (src: 'peerConnection', options: { id: string; input: PeerConnectionInput }) => unknown }) => {
     spawn('peerConnection', { id: childId, input });
+    // The actor took the offer into its context as it was made (and drops it once open:
+    // markOpen). XState keeps the input itself as long as the actor, and with it the offer: a
+    // few KB of SDP on real WebRTC, for the connection's life.
+    delete input.offer;
     return update;
   };
 }
