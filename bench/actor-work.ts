@@ -37,7 +37,11 @@ export function countActorWork(entries: Iterable<SimTraceEntry>): ActorWork {
     // A machine's state is known from its first entry on; an actor without states (a promise)
     // never changes one, not even when it ends.
     const before = states.get(key);
-    if (entry.status !== undefined) {
+    if (entry.superseded) {
+      // The last snapshot of an actor whose successor under the same id already runs (only
+      // connection actors are replaced so): it ended, and the successor's state stays.
+      if (entry.status !== undefined && entry.state !== undefined) work.stateChanges += 1;
+    } else if (entry.status !== undefined) {
       if (before !== undefined) work.stateChanges += 1;
       states.delete(key);
     } else {

@@ -278,7 +278,8 @@ export function stateEntryTimes(trace: Iterable<SimTraceEntry>): ActorStateRecor
       for (const [key, record] of live) if (record.node === entry.node) live.delete(key);
       continue;
     }
-    if (entry.kind !== 'snapshot') continue;
+    // A replaced actor's last snapshot: its successor under the same id is the live one.
+    if (entry.kind !== 'snapshot' || entry.superseded) continue;
     const key = `${entry.node}/${entry.actor}`;
     if (entry.status !== undefined) live.delete(key);
     else if (entry.state !== undefined && live.get(key)?.state !== entry.state) {

@@ -25,6 +25,8 @@ export interface SimTraceEntry {
   state?: string;
   /** Present when not `active`: `done`, `error` or `stopped`. */
   status?: string;
+  /** The actor's successor under the same id already runs (TraceEvent.superseded). */
+  superseded?: true;
 }
 
 /** How long one actor has been in its current state: for `checkNoStuckTransients`. */
@@ -98,7 +100,7 @@ export function createTraceRecorder(options: TraceRecorderOptions = {}): TraceRe
     // Trim in batches: amortised O(1) per entry.
     if (entries.length >= 2 * limit) entries.splice(0, entries.length - limit);
     if (isActorError(entry) && errors.length < MAX_ERRORS) errors.push(entry);
-    if (entry.kind === 'snapshot') {
+    if (entry.kind === 'snapshot' && entry.superseded === undefined) {
       let actors = live.get(entry.node);
       if (entry.status !== undefined) actors?.delete(entry.actor);
       else if (entry.state !== undefined && actors?.get(entry.actor)?.state !== entry.state) {
@@ -125,6 +127,7 @@ export function createTraceRecorder(options: TraceRecorderOptions = {}): TraceRe
       if (event.type !== undefined) entry.type = event.type;
       if (event.state !== undefined) entry.state = stateText(event.state);
       if (event.status !== undefined && event.status !== 'active') entry.status = event.status;
+      if (event.superseded) entry.superseded = true;
       record(entry);
     },
     hash: () => {
@@ -149,9 +152,11 @@ export function createTraceRecorder(options: TraceRecorderOptions = {}): TraceRe
   };
 }
 
-/** One entry as a JSON array with a fixed field order, newline-terminated. */
+/** One entry as a JSON array with a fixed field order, newline-terminated; `superseded` last, only when set. */
 export function canonicalLine(entry: SimTraceEntry): string {
-  return `${JSON.stringify([entry.at, entry.node, entry.actor, entry.kind, entry.type ?? null, entry.state ?? null, entry.status ?? null])}\n`;
+  const fields: unknown[] = [entry.at, entry.node, entry.actor, entry.kind, entry.type ?? null, entry.state ?? null, entry.status ?? null];
+  if (entry.superseded) fields.push('superseded');
+  return `${JSON.stringify(fields)}\n`;
 }
 
 export function isActorError(entry: SimTraceEntry): boolean {

@@ -18,6 +18,14 @@ export interface TraceEvent {
   state?: unknown;
   /** The snapshot's status: active, done, error or stopped. */
   status?: string;
+  /**
+   * The snapshot is of an actor that another has replaced under the same stable id: its parent
+   * made the successor before this one's last snapshot was reported. (A parent hears of a child
+   * that finished before XState reports the child's final snapshot; the connection manager then
+   * may open a new connection to the same peer, under the same id, at once.) Readers that track
+   * actors by id leave the successor's record alone.
+   */
+  superseded?: true;
 }
 
 export interface ActorStateView {
@@ -105,6 +113,8 @@ export function createInspection(): Inspection {
   const live = new Map<string, LiveEntry>();
   // Ids never change during an actor's life; the WeakMap dies with the actor.
   const ids = new WeakMap<ActorRefLike, string>();
+  // Actors another took the place of under the same stable id while they still lived.
+  const replaced = new WeakSet<ActorRefLike>();
   let completed = false;
 
   const idOf = (ref: ActorRefLike): string => {
@@ -159,15 +169,20 @@ export function createInspection(): Inspection {
         const actor = idOf(event.actorRef);
         const state = stateOf(event.snapshot);
         const status = statusOf(event.snapshot);
+        const superseded = replaced.has(event.actorRef);
         if (events.observed) {
-          events.next({ kind: 'snapshot', actor, type: event.event.type, state, status });
+          const trace: TraceEvent = { kind: 'snapshot', actor, type: event.event.type, state, status };
+          if (superseded) trace.superseded = true;
+          events.next(trace);
         }
+        if (superseded) return;
         if (status === 'active') {
           const entry = live.get(actor);
           if (entry !== undefined && entry.ref === event.actorRef) {
             entry.state = state;
             entry.status = status;
           } else {
+            if (entry !== undefined) replaced.add(entry.ref);
             live.set(actor, { ref: event.actorRef, state, status });
           }
           publish();

@@ -8,7 +8,7 @@ import {
   connectionTransientTimeouts,
   stateEntryTimes,
 } from '../../sim/invariants.js';
-import type { SimTraceEntry } from '../../sim/trace.js';
+import { createTraceRecorder, type SimTraceEntry } from '../../sim/trace.js';
 import { positionHex } from '../../src/actors/ring/id-space.js';
 import type { RingView } from '../../src/actors/ring/ring-view.js';
 import { DEFAULT_CONNECTION_CONFIG } from '../../src/actors/transport/connection-config.js';
@@ -164,6 +164,21 @@ describe('transient states and actor errors from the trace', () => {
     expect(stuck).toHaveLength(1);
     expect(stuck[0]).toMatchObject({ kind: 'stuck-transient', node: 'n1', expected: limit });
     expect(stuck[0]!.message).toContain('attempt.connecting');
+  });
+
+  it('keeps the successor of a replaced actor: a superseded final snapshot ends nothing', () => {
+    const trace = [
+      entry(0, 'attempt.signaling'),
+      entry(100, 'attempt.connecting'),
+      // The predecessor under the same id, reported done after its successor started.
+      entry(150, 'closed', { status: 'done', superseded: true }),
+    ];
+    const expected = { node: 'n1', actor: peerActor, state: 'attempt.connecting', since: 100 };
+    expect(stateEntryTimes(trace)).toEqual([expected]);
+    const recorder = createTraceRecorder();
+    for (const traced of trace) recorder.record(traced);
+    expect(recorder.actorStates()).toEqual([expected]);
+    expect(stateEntryTimes([...trace, entry(200, 'closed', { status: 'done' })])).toEqual([]);
   });
 
   it('open connections and stopped or crashed actors are not transient', () => {

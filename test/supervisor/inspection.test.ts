@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { SimulatedClock, createActor, setup } from 'xstate';
+import { SimulatedClock, createActor, setup, spawnChild, stopChild } from 'xstate';
 import type { AnyActorRef } from 'xstate';
 import { createInspection, stableActorId } from '../../src/supervisor/inspection.js';
 import type { ActorStateView, TraceEvent } from '../../src/supervisor/inspection.js';
@@ -41,6 +41,34 @@ describe('inspection', () => {
     expect(new Set(events.map((event) => event.actor))).toEqual(
       new Set(['sup', 'a', 'a/ticker', 'sup/b', 'sup/b/ticker']),
     );
+  });
+
+  it('marks the last snapshot of an actor its successor under the same id already replaced', () => {
+    // As the connection manager does: on a child's done event, a new child under the same id.
+    // XState hands the parent the done event before it reports the child's final snapshot.
+    const child = setup({}).createMachine({ initial: 'working', states: { working: { on: { finish: 'finished' } }, finished: { type: 'final' } } });
+    const parent = setup({ actors: { child } }).createMachine({
+      entry: spawnChild('child', { id: 'c' }),
+      on: { 'xstate.done.actor.c': { actions: [stopChild('c'), spawnChild('child', { id: 'c' })] } },
+    });
+    const inspection = createInspection();
+    const events: TraceEvent[] = [];
+    inspection.events$.subscribe((event) => events.push(event));
+    const actor = createActor(parent, { id: 'p', inspect: inspection.inspect }).start();
+    const first = actor.getSnapshot().children.c!;
+    events.length = 0;
+    first.send({ type: 'finish' });
+    const second = actor.getSnapshot().children.c!;
+    expect(second).not.toBe(first);
+    const ofChild = events.filter((event) => event.kind === 'snapshot' && event.actor === 'p/c');
+    expect(ofChild).toEqual([
+      { kind: 'snapshot', actor: 'p/c', type: 'xstate.init', state: 'working', status: 'active' },
+      { kind: 'snapshot', actor: 'p/c', type: 'finish', state: 'finished', status: 'done', superseded: true },
+    ]);
+    // The successor stays the live actor under that id.
+    expect(inspection.snapshot().get('p/c')).toEqual({ actor: 'p/c', state: 'working', status: 'active' });
+    second.send({ type: 'finish' });
+    expect(events.at(-1)).toMatchObject({ actor: 'p/c', state: 'finished', status: 'done', superseded: true });
   });
 
   it('uses an explicit root id when there is no systemId', () => {
