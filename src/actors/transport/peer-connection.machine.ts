@@ -48,7 +48,7 @@ export interface PeerConnectionInput {
    */
   serial?: number;
   /** Listener: the attempt id and offer that created this actor. */
-  offer?: { cid: string; signal: LinkSignal };
+  offer?: { cid: string; signal: LinkSignal } | undefined;
   channel: PeerChannel;
   config: ConnectionConfig;
   ports: PeerPorts;
