@@ -333,7 +333,8 @@ export const connectionManagerMachine = setup({
       // An actor that crashed has no output to tell; its error counts as the current one's.
       if (entry && 'output' in event && event.output.serial !== entry.serial) return;
       enqueue.stopChild(childId);
-      if (peer === undefined || entry?.childId !== childId) return;
+      // Not one of ours, or already forgotten (an entry's child id is always `peer:<its peer>`).
+      if (peer === undefined || entry === undefined) return;
       const output: PeerConnectionOutput =
         'output' in event
           ? event.output
@@ -346,7 +347,6 @@ export const connectionManagerMachine = setup({
             };
       context.channels.get(peer)?.detach(() => new PeerSockError('LINK_CLOSED', `connection to ${peer} closed`));
       context.channels.delete(peer);
-      const gone = context.peers.get(peer);
       context.ports.notify({
         type: 'peer.closed',
         peer,
@@ -354,11 +354,11 @@ export const connectionManagerMachine = setup({
         ...(output.failure ? { failure: output.failure } : {}),
         ...(output.remoteLeft ? { left: true as const } : {}),
         ...(output.byeUnanswered ? { byeUnanswered: true as const } : {}),
-        ...(gone?.redial ? { redialing: true as const } : {}),
+        ...(entry.redial ? { redialing: true as const } : {}),
       });
       enqueue.assign({ peers: withoutEntry(context.peers, peer), waitingOffers: withoutEntry(context.waitingOffers, peer) });
       // A connect() came while it was closing: dial afresh now (ignored while draining).
-      if (gone?.redial) enqueue.raise({ type: 'connect', peer });
+      if (entry.redial) enqueue.raise({ type: 'connect', peer });
     }),
   },
 }).createMachine({
@@ -527,7 +527,7 @@ function reject(context: Context, to: PeerId, cid: string, code: ErrorCode, reas
  * transitions an event type selects, for good: with a generation in the id (`peer:<id>#<n>`)
  * every connection a node ever opened left a key like `candidates-xstate.done.actor.peer:…#n`
  * behind, in the machine definition every node of the process shares (24,844 of them after
- * sim-scale's 1,000 nodes ran 600 virtual s; ~200 bytes per connection, for the process's life).
+ * sim-scale's 1,000 nodes ran 600 virtual s; ~400 bytes per connection, for the process's life).
  * Now they grow only with the peers ever met.
  */
 function spawnPeer(context: Context, peer: PeerId, role: 'dialer' | 'listener', offer?: SignalEnvelope) {

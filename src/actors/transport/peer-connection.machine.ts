@@ -435,7 +435,7 @@ export const peerConnectionMachine = setup({
      * Open for good (an open connection never starts another attempt): the handshake's keys,
      * nonces and proof are not needed again. Held for the connection's life they were ~10% of
      * its memory in the simulator (7.4 → 6.7 KB per connection end). The listener's offer goes
-     * from the context too, but XState keeps the actor's input, offer included, for its life.
+     * from the context too (the manager takes it out of the actor's input once spawned).
      */
     markOpen: assign(({ context }) => {
       context.channel.markAuthenticated();
