@@ -72,6 +72,15 @@ export interface RingConfig {
    * steady state the rounds were most of the ring actor's work and of its bytes. 1 = no back-off.
    */
   stabilizeMaxIntervalFactor: number;
+  /**
+   * Successors listed past the first eagerSuccessorLinks are linked only once they have stayed
+   * listed this long (see link-settling.ts): while a network grows, most links to the far end of
+   * a list were pruned again within seconds (1,000 nodes joining in 60 s: half of the links
+   * opened, at a median of 6 s). 0 = link every neighbour at once.
+   */
+  linkSettleMs: number;
+  /** Successors linked as soon as listed (the first is the one stabilization asks; the next is its failover). */
+  eagerSuccessorLinks: number;
 }
 
 export const DEFAULT_RING_CONFIG: RingConfig = {
@@ -90,6 +99,8 @@ export const DEFAULT_RING_CONFIG: RingConfig = {
   failedMemoryMs: 10_000,
   unreachableMemoryMs: 10_000,
   stabilizeMaxIntervalFactor: 8,
+  linkSettleMs: 20_000,
+  eagerSuccessorLinks: 2,
 };
 
 /**

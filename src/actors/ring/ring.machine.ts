@@ -10,6 +10,7 @@ import { closerPredecessor } from './predecessor.js';
 import { forgetFailed, NO_FAILED_PEERS, recentlyFailed, rememberFailed, type FailedPeers } from './failed-peers.js';
 import type { RingConfig } from './ring-config.js';
 import { MAX_PATH, MAX_SKIP, type RingMessage } from './ring-messages.js';
+import { settledNeighbours } from './link-settling.js';
 import { isResponsible, nextHop } from './routing.js';
 import { adoptSuccessorsPredecessor, mergeCandidates, promoteNextSuccessor, reconcileSuccessors, type SuccessorReport } from './successor-list.js';
 
@@ -133,6 +134,8 @@ interface Context {
   failedWaysIn: readonly PeerId[];
   /** Stabilization back-off (RingConfig.stabilizeMaxIntervalFactor): rounds in a row that changed nothing, and what they saw. */
   calm: { rounds: number; neighbourhood: string };
+  /** When each listed successor not yet linked (and not eager) was first listed: see link-settling.ts. */
+  listedSince: ReadonlyMap<PeerId, number>;
 }
 
 interface ProbeSchedule {
@@ -331,14 +334,17 @@ export const ringMachine = setup({
       const pending = withoutPending(context, event.peer);
       return context.failed.has(event.peer) ? { links, pending, failed: forgetFailed(context.failed, event.peer) } : { links, pending };
     }),
-    linkDown: assign(({ context, event }) => {
-      if (event.type !== 'link.down') return {};
+    linkDown: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'link.down') return;
       const links = new Set(context.links);
       links.delete(event.peer);
       const pending = withoutPending(context, event.peer);
       // A graceful close (the peer pruned a link it no longer needs) says nothing about the
       // peer's liveness: keep it as a neighbour; linkNeighbours reopens the link if we need it.
-      if (!event.failed) return { links, pending };
+      if (!event.failed) {
+        enqueue.assign({ links, pending });
+        return;
+      }
       const now = context.ports.clock.now();
       const failed = rememberFailed(context.failed, event.peer, now, event.unreachable ? unreachableMemory(context) : context.config.failedMemoryMs);
       const isAlive = (id: PeerId) => !recentlyFailed(failed, id, now);
@@ -363,7 +369,12 @@ export const ringMachine = setup({
           if (!listed.has(peer) && isAlive(peer)) predecessor = closerPredecessor(context.self, predecessor, contactOf(peer));
         }
       }
-      return { links, pending, failed, successors, predecessor };
+      enqueue.assign({ links, pending, failed, successors, predecessor });
+      // Those behind us learn of the loss from us, as of any other change to our list (see
+      // pushIfChanged). Only the nodes that held a link to the peer notice its loss themselves,
+      // and a far successor is linked only once settled (link-settling.ts): without the push, a
+      // graceful leave reached the rest of the nodes listing the leaver at their next round.
+      pushIfChanged({ ...context, predecessor }, successors);
     }),
     /**
      * Join: prefer a peer we already have a link to (no new connection needed). Merge: prefer
@@ -579,8 +590,8 @@ export const ringMachine = setup({
     }),
     /** Keep a link to every neighbour, so a failed successor's replacement is ready. */
     linkNeighbours: enqueueActions(({ context, enqueue }) => {
-      const owned = link(context, neighbourIds(context));
-      if (owned !== context.owned) enqueue.assign({ owned });
+      const update = linkSettled(context);
+      if (update) enqueue.assign(update);
     }),
     /** Close owned links that are no longer neighbours (nor the join/merge peer in use). */
     pruneLinks: enqueueActions(({ context, enqueue }) => {
@@ -753,7 +764,8 @@ export const ringMachine = setup({
           const failed = rememberFailed(context.failed, leaver, context.ports.clock.now(), context.config.failedMemoryMs);
           enqueue.assign({ successors, predecessor, failed });
           pushIfChanged({ ...context, predecessor }, successors);
-          enqueue.assign({ owned: link(context, [...successors.map((c) => c.id), ...(predecessor ? [predecessor.id] : [])]) });
+          const update = linkSettled({ ...context, successors, predecessor });
+          if (update) enqueue.assign(update);
           return;
         }
       }
@@ -786,6 +798,7 @@ export const ringMachine = setup({
     lowestSampled: false,
     failedWaysIn: [],
     calm: { rounds: 0, neighbourhood: '' },
+    listedSince: new Map(),
   }),
   // A node restarted after an error may still be listed as a member by the signaling server.
   entry: ['loadLinks', 'announceNotMember'],
@@ -1052,6 +1065,20 @@ function neighbourIds(context: Context): PeerId[] {
   const ids = context.successors.map((c) => c.id);
   if (context.predecessor) ids.push(context.predecessor.id);
   return ids;
+}
+
+/** Links the neighbours due a link now (link-settling.ts): the context update, if anything changed. */
+function linkSettled(context: Context): Pick<Context, 'owned' | 'listedSince'> | undefined {
+  const { link: due, listedSince } = settledNeighbours(
+    context.successors,
+    context.predecessor,
+    context.links,
+    context.listedSince,
+    context.ports.clock.now(),
+    context.config,
+  );
+  const owned = link(context, due);
+  return owned === context.owned && listedSince === context.listedSince ? undefined : { owned, listedSince };
 }
 
 /** Asks for links to `peers` we lack, and returns the owned set including them. */
