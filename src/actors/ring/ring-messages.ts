@@ -50,8 +50,10 @@ export const MAX_LIST = 32;
 export type RingMessage =
   | { t: 'find'; rid: number; target: Position; path: PeerId[]; skip?: PeerId[]; join?: true }
   | { t: 'found'; rid: number; target: Position; node: PeerId; path: PeerId[]; by?: PeerId; more?: true }
+  /** "Your neighbours?", from a node that takes the receiver for its successor: also a notify (the round's end in Chord). */
   | { t: 'get' }
   | { t: 'neighbours'; predecessor?: PeerId; successors: PeerId[]; closest?: PeerId }
+  /** "I am your predecessor, if none closer": sent to a new successor, which has not been asked yet. */
   | { t: 'notify' }
   | { t: 'leave'; predecessor?: PeerId; successors: PeerId[] }
   | { t: 'hint'; peers: PeerId[] };

@@ -528,6 +528,11 @@ export const ringMachine = setup({
       const next = successor(context);
       if (next) context.ports.send(next.id, { t: 'notify' });
     },
+    /** After a round: the successor we asked took the request as our notify; a new one has not heard from us. */
+    notifyNewSuccessor: ({ context }) => {
+      const next = successor(context);
+      if (next && next.id !== context.asked) context.ports.send(next.id, { t: 'notify' });
+    },
     /**
      * Only a request that went out is waited for: one to a successor without a link yet is
      * dropped by the transport, and its silence would wrongly mark the successor failed.
@@ -709,7 +714,9 @@ export const ringMachine = setup({
           return;
         }
         case 'get': {
-          const predecessor = context.predecessor?.id;
+          // Only a node that takes us for its successor asks: the request is its notify too
+          // (Chord's notify ends every round; as its own message it was one more per round).
+          const predecessor = considerPredecessor(context, from, enqueue)?.id;
           const successors = context.successors.map((c) => c.id);
           const reply: RingMessage = predecessor ? { t: 'neighbours', predecessor, successors } : { t: 'neighbours', successors };
           const closest = closestLinkAfter(context, from);
@@ -725,19 +732,9 @@ export const ringMachine = setup({
             ...(message.closest === undefined ? {} : { closest: message.closest }),
           });
           return;
-        case 'notify': {
-          const previous = context.predecessor;
-          const predecessor = closerPredecessor(context.self, previous, contactOf(from));
-          if (predecessor === previous || predecessor === undefined) return;
-          enqueue.assign({ predecessor });
-          // The displaced predecessor has a closer successor now (the newcomer): tell it at once
-          // instead of at its next round — during a burst of joins this halves the walk.
-          if (previous !== undefined && previous.id !== predecessor.id && context.links.has(previous.id)) {
-            const successors = context.successors.map((c) => c.id);
-            context.ports.send(previous.id, { t: 'neighbours', predecessor: predecessor.id, successors });
-          }
+        case 'notify':
+          considerPredecessor(context, from, enqueue);
           return;
-        }
         case 'hint': {
           // A joiner keeps no list yet. A member links to the hinted peers that lie before its
           // successor; the link coming up is the proof of life, and adoptLinkedSuccessors then
@@ -948,7 +945,7 @@ export const ringMachine = setup({
                 // The answer from whom we asked ends the round, even if a closer successor was
                 // adopted meanwhile (then it is reconciled only if it is still our successor).
                 'stabilize.reply': [
-                  { guard: 'isSuccessorReply', target: 'waiting', actions: ['reconcile', 'linkNeighbours', 'notifySuccessor'] },
+                  { guard: 'isSuccessorReply', target: 'waiting', actions: ['reconcile', 'linkNeighbours', 'notifyNewSuccessor'] },
                   { guard: 'isAnswerToRequest', target: 'waiting', actions: 'notifySuccessor' },
                 ],
               },
@@ -1065,6 +1062,24 @@ function neighbourIds(context: Context): PeerId[] {
   const ids = context.successors.map((c) => c.id);
   if (context.predecessor) ids.push(context.predecessor.id);
   return ids;
+}
+
+/**
+ * Chord's notify: `from` takes us for its successor, so it is our predecessor if it is closer
+ * than the one we have. Returns our predecessor after that.
+ */
+function considerPredecessor(context: Context, from: PeerId, enqueue: { assign(update: Partial<Context>): void }): Contact | undefined {
+  const previous = context.predecessor;
+  const predecessor = closerPredecessor(context.self, previous, contactOf(from));
+  if (predecessor === previous || predecessor === undefined) return previous;
+  enqueue.assign({ predecessor });
+  // The displaced predecessor has a closer successor now (the newcomer): tell it at once
+  // instead of at its next round — during a burst of joins this halves the walk.
+  if (previous !== undefined && previous.id !== predecessor.id && context.links.has(previous.id)) {
+    const successors = context.successors.map((c) => c.id);
+    context.ports.send(previous.id, { t: 'neighbours', predecessor: predecessor.id, successors });
+  }
+  return predecessor;
 }
 
 /** Links the neighbours due a link now (link-settling.ts): the context update, if anything changed. */

@@ -1,0 +1,87 @@
+/**
+ * A stabilize request (`get`) is the asker's notify too: only a node that takes the receiver for
+ * its successor asks. A round whose answer keeps the successor sends no separate `notify`; one
+ * that adopts a new successor notifies that one, which was not asked.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { sortByPosition, type Contact } from '../../src/actors/ring/contact.js';
+import { between } from '../../src/actors/ring/id-space.js';
+import { DEFAULT_RING_CONFIG, type RingConfig } from '../../src/actors/ring/ring-config.js';
+import type { PeerId } from '../../src/identity/peer-id.js';
+import { advance } from '../../sim/drive.js';
+import { createSeededRandom } from '../../sim/seeded-random.js';
+import { startRingActor, type RingActorHarness } from '../helpers/ring-actor.js';
+import { randomContacts } from './ring-model.js';
+
+const R = 4;
+const CONFIG: RingConfig = { ...DEFAULT_RING_CONFIG, successorListLength: R, mergeIntervalMs: 3_600_000, probeMaxIntervalRounds: 1 };
+
+let running: RingActorHarness | undefined;
+afterEach(() => {
+  running?.stop();
+  running = undefined;
+});
+
+/** A member `self` (the lowest position) behind others[0], every other contact linked. */
+async function member(): Promise<{ h: RingActorHarness; self: Contact; others: Contact[] }> {
+  const [self, ...others] = sortByPosition(randomContacts(createSeededRandom(31), 12)) as [Contact, ...Contact[]];
+  const h = startRingActor(self, CONFIG, { linked: others.map((c) => c.id), bootstrap: [others[0]!.id] });
+  running = h;
+  await h.joinBehind(others[0]!, others.slice(1, R));
+  return { h, self, others };
+}
+
+describe('get is a notify', () => {
+  it('a get from a closer node makes it our predecessor, and the answer says so', async () => {
+    const { h, others } = await member();
+    // Clockwise from the highest position we come next: the last contact is the closest before us.
+    const closest = others.at(-1)!;
+    const farther = others.at(-2)!;
+    h.from(farther, { t: 'get' });
+    expect(h.actor.getSnapshot().context.predecessor?.id).toBe(farther.id);
+    h.from(closest, { t: 'get' });
+    expect(h.actor.getSnapshot().context.predecessor?.id).toBe(closest.id);
+    const answer = h.sends.at(-1)!;
+    expect(answer.to).toBe(closest.id);
+    expect(answer.message).toMatchObject({ t: 'neighbours', predecessor: closest.id });
+    // A farther asker does not displace the closer predecessor.
+    h.from(farther, { t: 'get' });
+    expect(h.actor.getSnapshot().context.predecessor?.id).toBe(closest.id);
+    expect(h.sends.at(-1)!.message).toMatchObject({ t: 'neighbours', predecessor: closest.id });
+  });
+
+  it('a round that keeps its successor sends no notify; one that finds a closer successor notifies it', async () => {
+    const { h, self, others } = await member();
+    const successor = others[0]!;
+    const report = others.slice(1, R).map((c) => c.id);
+    const answerRounds = async (rounds: number, predecessorOfSuccessor: () => PeerId) => {
+      let answered = 0;
+      let seen = h.sends.length;
+      const deadline = h.clock.now() + 4 * rounds * CONFIG.stabilizeMaxIntervalFactor * CONFIG.stabilizeIntervalMs;
+      while (answered < rounds && h.clock.now() < deadline) {
+        await advance(h.clock, 250);
+        for (; seen < h.sends.length; seen += 1) {
+          const sent = h.sends[seen]!;
+          if (sent.message.t !== 'get' || sent.to !== successor.id) continue;
+          h.from(successor, { t: 'neighbours', predecessor: predecessorOfSuccessor(), successors: report });
+          answered += 1;
+        }
+      }
+      expect(answered).toBe(rounds);
+    };
+    await answerRounds(1, () => self.id);
+    const before = h.sends.length;
+    await answerRounds(3, () => self.id);
+    const later = h.sends.slice(before);
+    expect(later.filter((s) => s.message.t === 'get')).toHaveLength(3);
+    expect(later.filter((s) => s.message.t === 'notify')).toHaveLength(0);
+
+    // The successor names a predecessor between us and it: a closer successor, linked already.
+    const newcomer = randomContacts(createSeededRandom(77), 400).find((c) => between(c.position, self.position, successor.position))!;
+    h.linked.add(newcomer.id);
+    const mark = h.sends.length;
+    await answerRounds(1, () => newcomer.id);
+    expect(h.successors()[0]).toBe(newcomer.id);
+    expect(h.sends.slice(mark).filter((s) => s.message.t === 'notify').map((s) => s.to)).toEqual([newcomer.id]);
+  });
+});
