@@ -1,7 +1,6 @@
 /**
  * A stabilize request (`get`) is the asker's notify too: only a node that takes the receiver for
- * its successor asks. A round whose answer keeps the successor sends no separate `notify`; one
- * that adopts a new successor notifies that one, which was not asked.
+ * its successor asks. A round sends no separate `notify`, and a new successor is asked at once.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { sortByPosition, type Contact } from '../../src/actors/ring/contact.js';
@@ -76,12 +75,15 @@ describe('get is a notify', () => {
     expect(later.filter((s) => s.message.t === 'get')).toHaveLength(3);
     expect(later.filter((s) => s.message.t === 'notify')).toHaveLength(0);
 
-    // The successor names a predecessor between us and it: a closer successor, linked already.
+    // A closer successor's link comes up: it is adopted and asked at once, and that request is
+    // our notify (no separate one goes to it or anyone).
     const newcomer = randomContacts(createSeededRandom(77), 400).find((c) => between(c.position, self.position, successor.position))!;
-    h.linked.add(newcomer.id);
     const mark = h.sends.length;
-    await answerRounds(1, () => newcomer.id);
+    h.linkUp(newcomer);
+    await advance(h.clock, 0);
     expect(h.successors()[0]).toBe(newcomer.id);
-    expect(h.sends.slice(mark).filter((s) => s.message.t === 'notify').map((s) => s.to)).toEqual([newcomer.id]);
+    const toNewcomer = h.sends.slice(mark).filter((s) => s.to === newcomer.id);
+    expect(toNewcomer.map((s) => s.message.t)).toEqual(['get']);
+    expect(h.sends.slice(mark).filter((s) => s.message.t === 'notify')).toHaveLength(0);
   });
 });

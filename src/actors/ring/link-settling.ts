@@ -20,8 +20,9 @@ export interface SettledNeighbours {
   /** Neighbours to link now: the predecessor, the eager successors, the settled ones and any already linked. */
   link: PeerId[];
   /**
-   * When each listed successor that is neither eager nor linked was first seen listed. Only
-   * those: it holds at most r entries. The same Map as `listedSince` when nothing changed.
+   * When each listed successor past the eager ones was first seen listed, linked or not (at most r
+   * entries): a settled peer that closes its link is linked again at once, not after a new wait.
+   * The same Map as `listedSince` when nothing changed.
    */
   listedSince: ReadonlyMap<PeerId, number>;
 }
@@ -39,8 +40,7 @@ export function settledNeighbours(
   let changed = false;
   for (let i = 0; i < successors.length; i += 1) {
     const id = successors[i]!.id;
-    // A link that is up already (the peer dialled us, or it is our predecessor too) costs nothing.
-    if (i < config.eagerSuccessorLinks || config.linkSettleMs <= 0 || links.has(id)) {
+    if (i < config.eagerSuccessorLinks || config.linkSettleMs <= 0) {
       link.push(id);
       continue;
     }
@@ -50,7 +50,8 @@ export function settledNeighbours(
       changed = true;
     }
     (waiting ??= []).push([id, since]);
-    if (now - since >= config.linkSettleMs) link.push(id);
+    // A link that is up already (the peer dialled us, or it is our predecessor too) costs nothing.
+    if (links.has(id) || now - since >= config.linkSettleMs) link.push(id);
   }
   if (predecessor) link.push(predecessor.id);
   if (!changed && (waiting?.length ?? 0) === listedSince.size) return { link, listedSince };

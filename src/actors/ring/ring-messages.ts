@@ -53,7 +53,7 @@ export type RingMessage =
   /** "Your neighbours?", from a node that takes the receiver for its successor: also a notify (the round's end in Chord). */
   | { t: 'get' }
   | { t: 'neighbours'; predecessor?: PeerId; successors: PeerId[]; closest?: PeerId }
-  /** "I am your predecessor, if none closer": sent to a new successor, which has not been asked yet. */
+  /** "I am your predecessor, if none closer": as a member starts, and to a successor taking over from a failed one. */
   | { t: 'notify' }
   | { t: 'leave'; predecessor?: PeerId; successors: PeerId[] }
   | { t: 'hint'; peers: PeerId[] };

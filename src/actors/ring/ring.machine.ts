@@ -341,7 +341,8 @@ export const ringMachine = setup({
       links.delete(event.peer);
       const pending = withoutPending(context, event.peer);
       // A graceful close (the peer pruned a link it no longer needs) says nothing about the
-      // peer's liveness: keep it as a neighbour; linkNeighbours reopens the link if we need it.
+      // peer's liveness: keep it as a neighbour; linkNeighbours reopens the link if we need it
+      // (a settled far successor at once: link-settling.ts keeps its listing time).
       if (!event.failed) {
         enqueue.assign({ links, pending });
         return;
@@ -529,11 +530,6 @@ export const ringMachine = setup({
       const next = successor(context);
       if (next) context.ports.send(next.id, { t: 'notify' });
     },
-    /** After a round: the successor we asked took the request as our notify; a new one has not heard from us. */
-    notifyNewSuccessor: ({ context }) => {
-      const next = successor(context);
-      if (next && next.id !== context.asked) context.ports.send(next.id, { t: 'notify' });
-    },
     /**
      * Only a request that went out is waited for: one to a successor without a link yet is
      * dropped by the transport, and its silence would wrongly mark the successor failed.
@@ -594,7 +590,7 @@ export const ringMachine = setup({
       enqueue.assign({ successors });
       pushIfChanged(context, successors);
     }),
-    /** Keep a link to every neighbour, so a failed successor's replacement is ready. */
+    /** Keep a link to every neighbour (far successors once settled: link-settling.ts), so a failed successor's replacement is ready. */
     linkNeighbours: enqueueActions(({ context, enqueue }) => {
       const update = linkSettled(context);
       if (update) enqueue.assign(update);
@@ -945,8 +941,10 @@ export const ringMachine = setup({
                 // The answer from whom we asked ends the round, even if a closer successor was
                 // adopted meanwhile (then it is reconciled only if it is still our successor).
                 'stabilize.reply': [
-                  { guard: 'isSuccessorReply', target: 'waiting', actions: ['reconcile', 'linkNeighbours', 'notifyNewSuccessor'] },
-                  { guard: 'isAnswerToRequest', target: 'waiting', actions: 'notifySuccessor' },
+                  // No notify: the successor asked took the request as one, and a new successor is
+                  // asked as soon as `waiting` is entered (successorUnasked) or its link comes up.
+                  { guard: 'isSuccessorReply', target: 'waiting', actions: ['reconcile', 'linkNeighbours'] },
+                  { guard: 'isAnswerToRequest', target: 'waiting' },
                 ],
               },
               after: { requestTimeout: 'suspecting' },
