@@ -626,15 +626,21 @@ export const ringMachine = setup({
       return { calm: { rounds: 0, neighbourhood: neighbourhoodOf(context) } };
     }),
     /** The successor we asked did not answer in time: drop it (if still listed), the next moves up. */
-    suspectSuccessor: assign(({ context }) => {
+    suspectSuccessor: enqueueActions(({ context, enqueue }) => {
       const failed = context.asked;
       context.ports.logger.debug('ring successor did not answer; promoting the next', { failed });
-      if (!failed) return { asked: undefined };
-      return {
-        successors: promoteNextSuccessor(context.successors, failed),
+      if (!failed) {
+        enqueue.assign({ asked: undefined });
+        return;
+      }
+      const successors = promoteNextSuccessor(context.successors, failed);
+      enqueue.assign({
+        successors,
         failed: rememberFailed(context.failed, failed, context.ports.clock.now(), unreachableMemory(context)),
         asked: undefined,
-      };
+      });
+      // As every other change of our list: those behind us learn it from us, not at their next round.
+      pushIfChanged(context, successors);
     }),
     considerMergeResult: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'lookup.done' || event.more || event.node === context.self.id) return;
