@@ -12,9 +12,9 @@ import type { RingConfig } from './ring-config.js';
  * seconds: in the simulator's join minute (1,000 nodes in 60 s) half of the links the ring
  * opened were pruned again, at a median of 6 s after they opened and two thirds within 10 s.
  * Each such link is a connection set up, authenticated with two signatures and torn down,
- * for nothing. A settled entry is linked at the first round (or list change) after it
- * settled, so a calm list is fully linked `linkSettleMs` plus at most one round after its
- * last change.
+ * for nothing. A settled entry is linked when the ring next links its neighbours (a round's
+ * answer, a list pushed to it, a link going down, a leave), so a calm list is fully linked
+ * `linkSettleMs` plus at most one round after its last change.
  */
 export interface SettledNeighbours {
   /** Neighbours to link now: the predecessor, the eager successors, the settled ones and any already linked. */
@@ -36,24 +36,26 @@ export function settledNeighbours(
   config: Pick<RingConfig, 'linkSettleMs' | 'eagerSuccessorLinks'>,
 ): SettledNeighbours {
   const link: PeerId[] = [];
-  let waiting: [PeerId, number][] | undefined;
-  let changed = false;
+  const settling = config.linkSettleMs > 0;
+  // Listed far entries already known: when they are all of `listedSince` and none is new, the
+  // same Map is returned and nothing is allocated but `link` (this runs on every round's answer).
+  let known = 0;
+  let fresh = false;
   for (let i = 0; i < successors.length; i += 1) {
     const id = successors[i]!.id;
-    if (i < config.eagerSuccessorLinks || config.linkSettleMs <= 0) {
+    if (i < config.eagerSuccessorLinks || !settling) {
       link.push(id);
       continue;
     }
-    let since = listedSince.get(id);
-    if (since === undefined) {
-      since = now;
-      changed = true;
-    }
-    (waiting ??= []).push([id, since]);
+    const since = listedSince.get(id);
+    if (since === undefined) fresh = true;
+    else known += 1;
     // A link that is up already (the peer dialled us, or it is our predecessor too) costs nothing.
-    if (links.has(id) || now - since >= config.linkSettleMs) link.push(id);
+    if (links.has(id) || (since !== undefined && now - since >= config.linkSettleMs)) link.push(id);
   }
   if (predecessor) link.push(predecessor.id);
-  if (!changed && (waiting?.length ?? 0) === listedSince.size) return { link, listedSince };
-  return { link, listedSince: new Map(waiting) };
+  if (!fresh && known === listedSince.size) return { link, listedSince };
+  const next = new Map<PeerId, number>();
+  if (settling) for (let i = config.eagerSuccessorLinks; i < successors.length; i += 1) next.set(successors[i]!.id, listedSince.get(successors[i]!.id) ?? now);
+  return { link, listedSince: next };
 }

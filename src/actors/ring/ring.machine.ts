@@ -134,7 +134,7 @@ interface Context {
   failedWaysIn: readonly PeerId[];
   /** Stabilization back-off (RingConfig.stabilizeMaxIntervalFactor): rounds in a row that changed nothing, and what they saw. */
   calm: { rounds: number; neighbourhood: Neighbourhood | undefined };
-  /** When each listed successor not yet linked (and not eager) was first listed: see link-settling.ts. */
+  /** When each listed successor past the eager ones was first seen listed, linked or not: see link-settling.ts. */
   listedSince: ReadonlyMap<PeerId, number>;
 }
 
@@ -376,7 +376,7 @@ export const ringMachine = setup({
       // pushIfChanged). Only the nodes that held a link to the peer notice its loss themselves,
       // and a far successor is linked only once settled (link-settling.ts): without the push, a
       // graceful leave reached the rest of the nodes listing the leaver at their next round.
-      pushIfChanged({ ...context, predecessor }, successors);
+      pushIfChanged(context, successors, predecessor);
     }),
     /**
      * Join: prefer a peer we already have a link to (no new connection needed). Merge: prefer
@@ -762,7 +762,7 @@ export const ringMachine = setup({
           // Gone, though its link may linger a moment: not to be re-adopted from links or lists.
           const failed = rememberFailed(context.failed, leaver, context.ports.clock.now(), context.config.failedMemoryMs);
           enqueue.assign({ successors, predecessor, failed });
-          pushIfChanged({ ...context, predecessor }, successors);
+          pushIfChanged(context, successors, predecessor);
           const update = linkSettled({ ...context, successors, predecessor });
           if (update) enqueue.assign(update);
           return;
@@ -1132,8 +1132,7 @@ function link(context: Context, peers: readonly PeerId[], purpose?: 'discovery')
  * turn: a join, leave or failure reaches the r nodes behind it in r message latencies instead
  * of r rounds. The cascade stops where a list no longer changes.
  */
-function pushIfChanged(context: Context, successors: readonly Contact[]): void {
-  const predecessor = context.predecessor;
+function pushIfChanged(context: Context, successors: readonly Contact[], predecessor = context.predecessor): void {
   if (!predecessor || sameIds(successors, context.successors)) return;
   const ids = successors.map((c) => c.id);
   context.ports.send(predecessor.id, { t: 'neighbours', predecessor: predecessor.id, successors: ids });
