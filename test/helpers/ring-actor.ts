@@ -30,6 +30,12 @@ export interface RingActorHarness {
    * (`successors`, predecessor us) follows at once, as a first stabilization answer would.
    */
   joinBehind(via: Contact, successors: readonly Contact[]): Promise<void>;
+  /**
+   * Runs the clock in 100-ms steps and answers each `get` the actor sends `successor` with
+   * `report()` (the successor's own successors; its predecessor: the actor), until `rounds`
+   * were answered or `withinMs` passed. Returns how many it answered.
+   */
+  answerGets(successor: Contact, report: () => readonly Contact[], options: { rounds?: number; withinMs: number }): Promise<number>;
   stop(): void;
 }
 
@@ -82,6 +88,21 @@ export function startRingActor(self: Contact, config: RingConfig, options: { lin
       if (find?.message.t !== 'find') throw new Error('no join lookup was sent');
       actor.send({ type: 'ring.message', from: via.id, message: { t: 'found', rid: find.message.rid, target: find.message.target, node: via.id, path: [self.id] } });
       actor.send({ type: 'ring.message', from: via.id, message: { t: 'neighbours', predecessor: self.id, successors: successors.map((c) => c.id) } });
+    },
+    async answerGets(successor, report, { rounds = Infinity, withinMs }) {
+      const end = clock.now() + withinMs;
+      let answered = 0;
+      let seen = sends.length;
+      while (answered < rounds && clock.now() < end) {
+        await advance(clock, 100);
+        for (; seen < sends.length && answered < rounds; seen += 1) {
+          const sent = sends[seen]!;
+          if (sent.to !== successor.id || sent.message.t !== 'get') continue;
+          actor.send({ type: 'ring.message', from: successor.id, message: { t: 'neighbours', predecessor: self.id, successors: report().map((c) => c.id) } });
+          answered += 1;
+        }
+      }
+      return answered;
     },
     stop: () => actor.stop(),
   };

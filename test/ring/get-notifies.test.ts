@@ -6,7 +6,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { sortByPosition, type Contact } from '../../src/actors/ring/contact.js';
 import { between } from '../../src/actors/ring/id-space.js';
 import { DEFAULT_RING_CONFIG, type RingConfig } from '../../src/actors/ring/ring-config.js';
-import type { PeerId } from '../../src/identity/peer-id.js';
 import { advance } from '../../sim/drive.js';
 import { createSeededRandom } from '../../sim/seeded-random.js';
 import { startRingActor, type RingActorHarness } from '../helpers/ring-actor.js';
@@ -49,28 +48,14 @@ describe('get is a notify', () => {
     expect(h.sends.at(-1)!.message).toMatchObject({ t: 'neighbours', predecessor: closest.id });
   });
 
-  it('a round that keeps its successor sends no notify; one that finds a closer successor notifies it', async () => {
+  it('a round sends no notify, and a closer successor is asked at once with no notify either', async () => {
     const { h, self, others } = await member();
     const successor = others[0]!;
-    const report = others.slice(1, R).map((c) => c.id);
-    const answerRounds = async (rounds: number, predecessorOfSuccessor: () => PeerId) => {
-      let answered = 0;
-      let seen = h.sends.length;
-      const deadline = h.clock.now() + 4 * rounds * CONFIG.stabilizeMaxIntervalFactor * CONFIG.stabilizeIntervalMs;
-      while (answered < rounds && h.clock.now() < deadline) {
-        await advance(h.clock, 250);
-        for (; seen < h.sends.length; seen += 1) {
-          const sent = h.sends[seen]!;
-          if (sent.message.t !== 'get' || sent.to !== successor.id) continue;
-          h.from(successor, { t: 'neighbours', predecessor: predecessorOfSuccessor(), successors: report });
-          answered += 1;
-        }
-      }
-      expect(answered).toBe(rounds);
-    };
-    await answerRounds(1, () => self.id);
+    const report = () => others.slice(1, R);
+    const withinMs = (rounds: number) => 4 * rounds * CONFIG.stabilizeMaxIntervalFactor * CONFIG.stabilizeIntervalMs;
+    expect(await h.answerGets(successor, report, { rounds: 1, withinMs: withinMs(1) })).toBe(1);
     const before = h.sends.length;
-    await answerRounds(3, () => self.id);
+    expect(await h.answerGets(successor, report, { rounds: 3, withinMs: withinMs(3) })).toBe(3);
     const later = h.sends.slice(before);
     expect(later.filter((s) => s.message.t === 'get')).toHaveLength(3);
     expect(later.filter((s) => s.message.t === 'notify')).toHaveLength(0);

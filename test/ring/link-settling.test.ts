@@ -76,21 +76,6 @@ describe('ring actor: far successors are linked once settled', () => {
     running = undefined;
   });
 
-  /** Answers every stabilize request to `successor` with `report` for `ms` of virtual time. */
-  async function answerFor(h: RingActorHarness, successor: Contact, self: Contact, report: () => readonly Contact[], ms: number): Promise<void> {
-    const end = h.clock.now() + ms;
-    let answered = h.sends.length;
-    while (h.clock.now() < end) {
-      await advance(h.clock, 250);
-      for (; answered < h.sends.length; answered += 1) {
-        const sent = h.sends[answered]!;
-        if (sent.to === successor.id && sent.message.t === 'get') {
-          h.from(successor, { t: 'neighbours', predecessor: self.id, successors: ids(report()) });
-        }
-      }
-    }
-  }
-
   it('dials the eager successors at once, a far one only after it stayed listed, and never one pushed out before that', async () => {
     const contacts = sortByPosition(randomContacts(createSeededRandom(8), 8));
     const [self, s0, s1, s2, s3, s4, joiner, s5] = contacts as [Contact, ...Contact[]] as Contact[];
@@ -107,10 +92,10 @@ describe('ring actor: far successors are linked once settled', () => {
     expect(h.connects).not.toContain(s5!.id);
 
     // A node joins between s4 and s5 before they settled: s5 is pushed out of our list.
-    await answerFor(h, s0!, self!, () => report, SETTLE_MS / 2);
+    await h.answerGets(s0!, () => report, { withinMs: SETTLE_MS / 2 });
     expect(h.connects).not.toContain(s2!.id);
     report = [s1!, s2!, s3!, s4!, joiner!];
-    await answerFor(h, s0!, self!, () => report, SETTLE_MS / 2 + 2 * CONFIG.stabilizeIntervalMs * CONFIG.stabilizeMaxIntervalFactor);
+    await h.answerGets(s0!, () => report, { withinMs: SETTLE_MS / 2 + 2 * CONFIG.stabilizeIntervalMs * CONFIG.stabilizeMaxIntervalFactor });
     expect(h.successors()).toEqual(ids([s0!, s1!, s2!, s3!, s4!, joiner!]));
     // Settled entries got their links, from the first round after settling on.
     for (const settled of [s2!, s3!, s4!, joiner!]) expect(h.connects).toContain(settled.id);
