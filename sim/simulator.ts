@@ -199,6 +199,13 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     ...(options.traceFile !== undefined ? { file: options.traceFile } : {}),
   });
   const records: NodeRecord[] = [];
+  // The alive ones in creation order, kept as they change: churn steps ask for them each time, and
+  // filtering every record ever added read ~12,000 scattered objects per step (10,000 nodes).
+  const aliveRecords: NodeRecord[] = [];
+  const noLongerAlive = (record: NodeRecord) => {
+    const index = aliveRecords.indexOf(record);
+    if (index >= 0) aliveRecords.splice(index, 1);
+  };
   const byId = new Map<string, NodeRecord>();
   let groupCount = 0;
 
@@ -265,6 +272,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       }
     }
     records.push(record);
+    aliveRecords.push(record);
     byId.set(id, record);
     return record;
   }
@@ -290,6 +298,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
   function crash(handle: SimNodeHandle): void {
     const record = recordOf(handle);
     if (record.state !== 'alive' && record.state !== 'leaving') return;
+    if (record.state === 'alive') noLongerAlive(record);
     record.state = 'crashed';
     note(record.shortId, 'crash');
     // Cut off first: whatever the stopping actors still send goes nowhere.
@@ -304,6 +313,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     const record = recordOf(handle);
     if (record.state !== 'alive') return;
     record.state = 'leaving';
+    noLongerAlive(record);
     note(record.shortId, 'leave');
     void beginStop(record);
     const limit = config.closeTimeoutMs * 3 + config.sendTimeoutMs;
@@ -345,7 +355,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     return watched;
   }
 
-  const alive = () => records.filter((record) => record.state === 'alive');
+  const alive = () => aliveRecords.slice();
 
   const simulator: Simulator = {
     seed,

@@ -1,6 +1,7 @@
 /**
- * Stabilization backs off while rounds keep finding the same neighbourhood (RingConfig
- * stabilizeMaxIntervalFactor) and returns to the base period as soon as something changes.
+ * Stabilization backs off while rounds keep finding the same near neighbourhood (RingConfig
+ * stabilizeMaxIntervalFactor) and returns to the base period as soon as the predecessor or one of
+ * the first nearSuccessors successors changes; a change further down the list does not.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { sortByPosition, type Contact } from '../../src/actors/ring/contact.js';
@@ -11,7 +12,7 @@ import { startRingActor, type RingActorHarness } from '../helpers/ring-actor.js'
 import { randomContacts } from './ring-model.js';
 
 const BASE_MS = 2_000;
-const CONFIG: RingConfig = { ...DEFAULT_RING_CONFIG, successorListLength: 3, stabilizeIntervalMs: BASE_MS, stabilizeMaxIntervalFactor: 8, mergeIntervalMs: 3_600_000 };
+const CONFIG: RingConfig = { ...DEFAULT_RING_CONFIG, successorListLength: 3, nearSuccessors: 2, stabilizeIntervalMs: BASE_MS, stabilizeMaxIntervalFactor: 8, mergeIntervalMs: 3_600_000 };
 
 let running: RingActorHarness | undefined;
 afterEach(() => {
@@ -57,13 +58,28 @@ describe('stabilization back-off', () => {
     for (const gap of calm.slice(-4)) expect(gap).toBeGreaterThanOrEqual(8 * 0.5 * BASE_MS);
     for (const gap of calm) expect(gap).toBeLessThanOrEqual(8 * 1.5 * BASE_MS + 100);
 
-    // The successor's list changes: the round after the one that saw it comes at the base period.
-    list = [nodes[2]!, nodes[4]!];
+    // Our second successor changes (our list [1, 2, 3] becomes [1, 3, 4]): the round after the one
+    // that saw it comes at the base period.
+    list = [nodes[3]!, nodes[4]!];
     const before = gets().length;
     await runFor(40_000);
     const after = gets().slice(before - 1);
     expect(after.length).toBeGreaterThanOrEqual(3);
     expect(gaps(after).slice(1, 2)[0]).toBeLessThanOrEqual(1.5 * BASE_MS + 100);
+  });
+
+  it('keeps rounds spaced out when the list changes past the near successors (news that comes by list pushes)', async () => {
+    const nodes = sortByPosition(randomContacts(createSeededRandom(23), 6));
+    let list = [nodes[2]!, nodes[3]!];
+    const { gets, runFor } = await memberAnswering(nodes, () => list);
+    await runFor(100_000);
+    // Our list [1, 2, 3] becomes [1, 2, 4]: the third successor changed, the near two did not.
+    list = [nodes[2]!, nodes[4]!];
+    const before = gets().length;
+    await runFor(60_000);
+    const after = gets().slice(before - 1);
+    expect(after.length).toBeGreaterThanOrEqual(3);
+    for (const gap of gaps(after)) expect(gap).toBeGreaterThanOrEqual(8 * 0.5 * BASE_MS);
   });
 
   it('with a factor of 1 every round waits one base period (± jitter)', async () => {

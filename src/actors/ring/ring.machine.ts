@@ -313,7 +313,7 @@ export const ringMachine = setup({
     /** The successor changed while we waited for the previous one's link: its wait starts afresh. */
     awaitedLinkReplaced: ({ context }) => successor(context)?.id !== context.awaitedLink,
     hasSuccessor: ({ context }) => context.successors.length > 0,
-    /** The wait is a backed-off one and the neighbourhood changed since the round that started it. */
+    /** The wait is a backed-off one and the near neighbourhood (RingConfig.nearSuccessors) changed since the round that started it. */
     // Evaluated after every event while a round waits (an `always` guard): it compares in place.
     calmBroken: ({ context }) => context.calm.rounds > 0 && !isNeighbourhood(context, context.calm.neighbourhood),
     isolated: ({ context }) => context.successors.length === 0 && context.predecessor === undefined && context.links.size === 0,
@@ -620,7 +620,7 @@ export const ringMachine = setup({
       if (owned) enqueue.assign(links ? { owned, links } : { owned });
     }),
     dropVia: assign({ via: undefined }),
-    /** A round ended: count it as calm if the neighbourhood is what the last round ended with. */
+    /** A round ended: count it as calm if the near neighbourhood is what the last round ended with. */
     noteCalm: assign(({ context }) => {
       if (isNeighbourhood(context, context.calm.neighbourhood)) return { calm: { rounds: context.calm.rounds + 1, neighbourhood: context.calm.neighbourhood } };
       return { calm: { rounds: 0, neighbourhood: neighbourhoodOf(context) } };
@@ -1055,25 +1055,26 @@ function mergeFactor(context: Context): number {
   return mergePeriodFactor(estimateNetworkSize(context.self, context.successors, successorListLength), mergeReferenceSize, mergeMaxIntervalFactor);
 }
 
-/** Predecessor and successor list, as a round ended with them (see noteCalm). */
+/** Predecessor and near successors (RingConfig.nearSuccessors), as a round ended with them (see noteCalm). */
 interface Neighbourhood {
   predecessor: PeerId | undefined;
   successors: readonly PeerId[];
 }
 
 function neighbourhoodOf(context: Context): Neighbourhood {
-  return { predecessor: context.predecessor?.id, successors: context.successors.map((c) => c.id) };
+  return { predecessor: context.predecessor?.id, successors: context.successors.slice(0, context.config.nearSuccessors).map((c) => c.id) };
 }
 
 /**
- * Whether our predecessor and successor list are still `seen`. Without allocating: the
+ * Whether our predecessor and near successors are still `seen`. Without allocating: the
  * `calmBroken` guard runs after every event of a waiting round (joined into one string, the
  * ids of nine neighbours made ~1.2 KB of garbage per ring event).
  */
 function isNeighbourhood(context: Context, seen: Neighbourhood | undefined): boolean {
   if (seen === undefined) return false;
-  if (context.predecessor?.id !== seen.predecessor || context.successors.length !== seen.successors.length) return false;
-  for (let i = 0; i < seen.successors.length; i += 1) if (context.successors[i]!.id !== seen.successors[i]) return false;
+  const near = Math.min(context.config.nearSuccessors, context.successors.length);
+  if (context.predecessor?.id !== seen.predecessor || near !== seen.successors.length) return false;
+  for (let i = 0; i < near; i += 1) if (context.successors[i]!.id !== seen.successors[i]) return false;
   return true;
 }
 
@@ -1131,9 +1132,16 @@ function link(context: Context, peers: readonly PeerId[], purpose?: 'discovery')
  * ours changes we push it to our predecessor, whose own list then changes and is pushed on in
  * turn: a join, leave or failure reaches the r nodes behind it in r message latencies instead
  * of r rounds. The cascade stops where a list no longer changes.
+ *
+ * A new predecessor (ours failed or left) gets our list too, changed or not: pushes we sent
+ * while the old one was gone went nowhere, and the new one may hold a stale list that no round of
+ * its own will correct soon, since a change past its near successors does not cut a calm wait
+ * (RingConfig.nearSuccessors). Seen in ring-heal: one node kept a crashed peer at the end of its
+ * list until its next round, 2.5 s after the rest had healed.
  */
 function pushIfChanged(context: Context, successors: readonly Contact[], predecessor = context.predecessor): void {
-  if (!predecessor || sameIds(successors, context.successors)) return;
+  if (!predecessor) return;
+  if (predecessor.id === context.predecessor?.id && sameIds(successors, context.successors)) return;
   const ids = successors.map((c) => c.id);
   context.ports.send(predecessor.id, { t: 'neighbours', predecessor: predecessor.id, successors: ids });
 }
