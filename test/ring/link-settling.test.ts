@@ -101,4 +101,24 @@ describe('ring actor: far successors are linked once settled', () => {
     for (const settled of [s2!, s3!, s4!, joiner!]) expect(h.connects).toContain(settled.id);
     expect(h.connects).not.toContain(s5!.id);
   });
+
+  it('links a far successor as soon as it has settled, not at the next round (calm rounds are far apart)', async () => {
+    // Rounds at least 100 s apart: a link made within the settle time came from the settle itself.
+    const slow: RingConfig = { ...CONFIG, stabilizeIntervalMs: 200_000, stabilizeMaxIntervalFactor: 1 };
+    const contacts = sortByPosition(randomContacts(createSeededRandom(9), 8));
+    const [self, s0, s1, s2, s3, s4, joiner, s5] = contacts as [Contact, ...Contact[]] as Contact[];
+    const h = startRingActor(self!, slow, { linked: [s0!.id], bootstrap: [s0!.id] });
+    running = h;
+    await h.joinBehind(s0!, [s1!, s2!, s3!, s4!, s5!]);
+    await h.answerGets(s0!, () => [s1!, s2!, s3!, s4!, s5!], { rounds: 1, withinMs: 1_000 });
+    // A node joins between s4 and s5, and s0 pushes its new list.
+    const pushedAt = h.clock.now();
+    h.from(s0!, { t: 'neighbours', predecessor: self!.id, successors: ids([s1!, s2!, s3!, s4!, joiner!]) });
+    expect(h.successors()).toContain(joiner!.id);
+    await advance(h.clock, SETTLE_MS - 100);
+    expect(h.connects).not.toContain(joiner!.id);
+    await advance(h.clock, 200);
+    expect(h.connects).toContain(joiner!.id);
+    expect(h.sends.filter((s) => s.at >= pushedAt && s.message.t === 'get')).toHaveLength(0);
+  });
 });

@@ -13,8 +13,9 @@ import type { RingConfig } from './ring-config.js';
  * opened were pruned again, at a median of 6 s after they opened and two thirds within 10 s.
  * Each such link is a connection set up, authenticated with two signatures and torn down,
  * for nothing. A settled entry is linked when the ring next links its neighbours (a round's
- * answer, a list pushed to it, a link going down, a leave), so a calm list is fully linked
- * `linkSettleMs` plus at most one round after its last change.
+ * answer, a list pushed to it, a link going down, a leave, or the `links.settled` event the ring
+ * raises linkSettleMs after it listed new far entries), so a calm list is fully linked
+ * `linkSettleMs` after its last change.
  */
 export interface SettledNeighbours {
   /** Neighbours to link now: the predecessor, the eager successors, the settled ones and any already linked. */
