@@ -229,7 +229,6 @@ function aliveCheck(context: Context): (id: PeerId) => boolean {
   return (id) => !failed(id);
 }
 
-/** Contacts we hold links to: where greedy routing can go. */
 /**
  * The contacts of a link set, computed once per set: `links` is never changed in place (a change
  * is a new Set), and rounds, lookups and answers each walked it converting every id through the
@@ -246,6 +245,7 @@ function contactsOf(links: ReadonlySet<PeerId>): readonly Contact[] {
   return contacts;
 }
 
+/** Contacts we hold links to: where greedy routing can go. */
 function linkedContacts(context: Context): readonly Contact[] {
   return contactsOf(context.links);
 }
@@ -918,7 +918,7 @@ export const ringMachine = setup({
         'link.down': [
           { guard: 'lostLastNeighbour', target: 'rebootstrapping', actions: 'linkDown' },
           // Our successor failed: the next one learns at once that we are its predecessor now
-          // (by notify), not at our next round, which a calm ring spaces out up to 8 periods.
+          // (by notify), not at our next round, which a calm ring spaces out up to 32 periods.
           { guard: 'lostSuccessor', actions: ['linkDown', 'linkNeighbours', 'notifySuccessor'] },
           { actions: ['linkDown', 'linkNeighbours'] },
         ],
