@@ -60,6 +60,22 @@ it('pushes its unchanged list to the predecessor a leaving predecessor names', a
   expect(pushesTo(h, named, mark)).toHaveLength(1);
 });
 
+it('pushes its list to a named predecessor it held no link to once that link comes up', async () => {
+  const { h, others, predecessor, list } = await member(64);
+  const named = others.at(-2)!;
+  h.linked.delete(named.id);
+  h.actor.send({ type: 'link.down', peer: named.id, failed: false });
+  h.from(predecessor, { t: 'leave', predecessor: named.id, successors: [h.actor.getSnapshot().context.self.id, ...list.slice(0, R - 1)] });
+  expect(h.actor.getSnapshot().context.predecessor?.id).toBe(named.id);
+  // The push that went with the change could not go out: no link to the named predecessor.
+  expect(h.sends.filter((s) => s.to === named.id && s.message.t === 'neighbours').every((s) => !s.sent)).toBe(true);
+  const mark = h.sends.length;
+  h.linkUp(named);
+  const pushes = h.sends.slice(mark).filter((s) => s.to === named.id && s.message.t === 'neighbours' && s.sent);
+  expect(pushes).toHaveLength(1);
+  expect(pushes[0]!.message.t === 'neighbours' && pushes[0]!.message.successors).toEqual(list);
+});
+
 it('sends nothing to an unchanged predecessor when nothing changed', async () => {
   const { h, predecessor } = await member(63);
   const mark = h.sends.length;

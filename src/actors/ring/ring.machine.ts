@@ -346,6 +346,15 @@ export const ringMachine = setup({
   },
   actions: {
     loadLinks: assign(({ context }) => ({ links: new Set(context.ports.openPeers()) })),
+    /**
+     * A predecessor taken before we held a link to it (the one a leaving predecessor named, say)
+     * gets our list as its link comes up: the push that went with the change was dropped, as
+     * sends to unlinked peers are (see pushIfChanged). Runs before linkUp records the link.
+     */
+    greetPredecessor: ({ context, event }) => {
+      if (event.type !== 'link.up' || event.peer !== context.predecessor?.id || context.links.has(event.peer)) return;
+      context.ports.send(event.peer, { t: 'neighbours', predecessor: event.peer, successors: context.successors.map((c) => c.id) });
+    },
     /** A link that opens is a live peer, whatever we concluded before (see failed-peers.ts). */
     linkUp: assign(({ context, event }) => {
       if (event.type !== 'link.up') return {};
@@ -914,7 +923,7 @@ export const ringMachine = setup({
       on: {
         // Links no longer needed are closed when the neighbourhood changes, not only as a round
         // starts: a calm ring's rounds are up to stabilizeMaxIntervalFactor periods apart.
-        'link.up': { actions: ['linkUp', 'adoptLinkedSuccessors', 'pruneLinks'] },
+        'link.up': { actions: ['greetPredecessor', 'linkUp', 'adoptLinkedSuccessors', 'pruneLinks'] },
         'link.down': [
           { guard: 'lostLastNeighbour', target: 'rebootstrapping', actions: 'linkDown' },
           // Our successor failed: the next one learns at once that we are its predecessor now
