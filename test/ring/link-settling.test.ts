@@ -35,6 +35,7 @@ describe('settledNeighbours', () => {
     expect(early.link).not.toContain(b.id);
     // Nothing new listed: the same Map, so the ring keeps its context.
     expect(early.listedSince).toBe(first.listedSince);
+    expect([first.newlyListed, early.newlyListed]).toEqual([true, false]);
     const settled = settledNeighbours([a, b, c, d], pred, new Set([d.id]), first.listedSince, 6_000, config);
     expect(settled.link).toEqual(expect.arrayContaining([b.id, c.id]));
   });
@@ -48,6 +49,11 @@ describe('settledNeighbours', () => {
       [b.id, 0],
       [d.id, 500],
     ]);
+    expect(later.newlyListed).toBe(true);
+    // Only an entry leaving: a new Map, but nothing newly listed (no settle to wait for).
+    const shorter = settledNeighbours([a, d], undefined, new Set(), later.listedSince, 600, config);
+    expect([...shorter.listedSince.keys()]).toEqual([d.id]);
+    expect(shorter.newlyListed).toBe(false);
     const back = settledNeighbours([a, c, d], undefined, new Set(), later.listedSince, 1_200, config);
     expect(back.link).toEqual([a.id]);
     expect(back.listedSince.get(c.id)).toBe(1_200);

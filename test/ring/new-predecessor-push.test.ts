@@ -80,8 +80,8 @@ it('sends nothing to an unchanged predecessor when nothing changed', async () =>
   const { h, predecessor } = await member(63);
   const mark = h.sends.length;
   // A link that is no neighbour of ours goes down: neither the list nor the predecessor moves.
-  const stranger = h.actor.getSnapshot().context.links;
-  const far = [...stranger].find((peer) => peer !== predecessor.id && !h.successors().includes(peer))!;
+  const links = h.actor.getSnapshot().context.links;
+  const far = [...links].find((peer) => peer !== predecessor.id && !h.successors().includes(peer))!;
   h.linked.delete(far);
   h.actor.send({ type: 'link.down', peer: far, failed: true });
   expect(h.sends.slice(mark).filter((s) => s.to === predecessor.id && s.message.t === 'neighbours')).toHaveLength(0);

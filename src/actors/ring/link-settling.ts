@@ -26,6 +26,8 @@ export interface SettledNeighbours {
    * The same Map as `listedSince` when nothing changed.
    */
   listedSince: ReadonlyMap<PeerId, number>;
+  /** A far successor entered the list now: it settles linkSettleMs from now. */
+  newlyListed: boolean;
 }
 
 export function settledNeighbours(
@@ -55,8 +57,8 @@ export function settledNeighbours(
     if (links.has(id) || (since !== undefined && now - since >= config.linkSettleMs)) link.push(id);
   }
   if (predecessor) link.push(predecessor.id);
-  if (!fresh && known === listedSince.size) return { link, listedSince };
+  if (!fresh && known === listedSince.size) return { link, listedSince, newlyListed: false };
   const next = new Map<PeerId, number>();
   if (settling) for (let i = config.eagerSuccessorLinks; i < successors.length; i += 1) next.set(successors[i]!.id, listedSince.get(successors[i]!.id) ?? now);
-  return { link, listedSince: next };
+  return { link, listedSince: next, newlyListed: fresh };
 }

@@ -353,7 +353,7 @@ export const ringMachine = setup({
      */
     greetPredecessor: ({ context, event }) => {
       if (event.type !== 'link.up' || event.peer !== context.predecessor?.id || context.links.has(event.peer)) return;
-      context.ports.send(event.peer, { t: 'neighbours', predecessor: event.peer, successors: context.successors.map((c) => c.id) });
+      pushList(context, context.successors, context.predecessor);
     },
     /** A link that opens is a live peer, whatever we concluded before (see failed-peers.ts). */
     linkUp: assign(({ context, event }) => {
@@ -617,7 +617,7 @@ export const ringMachine = setup({
       pushIfChanged(context, successors);
     }),
     /** Keep a link to every neighbour (far successors once settled: link-settling.ts), so a failed successor's replacement is ready. */
-    linkNeighbours: enqueueActions(({ context, enqueue }) => settleLinks(context, context, enqueue)),
+    linkNeighbours: enqueueActions(({ context, enqueue }) => settleLinks(context, enqueue)),
     /** Close owned links that are no longer neighbours (nor the join/merge peer in use). */
     pruneLinks: enqueueActions(({ context, enqueue }) => {
       const wanted = new Set(neighbourIds(context));
@@ -786,7 +786,7 @@ export const ringMachine = setup({
           const failed = rememberFailed(context.failed, leaver, context.ports.clock.now(), context.config.failedMemoryMs);
           enqueue.assign({ successors, predecessor, failed });
           pushIfChanged(context, successors, predecessor);
-          settleLinks(context, { ...context, successors, predecessor }, enqueue);
+          settleLinks({ ...context, successors, predecessor }, enqueue);
           return;
         }
       }
@@ -1127,40 +1127,26 @@ function considerPredecessor(context: Context, from: PeerId, enqueue: { assign(u
 }
 
 /**
- * Links the neighbours due a link now (`next`: the context as the current event leaves it), and
- * when far successors were newly listed, has `links.settled` come back once they have settled: a
- * round would link them too, but a calm ring's rounds are up to ~96 s apart, and a far successor
- * unlinked that long after it settled is a failover that needs a connection first.
+ * Links the neighbours due a link now (`next`: the context as the current event leaves it;
+ * link-settling.ts), and when far successors were newly listed, has `links.settled` come back once
+ * they have settled: a round would link them too, but a calm ring's rounds are up to ~96 s apart,
+ * and a far successor unlinked that long after it settled is a failover that needs a connection first.
  */
 function settleLinks(
-  context: Context,
   next: Context,
   enqueue: { assign(update: Partial<Context>): void; raise(event: Event, options: { delay: number }): void },
 ): void {
-  const update = linkSettled(next);
-  if (!update) return;
-  enqueue.assign(update);
-  if (update.listedSince === context.listedSince) return;
-  for (const peer of update.listedSince.keys()) {
-    if (!context.listedSince.has(peer)) {
-      enqueue.raise({ type: 'links.settled' }, { delay: context.config.linkSettleMs });
-      return;
-    }
-  }
-}
-
-/** Links the neighbours due a link now (link-settling.ts): the context update, if anything changed. */
-function linkSettled(context: Context): Pick<Context, 'owned' | 'listedSince'> | undefined {
-  const { link: due, listedSince } = settledNeighbours(
-    context.successors,
-    context.predecessor,
-    context.links,
-    context.listedSince,
-    context.ports.clock.now(),
-    context.config,
+  const { link: due, listedSince, newlyListed } = settledNeighbours(
+    next.successors,
+    next.predecessor,
+    next.links,
+    next.listedSince,
+    next.ports.clock.now(),
+    next.config,
   );
-  const owned = link(context, due);
-  return owned === context.owned && listedSince === context.listedSince ? undefined : { owned, listedSince };
+  const owned = link(next, due);
+  if (owned !== next.owned || listedSince !== next.listedSince) enqueue.assign({ owned, listedSince });
+  if (newlyListed) enqueue.raise({ type: 'links.settled' }, { delay: next.config.linkSettleMs });
 }
 
 /** Asks for links to `peers` we lack, and returns the owned set including them. */
@@ -1189,8 +1175,12 @@ function link(context: Context, peers: readonly PeerId[], purpose?: 'discovery')
 function pushIfChanged(context: Context, successors: readonly Contact[], predecessor = context.predecessor): void {
   if (!predecessor) return;
   if (predecessor.id === context.predecessor?.id && sameIds(successors, context.successors)) return;
-  const ids = successors.map((c) => c.id);
-  context.ports.send(predecessor.id, { t: 'neighbours', predecessor: predecessor.id, successors: ids });
+  pushList(context, successors, predecessor);
+}
+
+/** Tells our predecessor our successor list (unasked: see pushIfChanged). */
+function pushList(context: Context, successors: readonly Contact[], predecessor: Contact): void {
+  context.ports.send(predecessor.id, { t: 'neighbours', predecessor: predecessor.id, successors: successors.map((c) => c.id) });
 }
 
 /**
