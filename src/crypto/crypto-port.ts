@@ -28,7 +28,7 @@ export interface CryptoPortOptions {
 export function createCryptoPort(options: CryptoPortOptions): CryptoPort {
   const { identity } = options;
   // Parsed once: building the KeyObject costs about as much as a signature.
-  const privateKey = nativePrivateKey(identity.secretKey, identity.publicKey);
+  const privateKey = nativePrivateKey(identity.secretKey);
   const pool = options.pool ?? (options.poolOptions !== undefined ? createVerifyPool(options.poolOptions) : undefined);
   const ownsPool = options.pool === undefined ? pool !== undefined : (options.ownsPool ?? false);
   const keyCache = pool === undefined ? (options.keyCache ?? new NativeKeyCache()) : undefined;

@@ -7,19 +7,19 @@ import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 
  */
 
 // Raw keys enter node:crypto as JWK rather than wrapped in PKCS#8 / SPKI DER: OpenSSL 3's DER
-// decoder made parsing a key cost 352 µs (private) and 87 µs (public) here, JWK 38 µs and 10 µs.
+// decoder made parsing a key cost ~9× as long here (a timing of 1,000 keys, not a benchmark).
 // Each simulated node parses its own key and every peer key it verifies, and the simulator runs
 // ~12,000 nodes in a 10,000-node churn run.
 const base64url = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
 
 /**
- * `publicKey` fills the JWK's `x`, which node:crypto requires but does not read for a private key:
- * it derives the public key from the secret (so a caller without it passes nothing; the RFC 8032
- * vectors in test/crypto/rfc8032.test.ts check the signatures byte for byte either way).
+ * The JWK's `x` is left empty: node:crypto requires the field but derives the public key from `d`
+ * for a private key (the RFC 8032 vectors in test/crypto/rfc8032.test.ts check the signatures,
+ * which hash the public key, byte for byte).
  */
-export function nativePrivateKey(secretKey: Uint8Array, publicKey?: Uint8Array): KeyObject {
+export function nativePrivateKey(secretKey: Uint8Array): KeyObject {
   if (secretKey.length !== 32) throw new RangeError('ed25519 secret key must be 32 bytes');
-  return createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: base64url(secretKey), x: publicKey ? base64url(publicKey) : '' }, format: 'jwk' });
+  return createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: base64url(secretKey), x: '' }, format: 'jwk' });
 }
 
 export function nativePublicKey(publicKey: Uint8Array): KeyObject {
