@@ -99,6 +99,11 @@ export interface MemoryNetwork {
   crash(nodeName: string): void;
   isCrashed(nodeName: string): boolean;
   stats(): MemoryNetworkStats;
+  /**
+   * Messages and bytes sent so far: stats() without its scan of every link (at 10,000 nodes
+   * ~30 ms per call, 1% of a scale run that samples every 5 virtual s).
+   */
+  traffic(): { messagesSent: number; bytesSent: number };
 }
 
 /** Same default as the WebRTC transport: 1 MiB of payload plus frame header room. */
@@ -280,6 +285,10 @@ class Network implements MemoryNetwork {
       partitionedPairs: this.partitions.size,
       crashedNodes: this.crashedCount,
     };
+  }
+
+  traffic(): { messagesSent: number; bytesSent: number } {
+    return { messagesSent: this.counters.messagesSent, bytesSent: this.counters.bytesSent };
   }
 
   latencyBetween(from: string, to: string): number {

@@ -106,8 +106,8 @@ export async function runChurn(options: ChurnRunOptions): Promise<ChurnRunResult
     const ringOk = violations.length === 0;
     const wrongSuccessors = violations.filter((v) => v.kind === 'successor' || v.kind === 'missing-view').length;
     const successorsRight = alive.length === 0 ? 1 : 1 - wrongSuccessors / alive.length;
-    const stats = sim.network.stats();
-    const entry: RunSample = { at: sim.now(), ringOk, alive: alive.length, successorsRight, messagesSent: stats.messagesSent, bytesSent: stats.bytesSent };
+    const { messagesSent, bytesSent } = sim.network.traffic();
+    const entry: RunSample = { at: sim.now(), ringOk, alive: alive.length, successorsRight, messagesSent, bytesSent };
     // Only a correct ring can pass every invariant: skip the rest when it is not.
     if (alive.length <= fullMax) entry.allOk = ringOk && checkNetwork(sim, { ring: { successorListLength: r }, timeouts, actors: sim.traced }).length === 0;
     samples.push(entry);

@@ -205,6 +205,7 @@ describe('memory network: traffic', () => {
     ]);
     expect(a.messages).toEqual([{ at: 2 * L + 3 + L, data: [9] }]);
     expect(network.stats()).toMatchObject({ messagesSent: 4, messagesDelivered: 4, messagesInFlight: 0, bytesDelivered: 4 });
+    expect(network.traffic()).toEqual({ messagesSent: 4, bytesSent: 4 });
   });
 
   it('uses the latency of each direction', () => {
