@@ -235,3 +235,87 @@ describe('watched and unwatched links', () => {
     expect(ch.watchedByRemote).toBe(false);
   });
 });
+
+/**
+ * Probes (PeerChannelOptions.staleAfterMs): an unwatched link is judged only after the long
+ * unwatched timeout, so before relying on one whose peer has been silent a while, a side asks
+ * for a sign of life and fails the link if none comes within watchAnswerTimeoutMs.
+ */
+describe('probes before relying on a stale unwatched link', () => {
+  function probing() {
+    const sent: string[] = [];
+    const channel = testChannel(
+      REMOTE,
+      openTestLink((bytes) => void sent.push(decodeFrame(bytes).protocol)),
+      { watchAnswerTimeoutMs: 2_000, staleAfterMs: 15_000 },
+    );
+    channel.ch.markAuthenticated();
+    channel.ch.setWatching(false);
+    return { ...channel, sent };
+  }
+
+  it('a frame sent over a link silent past staleAfterMs goes with a probe; no answer in time fails the link', () => {
+    const { ch, clock, control, sent } = probing();
+    clock.advance(15_001);
+    ch.sendControl('ps/ring', { t: 'find' });
+    expect(sent).toEqual(['ps/probe', 'ps/ring']);
+    expect(ch.awaitingWatchAnswer()).toBe(true);
+    // One probe at a time: the next frame waits on the same answer.
+    ch.sendControl('ps/ring', { t: 'find' });
+    expect(sent.filter((p) => p === 'ps/probe')).toHaveLength(1);
+    clock.advance(1_999);
+    expect(control).toEqual([]);
+    clock.advance(1);
+    expect(control).toEqual([expect.objectContaining({ type: 'channel.failed', error: expect.objectContaining({ code: 'HEARTBEAT_TIMEOUT' }) })]);
+  });
+
+  it('any frame from the peer answers the probe, and application data probes too', async () => {
+    const { ch, clock, control, sent } = probing();
+    clock.advance(20_000);
+    await ch.send('app/chat', new Uint8Array([1]));
+    expect(sent).toContain('ps/probe');
+    clock.advance(500);
+    ch.receive(encodeFrame('ps/ping', 0, DEFAULT_WIRE_LIMITS));
+    expect(ch.awaitingWatchAnswer()).toBe(false);
+    clock.advance(10_000);
+    expect(control).toEqual([]);
+  });
+
+  it('no probe over a link heard from lately, over a watched link, or without staleAfterMs', () => {
+    const fresh = probing();
+    fresh.clock.advance(14_000);
+    fresh.ch.receive(encodeFrame('ps/ping', 0, DEFAULT_WIRE_LIMITS));
+    fresh.clock.advance(14_000);
+    fresh.ch.sendControl('ps/ring', { t: 'find' });
+    expect(fresh.sent).not.toContain('ps/probe');
+
+    const watched = probing();
+    watched.ch.setWatching(true);
+    watched.ch.receive(encodeFrame('ps/ping', 0, DEFAULT_WIRE_LIMITS));
+    watched.clock.advance(20_000);
+    watched.ch.sendControl('ps/ring', { t: 'find' });
+    expect(watched.sent).not.toContain('ps/probe');
+
+    const sent: string[] = [];
+    const { ch, clock } = testChannel(REMOTE, openTestLink((bytes) => void sent.push(decodeFrame(bytes).protocol)), { watchAnswerTimeoutMs: 2_000 });
+    ch.markAuthenticated();
+    ch.setWatching(false);
+    clock.advance(60_000);
+    ch.sendControl('ps/ring', { t: 'find' });
+    expect(sent).toEqual(['ps/ring']);
+  });
+
+  it('a keepalive is no reliance on the link: it never probes', () => {
+    const { ch, clock, sent } = probing();
+    clock.advance(60_000);
+    ch.keepAlive();
+    expect(sent).toEqual(['ps/ping']);
+  });
+
+  it('answers a probe with a ping at once, once authenticated', () => {
+    const { ch, sent, violations } = probing();
+    ch.receive(encodeFrame('ps/probe', 0, DEFAULT_WIRE_LIMITS));
+    expect(sent).toEqual(['ps/ping']);
+    expect(violations).toEqual([]);
+  });
+});

@@ -545,6 +545,7 @@ function spawnPeer(context: Context, peer: PeerId, role: 'dialer' | 'listener', 
     reportViolation: context.ports.reportViolation,
     ...(context.ports.internal ? { internal: context.ports.internal } : {}),
     watchAnswerTimeoutMs: context.config.watchAnswerTimeoutMs,
+    staleAfterMs: context.config.heartbeatTimeoutMs,
   });
   context.channels.set(peer, channel);
   context.ports.notify({ type: 'peer.connecting', peer, role });
