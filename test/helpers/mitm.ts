@@ -77,6 +77,8 @@ export class ManInTheMiddle {
 interface Envelope {
   cid: string;
   signal?: { type: 'offer' | 'answer'; sdp: string } | { type: 'candidate'; candidate: string; mid: string };
+  /** The sender's handshake nonce, with an offer or answer. */
+  nonce?: string;
 }
 
 /**
@@ -115,6 +117,8 @@ class Session {
   private readonly towardListener: PeerConnection;
   private dialerChannel: DataChannel | undefined;
   private readonly listenerChannel: DataChannel;
+  /** The nonces the ends sent, passed on as theirs (only the fingerprints differ then). */
+  private readonly nonces = new Map<PeerId, string>();
 
   constructor(
     private readonly cid: string,
@@ -128,7 +132,9 @@ class Session {
     this.towardDialer = new nodeDataChannel.PeerConnection('mitm-d', config);
     this.towardListener = new nodeDataChannel.PeerConnection('mitm-l', config);
     const wire = (pc: PeerConnection, as: PeerId, to: PeerId) => {
-      pc.onLocalDescription((sdp, type) => send(as, to, { cid, signal: { type: type as 'offer' | 'answer', sdp } }));
+      pc.onLocalDescription((sdp, type) =>
+        send(as, to, { cid, signal: { type: type as 'offer' | 'answer', sdp }, nonce: this.nonces.get(as) ?? 'ee'.repeat(32) }),
+      );
       pc.onLocalCandidate((candidate, mid) => send(as, to, { cid, signal: { type: 'candidate', candidate, mid } }));
     };
     wire(this.towardDialer, listener, dialer);
@@ -161,6 +167,7 @@ class Session {
     const pc = from === this.dialer ? this.towardDialer : this.towardListener;
     const signal = envelope.signal;
     if (!signal) return;
+    if (envelope.nonce) this.nonces.set(from, envelope.nonce);
     const early = this.earlyCandidates.get(pc) ?? [];
     try {
       if (signal.type === 'candidate') {

@@ -75,20 +75,26 @@ function crashSpread(sim: Simulator, count: number): SimNodeHandle[] {
 
 describe('overlay signaling in the simulator', () => {
   it('once the ring is formed, healing after crashes signals its new links mostly through the overlay', async () => {
-    const sim = simulator(71, 16);
-    await formed(sim);
-    const snapshot = sim.alive().map((node) => ({ node, stats: node.node.signalPaths() }));
-    const opens = countOpens(sim);
-    const survivors = new Set(crashSpread(sim, 3));
-    const before = totals(snapshot.filter(({ node }) => survivors.has(node)).map(({ stats }) => stats));
-    expect(await sim.runUntil(() => ringCorrect(sim), HEAL_WITHIN_MS), describeViolations(check(sim))).toBe(true);
-    const after = totals([...survivors].map((node) => node.node.signalPaths()));
-    expect(opens.count).toBeGreaterThan(0);
-    // Routed hop by hop: the ones a server relayed are retries of routed signals that found no
-    // path while the crashed nodes were still in their neighbours' lists (fellBack counts them).
-    const overlaySent = after.overlaySent - before.overlaySent;
-    const serverSent = after.serverSent - before.serverSent;
-    expect(after.overlayReceived - before.overlayReceived).toBeGreaterThan(0);
+    // Summed over a few seeds: how many routed signals fall back depends on which links the
+    // crashes hit (12 seeds: 0 to 13 of 12 to 36 per run), and one run's ratio is luck.
+    let overlaySent = 0;
+    let serverSent = 0;
+    for (const seed of [71, 72, 73, 74, 75, 76]) {
+      const sim = simulator(seed, 16);
+      await formed(sim);
+      const snapshot = sim.alive().map((node) => ({ node, stats: node.node.signalPaths() }));
+      const opens = countOpens(sim);
+      const survivors = new Set(crashSpread(sim, 3));
+      const before = totals(snapshot.filter(({ node }) => survivors.has(node)).map(({ stats }) => stats));
+      expect(await sim.runUntil(() => ringCorrect(sim), HEAL_WITHIN_MS), describeViolations(check(sim))).toBe(true);
+      const after = totals([...survivors].map((node) => node.node.signalPaths()));
+      expect(opens.count).toBeGreaterThan(0);
+      expect(after.overlayReceived - before.overlayReceived).toBeGreaterThan(0);
+      // Routed hop by hop: the ones a server relayed are retries of routed signals that found no
+      // path while the crashed nodes were still in their neighbours' lists (fellBack counts them).
+      overlaySent += after.overlaySent - before.overlaySent;
+      serverSent += after.serverSent - before.serverSent;
+    }
     expect(overlaySent).toBeGreaterThan(2 * serverSent);
   });
 

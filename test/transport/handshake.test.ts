@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import {
   MAX_KEEPALIVE_EVERY,
   NONCE_BYTES,
-  helloMessage,
+  nonceFromText,
+  nonceToText,
   otherRole,
   parseAuthMessage,
   transcriptBytes,
@@ -16,7 +17,7 @@ const key = fc.uint8Array({ minLength: 32, maxLength: 32 });
 const nonce = fc.uint8Array({ minLength: NONCE_BYTES, maxLength: NONCE_BYTES });
 const fingerprint = fc.string({ maxLength: 100 });
 
-/** What each honest end knows after the hellos: its own key, fingerprint and nonce, and the other's. */
+/** What each honest end knows once the offer and answer crossed: its own key, fingerprint and nonce, and the other's. */
 const ends = fc.record({
   dialer: fc.record({ key, fingerprint, nonce }),
   listener: fc.record({ key, fingerprint, nonce }),
@@ -146,9 +147,10 @@ describe('parseAuthMessage', () => {
   const goodKey = new Uint8Array(32).fill(1);
   const goodNonce = new Uint8Array(NONCE_BYTES).fill(2);
 
-  it('accepts well-formed hello, proof and done', () => {
-    expect(parseAuthMessage(helloMessage(goodKey, goodNonce))).toEqual({ t: 'hello', key: goodKey, nonce: goodNonce });
+  it('accepts well-formed proof and done', () => {
     expect(parseAuthMessage({ t: 'proof', sig: new Uint8Array(64) })).toEqual({ t: 'proof', sig: new Uint8Array(64) });
+    // The signer's key, a diagnosis only (see ProofMessage.key).
+    expect(parseAuthMessage({ t: 'proof', sig: new Uint8Array(64), key: goodKey })).toEqual({ t: 'proof', sig: new Uint8Array(64), key: goodKey });
     expect(parseAuthMessage({ t: 'done' })).toEqual({ t: 'done' });
     // Extra fields are not carried through.
     expect(parseAuthMessage({ t: 'done', extra: 1 })).toEqual({ t: 'done' });
@@ -165,12 +167,12 @@ describe('parseAuthMessage', () => {
     ['bytes', new Uint8Array(32)],
     ['no type', { key: goodKey, nonce: goodNonce }],
     ['an unknown type', { t: 'bye' }],
-    ['a short key', { t: 'hello', key: new Uint8Array(31), nonce: goodNonce }],
-    ['a long key', { t: 'hello', key: new Uint8Array(33), nonce: goodNonce }],
-    ['a key as a string', { t: 'hello', key: 'a'.repeat(32), nonce: goodNonce }],
-    ['a key as an array', { t: 'hello', key: Array(32).fill(0), nonce: goodNonce }],
-    ['a short nonce', { t: 'hello', key: goodKey, nonce: new Uint8Array(NONCE_BYTES - 1) }],
-    ['a missing nonce', { t: 'hello', key: goodKey }],
+    // The nonces travel in the offer and answer now: a hello on the channel is no message.
+    ['a hello', { t: 'hello', key: goodKey, nonce: goodNonce }],
+    ['a short key', { t: 'proof', sig: new Uint8Array(64), key: new Uint8Array(31) }],
+    ['a long key', { t: 'proof', sig: new Uint8Array(64), key: new Uint8Array(33) }],
+    ['a key as a string', { t: 'proof', sig: new Uint8Array(64), key: 'a'.repeat(32) }],
+    ['a key as an array', { t: 'proof', sig: new Uint8Array(64), key: Array(32).fill(0) }],
     ['a short signature', { t: 'proof', sig: new Uint8Array(63) }],
     ['a long signature', { t: 'proof', sig: new Uint8Array(65) }],
     ['a signature as a buffer-like object', { t: 'proof', sig: { length: 64 } }],
@@ -200,13 +202,10 @@ describe('parseAuthMessage', () => {
           expect(isPeerSockError(error, 'FRAME_SCHEMA')).toBe(true);
           return;
         }
-        if (parsed.t === 'hello') {
-          expect(parsed.key).toBeInstanceOf(Uint8Array);
-          expect(parsed.key.length).toBe(32);
-          expect(parsed.nonce.length).toBe(NONCE_BYTES);
-        } else if (parsed.t === 'proof') {
+        if (parsed.t === 'proof') {
           expect(parsed.sig).toBeInstanceOf(Uint8Array);
           expect(parsed.sig.length).toBe(64);
+          if (parsed.key !== undefined) expect(parsed.key.length).toBe(32);
         } else {
           expect(parsed.t).toBe('done');
           expect(Object.keys(parsed).filter((key) => key !== 'every')).toEqual(['t']);
@@ -214,6 +213,18 @@ describe('parseAuthMessage', () => {
             expect(Number.isInteger(parsed.every) && parsed.every >= 1 && parsed.every <= MAX_KEEPALIVE_EVERY).toBe(true);
           }
         }
+      }),
+    );
+  });
+});
+
+describe('nonces in the signal envelope', () => {
+  it('go as 64 lowercase hex digits and come back byte for byte', () => {
+    fc.assert(
+      fc.property(nonce, (bytes) => {
+        const text = nonceToText(bytes);
+        expect(text).toMatch(/^[0-9a-f]{64}$/);
+        expect(nonceFromText(text)).toEqual(bytes);
       }),
     );
   });

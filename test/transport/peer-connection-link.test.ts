@@ -138,7 +138,7 @@ describe('the link of an attempt', () => {
     const { actor, peer } = parentOf(h.input, h.clock);
     const child = peer()!;
     h.handlers(0).onOpen();
-    expect((child.getSnapshot() as { value: unknown }).value).toEqual({ attempt: { authenticating: 'awaitingHello' } });
+    expect((child.getSnapshot() as { value: unknown }).value).toEqual({ attempt: { authenticating: 'proving' } });
     actor.send({ type: 'stop' });
     expect(peer()).toBeUndefined();
     expect(child.getSnapshot().status).toBe('stopped');
@@ -162,7 +162,9 @@ describe('the link of an attempt', () => {
       },
     });
     const { errors, peer } = parentOf(h.input, h.clock);
-    h.handlers(0).onOpen(); // authenticating's entry sends hello: it throws
+    h.handlers(0).onOpen();
+    // The transcript is signed: sending the proof throws.
+    peer()!.send({ type: 'auth.signed', attempt: 1, sig: new Uint8Array(64) });
     expect(peer()!.getSnapshot().status).toBe('error');
     expect(errors).toHaveLength(1);
     expect(h.links[0]!.closed).toBe(1);

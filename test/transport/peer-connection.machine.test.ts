@@ -16,7 +16,7 @@ const L = 10; // one-way link latency
 const S = 25; // one-way signaling latency
 const config: Partial<ConnectionConfig> = FAST_CONNECTION;
 const T = config as Required<Pick<ConnectionConfig, keyof typeof config>>;
-const OPEN_AFTER = 2 * S + 5 * L; // offer/answer round trip, link round trip, hello + proof + done
+const OPEN_AFTER = 2 * S + 4 * L; // offer/answer round trip (with the nonces), link round trip, proof + done
 
 let sim: Sim | undefined;
 afterEach(async () => {
@@ -67,8 +67,8 @@ describe('peer connection lifecycle (memory network, virtual time)', () => {
     const listener = sim.statesOf('b', 'a');
     expect(phases(dialer)).toEqual(['signaling', 'connecting', 'authenticating', 'open']);
     expect(phases(listener)).toEqual(['signaling', 'connecting', 'authenticating', 'open']);
-    // Offer out at 0, answer back at 2S; the link handshake takes one round trip;
-    // then hello, proof and done cross once each.
+    // Offer out at 0, answer back at 2S (the nonces with them); the link handshake takes one
+    // round trip; then proof and done cross once each.
     expect(firstAt(dialer, 'connecting')).toBe(2 * S);
     expect(firstAt(dialer, 'authenticating')).toBe(2 * S + 2 * L);
     expect(firstAt(dialer, 'open')).toBe(OPEN_AFTER);
@@ -186,7 +186,7 @@ describe('peer connection lifecycle (memory network, virtual time)', () => {
     expect(b.peerState('a')).toBe('attempt.open.alive');
   });
 
-  it('fails with AUTH_TIMEOUT exactly authTimeoutMs after the link opened when the listener never says hello', async () => {
+  it('fails with AUTH_TIMEOUT exactly authTimeoutMs after the link opened when the listener never sends its proof', async () => {
     const sim = start();
     const a = sim.addNode('a');
     // b's handshake frames never leave b: it opens the link, then stays mute.
@@ -201,7 +201,7 @@ describe('peer connection lifecycle (memory network, virtual time)', () => {
     expect(closed[0]!.at - openedAt).toBe(T.authTimeoutMs);
     // Not retried: the peer answered, so dialling again would not help.
     expect(sim.statesOf('a', 'b').filter((r) => r.state === 'attempt.signaling')).toHaveLength(1);
-    // b, which got a's hello, waited for a proof that never came and timed out too.
+    // b, which got a's proof, waited for a done that never came and timed out too.
     const bOpenedAt = firstAt(sim.statesOf('b', 'a'), 'authenticating');
     expect(sim.noticesOf('b', 'peer.closed')[0]).toMatchObject({ at: bOpenedAt + T.authTimeoutMs, notice: { failure: { code: 'AUTH_TIMEOUT' } } });
     expect(a.delivered).toEqual([]);
@@ -278,6 +278,40 @@ describe('peer connection lifecycle (memory network, virtual time)', () => {
     expect(phases(sim.statesOf('b', 'a')).slice(-2)).toEqual(['open', 'closed']);
     expect(a.channels.size).toBe(0);
     expect(sim.node('b').channels.size).toBe(0);
+  });
+});
+
+describe('a close in the middle of the handshake', () => {
+  /** a dials b and disconnects at `at`; returns each side's peer.closed notice. */
+  async function closeAt(at: number) {
+    const sim = start();
+    const a = sim.addNode('a');
+    sim.addNode('b');
+    a.connect('b');
+    await sim.advance(at);
+    expect(a.peerState('b')).toMatch(/^attempt\.authenticating/);
+    a.disconnect('b');
+    await sim.advance(2_000);
+    return { a: sim.noticesOf('a', 'peer.closed'), b: sim.noticesOf('b', 'peer.closed'), sim };
+  }
+
+  it('says goodbye: a remote that already opened (it has our done) ends closed, without a failure', async () => {
+    // a verified b's proof and sent its done at 2S + 3L; b's done reaches a at 2S + 4L.
+    const { a, b, sim } = await closeAt(2 * S + 3 * L + 1);
+    expect(sim.noticesOf('b', 'peer.open')).toHaveLength(1);
+    expect(b.map((n) => n.notice)).toEqual([{ type: 'peer.closed', peer: sim.node('a').peerId, wasOpen: true }]);
+    expect(a.map((n) => n.notice)).toEqual([{ type: 'peer.closed', peer: sim.node('b').peerId, wasOpen: false }]);
+    // By the goodbye, one latency after the close, not by the link's end.
+    expect(b[0]!.at).toBe(2 * S + 4 * L + 1);
+  });
+
+  it('a remote still authenticating ends with CONNECT_ABANDONED: the peer is alive, nothing failed', async () => {
+    // a has not verified b's proof yet (it arrives at 2S + 3L).
+    const { b, sim } = await closeAt(2 * S + 2 * L + 1);
+    expect(sim.noticesOf('b', 'peer.open')).toEqual([]);
+    expect(b.map((n) => n.notice)).toEqual([
+      { type: 'peer.closed', peer: sim.node('a').peerId, wasOpen: false, failure: { code: 'CONNECT_ABANDONED', message: 'the remote closed the connection before it opened' } },
+    ]);
   });
 });
 

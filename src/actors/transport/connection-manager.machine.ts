@@ -95,6 +95,8 @@ interface PeerEntry {
 interface WaitingOffer {
   cid: string;
   signal: LinkSignal;
+  /** The offerer's handshake nonce (signal-envelope.ts). */
+  nonce: string | undefined;
   /** When it arrived; the remote's signaling timer started a little earlier. */
   at: number;
 }
@@ -264,7 +266,7 @@ export const connectionManagerMachine = setup({
       // reserve (answerWaitingOffer); the other yields. Between two attempts of our dial
       // (retrying) no offer of ours is out: nothing to keep, the remote's is answered now.
       if (entry.role === 'dialer' && context.self < from && !snapshot.matches('retrying')) {
-        const waiting: WaitingOffer = { cid: envelope.cid, signal: envelope.signal, at: context.ports.clock.now() };
+        const waiting: WaitingOffer = { cid: envelope.cid, signal: envelope.signal, nonce: envelope.nonce, at: context.ports.clock.now() };
         enqueue.assign({ waitingOffers: withEntry(context.waitingOffers, from, waiting) });
         return;
       }
@@ -295,7 +297,7 @@ export const connectionManagerMachine = setup({
       // The dial's slot is reused: no limit is checked, and the failed dial is not reported
       // closed (as when the higher PeerId yields in a glare); its connect() waits for this one.
       enqueue.stopChild(entry.childId);
-      enqueue.assign(spawnPeer(context, peer, 'listener', { cid: waiting.cid, signal: waiting.signal }));
+      enqueue.assign(spawnPeer(context, peer, 'listener', { cid: waiting.cid, signal: waiting.signal, ...(waiting.nonce ? { nonce: waiting.nonce } : {}) }));
     }),
     closePeer: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'disconnect') return;
@@ -553,7 +555,7 @@ function spawnPeer(context: Context, peer: PeerId, role: 'dialer' | 'listener', 
     remote: peer,
     role,
     serial: generation,
-    ...(offer && 'signal' in offer ? { offer: { cid: offer.cid, signal: offer.signal } } : {}),
+    ...(offer && 'signal' in offer ? { offer: { cid: offer.cid, signal: offer.signal, ...(offer.nonce ? { nonce: offer.nonce } : {}) } } : {}),
     channel,
     config: context.config,
     ports: context.ports,

@@ -4,25 +4,32 @@ import { PeerSockError } from '../../errors.js';
  * Identity binding over an open DataChannel (DESIGN §3, "Transport security").
  *
  * DTLS encrypts the channel but does not say *who* is at the other end: whoever relays
- * the SDP can swap fingerprints and sit in the middle. So, once the channel is open,
- * each side sends `hello { key, nonce }`, then signs a transcript binding both identity
- * keys, both DTLS certificate fingerprints *as this side sees them locally*, and both
- * nonces, and sends `proof { sig }`. A man in the middle terminates two different DTLS sessions, so the two ends
- * see different fingerprint pairs, build different transcripts, and the signatures fail.
+ * the SDP can swap fingerprints and sit in the middle. So, once the channel is open, each
+ * side signs a transcript binding both identity keys (the peer ids), both DTLS certificate
+ * fingerprints *as this side sees them locally*, and both sides' nonces for the attempt, and
+ * sends `proof { sig }`. A man in the middle terminates two different DTLS sessions, so the two
+ * ends see different fingerprint pairs, build different transcripts, and the signatures fail.
+ *
+ * The nonces travel in the offer and the answer (signal-envelope.ts `nonce`), fresh for each
+ * attempt: a proof covers the verifier's own nonce, so no proof recorded from another attempt
+ * passes. They used to go in a `hello { key, nonce }` on the open channel, which cost each
+ * connection half a round trip (and two frames) before either side could sign; the key it
+ * carried was the peer id both sides already dialled or answered.
  */
 export const AUTH_PROTOCOL = 'ps/auth';
 
 export type Role = 'dialer' | 'listener';
 
-export interface HelloMessage {
-  t: 'hello';
-  key: Uint8Array;
-  nonce: Uint8Array;
-}
-
 export interface ProofMessage {
   t: 'proof';
   sig: Uint8Array;
+  /**
+   * The signer's public key: not trusted (the proof is checked against the peer id dialled or
+   * answered), only a diagnosis. A proof by another key than the expected one fails the
+   * connection with PEER_ID_MISMATCH ("the peer that answered is not the one you asked for")
+   * rather than AUTH_FAILED, and without a verification.
+   */
+  key?: Uint8Array;
 }
 
 /**
@@ -44,12 +51,18 @@ export interface DoneMessage {
 /** The largest `every` accepted in `done` (ConnectionConfig.unwatchedHeartbeatFactor has no cap, the wire does). */
 export const MAX_KEEPALIVE_EVERY = 64;
 
-export type AuthMessage = HelloMessage | ProofMessage | DoneMessage;
+export type AuthMessage = ProofMessage | DoneMessage;
 
 export const NONCE_BYTES = 32;
 
-export function helloMessage(publicKey: Uint8Array, nonce: Uint8Array): HelloMessage {
-  return { t: 'hello', key: publicKey, nonce };
+/** A nonce as the signal envelope carries it: lowercase hex. */
+export function nonceToText(nonce: Uint8Array): string {
+  return Buffer.from(nonce.buffer, nonce.byteOffset, nonce.byteLength).toString('hex');
+}
+
+/** The envelope's nonce as bytes (signal-envelope.ts checked it is 64 hex digits). */
+export function nonceFromText(text: string): Uint8Array {
+  return new Uint8Array(Buffer.from(text, 'hex'));
 }
 
 /** Validates an auth body decoded from the network. */
@@ -58,11 +71,9 @@ export function parseAuthMessage(body: unknown): AuthMessage {
     throw new PeerSockError('FRAME_SCHEMA', 'auth message must be a map');
   }
   const record = body as Record<string, unknown>;
-  if (record.t === 'hello') {
-    return { t: 'hello', key: bytesField(record, 'key', 32), nonce: bytesField(record, 'nonce', NONCE_BYTES) };
-  }
   if (record.t === 'proof') {
-    return { t: 'proof', sig: bytesField(record, 'sig', 64) };
+    const sig = bytesField(record, 'sig', 64);
+    return record.key === undefined ? { t: 'proof', sig } : { t: 'proof', sig, key: bytesField(record, 'key', 32) };
   }
   if (record.t === 'done') {
     if (record.every === undefined) return { t: 'done' };
@@ -72,7 +83,7 @@ export function parseAuthMessage(body: unknown): AuthMessage {
     }
     return { t: 'done', every: every as number };
   }
-  throw new PeerSockError('FRAME_SCHEMA', 'auth message type must be "hello", "proof" or "done"');
+  throw new PeerSockError('FRAME_SCHEMA', 'auth message type must be "proof" or "done"');
 }
 
 function bytesField(record: Record<string, unknown>, field: string, length: number): Uint8Array {
@@ -83,7 +94,7 @@ function bytesField(record: Record<string, unknown>, field: string, length: numb
   return value;
 }
 
-/** What one side knows once both hellos are exchanged, arranged by role, not by "me/them". */
+/** What one side knows once the offer and answer are exchanged and the channel is open, arranged by role, not by "me/them". */
 export interface TranscriptView {
   dialerKey: Uint8Array;
   listenerKey: Uint8Array;

@@ -11,12 +11,12 @@ import {
   AUTH_PROTOCOL,
   MAX_KEEPALIVE_EVERY,
   NONCE_BYTES,
-  helloMessage,
+  nonceFromText,
+  nonceToText,
   otherRole,
   transcriptBytes,
   transcriptView,
   type AuthMessage,
-  type HelloMessage,
   type Role,
 } from './handshake.js';
 import type { ChannelControlEvent, PeerChannel } from './peer-channel.js';
@@ -47,8 +47,8 @@ export interface PeerConnectionInput {
    * peer share a child id (see the connection manager's spawnPeer). Absent: 0.
    */
   serial?: number;
-  /** Listener: the attempt id and offer that created this actor. */
-  offer?: { cid: string; signal: LinkSignal } | undefined;
+  /** Listener: the attempt id, offer and the dialer's nonce that created this actor. */
+  offer?: { cid: string; signal: LinkSignal; nonce?: string } | undefined;
   channel: PeerChannel;
   config: ConnectionConfig;
   ports: PeerPorts;
@@ -105,8 +105,9 @@ export interface LinkSlot {
 }
 
 /**
- * One attempt's handshake values, written in place by plain actions as the hello goes out and
- * the remote's hello, proof and done come in. Not context fields set with `assign`: every
+ * One attempt's handshake values, written in place by plain actions as the attempt's link opens
+ * (our nonce; the listener's remote nonce, from the offer), the answer comes in (the dialer's
+ * remote nonce) and the remote's proof and done arrive. Not context fields set with `assign`: every
  * assign is a new XState snapshot (the context copied, the state value and tags rebuilt), and
  * these were 1.3 assigns per handshake message, 250,000 snapshots in sim-scale's 1,000-node
  * run. Each attempt starts with a fresh object (startAttempt); the open connection drops it
@@ -118,7 +119,7 @@ export interface LinkSlot {
  */
 export interface HandshakeScratch {
   localNonce?: Uint8Array;
-  remoteHello?: HelloMessage;
+  remoteNonce?: Uint8Array;
   remoteProof?: Uint8Array;
   remoteDone: boolean;
 }
@@ -190,9 +191,11 @@ function openAttemptLink(context: PeerConnectionContext, self: LinkOwner): Attem
   // it. Holding the whole context kept its handshake scratch (nonces, keys, proof: written in
   // place) for the connection's life.
   const { channel, cid, remote, ports } = context;
+  // Our nonce goes with our offer or answer (see handshake.ts); candidates carry none.
+  const nonce = nonceToText(context.handshake!.localNonce!);
   const relay = (signal: LinkSignal) => {
     if (stopped) return;
-    ports.sendSignal(remote, { cid, signal }).catch((error: unknown) => {
+    ports.sendSignal(remote, signal.type === 'candidate' ? { cid, signal } : { cid, signal, nonce }).catch((error: unknown) => {
       // A routed signal can take seconds to fail; the attempt may be over by then (then nobody listens).
       report({ type: 'signal.failed', cid, error });
     });
@@ -250,14 +253,16 @@ function reportTo(self: { getSnapshot(): { status: string }; send(event: Event):
 function viewOf(context: PeerConnectionContext) {
   const { local, remote } = context.channel.fingerprints();
   if (!local || !remote) throw new PeerSockError('AUTH_FAILED', 'DTLS fingerprints are not available');
+  const { localNonce, remoteNonce } = context.handshake!;
+  if (!localNonce || !remoteNonce) throw new PeerSockError('AUTH_FAILED', 'the handshake nonces were not exchanged in the offer and answer');
   return transcriptView({
     role: context.role,
     localKey: context.ports.crypto.publicKey,
-    remoteKey: context.handshake!.remoteHello!.key,
+    remoteKey: publicKeyOf(context.remote),
     localFingerprint: local,
     remoteFingerprint: remote,
-    localNonce: context.handshake!.localNonce!,
-    remoteNonce: context.handshake!.remoteHello!.nonce,
+    localNonce,
+    remoteNonce,
   });
 }
 
@@ -349,19 +354,18 @@ export const peerConnectionMachine = setup({
     isRemoteDescription: ({ event }) =>
       event.type === 'signal.in' && 'signal' in event.envelope && (event.envelope.signal.type === 'answer' || event.envelope.signal.type === 'offer'),
     isRejection: ({ event }) => event.type === 'signal.in' && 'reject' in event.envelope,
-    isUnexpectedHello: ({ context, event }) => {
-      const message = authMessage(event);
-      return message?.t === 'hello' && !sameBytes(message.key, publicKeyOf(context.remote));
-    },
-    isRepeatedHello: ({ context, event }) => authMessage(event)?.t === 'hello' && context.handshake?.remoteHello !== undefined,
-    isHello: ({ event }) => authMessage(event)?.t === 'hello',
     isProof: ({ event }) => authMessage(event)?.t === 'proof',
+    /** A proof that names its signer, and not the peer we dialled or answered (see ProofMessage.key). */
+    isProofByAnotherKey: ({ context, event }) => {
+      const message = authMessage(event);
+      return message?.t === 'proof' && message.key !== undefined && !sameBytes(message.key, publicKeyOf(context.remote));
+    },
     isDone: ({ event }) => authMessage(event)?.t === 'done',
+    isLeavingBye: ({ event }) => event.type === 'channel.bye' && event.leaving === true,
     isCurrentAttempt: ({ context, event }) => event.type === 'signal.failed' && event.cid === context.cid,
     /** A crypto result for this attempt (a late one from an abandoned attempt is ignored). */
     isThisAttempt: ({ context, event }) => 'attempt' in event && event.attempt === context.attempt,
     isValidProof: ({ context, event }) => event.type === 'auth.verified' && event.attempt === context.attempt && event.valid,
-    hasRemoteHello: ({ context }) => context.handshake?.remoteHello !== undefined,
     hasRemoteProof: ({ context }) => context.handshake?.remoteProof !== undefined,
     hasRemoteDone: ({ context }) => context.handshake?.remoteDone === true,
     canRetry: ({ context }) =>
@@ -374,6 +378,10 @@ export const peerConnectionMachine = setup({
   actions: {
     fail: assign({ failure: (_, params: Failure) => params }),
     openLink: ({ context, self }) => {
+      // Written here, not in startAttempt: an assigner also runs in pure `transition()` calls.
+      const handshake = context.handshake!;
+      handshake.localNonce = context.ports.random.bytes(NONCE_BYTES);
+      if (context.role === 'listener' && context.offer?.nonce) handshake.remoteNonce = nonceFromText(context.offer.nonce);
       context.link.current = openAttemptLink(context, self);
     },
     closeLink: ({ context }) => {
@@ -396,7 +404,10 @@ export const peerConnectionMachine = setup({
     },
     applyRemoteSignal: ({ context, event }) => {
       if (event.type !== 'signal.in' || !('signal' in event.envelope)) return;
-      context.link.current?.apply(event.envelope.signal);
+      const { signal, nonce } = event.envelope;
+      // The answer's nonce is the listener's for this attempt (only the dialer applies an answer).
+      if (signal.type === 'answer' && nonce !== undefined && context.handshake) context.handshake.remoteNonce ??= nonceFromText(nonce);
+      context.link.current?.apply(signal);
     },
     startSigning: ({ context, self }) => {
       const { attempt } = context;
@@ -408,26 +419,20 @@ export const peerConnectionMachine = setup({
     startVerifying: ({ context, self }) => {
       const { attempt } = context;
       attemptCrypto(() =>
-        context.ports.crypto.verify(context.handshake!.remoteHello!.key, transcriptBytes(viewOf(context), otherRole(context.role)), context.handshake!.remoteProof!),
+        context.ports.crypto.verify(publicKeyOf(context.remote), transcriptBytes(viewOf(context), otherRole(context.role)), context.handshake!.remoteProof!),
       ).then(
         (valid) => reportTo(self, { type: 'auth.verified', attempt, valid: valid === true }),
         (error: unknown) => reportTo(self, { type: 'auth.cryptoFailed', attempt, step: 'verify', error }),
       );
     },
-    sendHello: ({ context }) => {
-      const localNonce = context.ports.random.bytes(NONCE_BYTES);
-      context.handshake!.localNonce = localNonce;
-      context.channel.sendControl(AUTH_PROTOCOL, helloMessage(context.ports.crypto.publicKey, localNonce));
-    },
     storeAuthMessage: ({ context, event }) => {
       const message = authMessage(event);
       const handshake = context.handshake!;
-      if (message?.t === 'hello') handshake.remoteHello = message;
-      else if (message?.t === 'proof') handshake.remoteProof = message.sig;
+      if (message?.t === 'proof') handshake.remoteProof = message.sig;
       else if (message?.t === 'done') handshake.remoteDone = true;
     },
     sendProof: ({ context }, params: { sig: Uint8Array }) => {
-      context.channel.sendControl(AUTH_PROTOCOL, { t: 'proof', sig: params.sig });
+      context.channel.sendControl(AUTH_PROTOCOL, { t: 'proof', sig: params.sig, key: context.ports.crypto.publicKey });
     },
     sendDone: ({ context }) =>
       context.channel.sendControl(AUTH_PROTOCOL, { t: 'done', every: Math.min(context.config.unwatchedHeartbeatFactor, MAX_KEEPALIVE_EVERY) }),
@@ -570,11 +575,25 @@ export const peerConnectionMachine = setup({
           },
         },
         authenticating: {
-          entry: 'sendHello',
+          // Both nonces came with the offer and answer: each side signs at once (handshake.ts).
           on: {
+            // The remote may already count the link open (it has our done): a goodbye tells it the
+            // link ends, where a bare close looked like a failure (LINK_CLOSED) and kept a live
+            // peer out of its ring's lists for failedMemoryMs (seen: 16 nodes forming a ring with
+            // the demo's settings took 9 s instead of 4 when a node pruned a link mid-handshake).
+            // (`closing` sends it: a transition's own actions run after the attempt's link is gone.)
+            close: { target: 'closing', actions: 'noteLeaving' },
+            // The remote gave this attempt up mid-handshake: not a failure of the peer.
+            'channel.bye': [
+              { guard: 'isLeavingBye', target: '#peer.closed', actions: 'noteRemoteLeft' },
+              {
+                target: '#peer.failing',
+                actions: { type: 'fail', params: { code: 'CONNECT_ABANDONED', message: 'the remote closed the connection before it opened' } },
+              },
+            ],
             'auth.message': [
               {
-                guard: 'isUnexpectedHello',
+                guard: 'isProofByAnotherKey',
                 target: '#peer.failing',
                 actions: {
                   type: 'fail',
@@ -583,11 +602,6 @@ export const peerConnectionMachine = setup({
                     message: `the remote proved a different identity than ${context.remote}`,
                   }),
                 },
-              },
-              {
-                guard: 'isRepeatedHello',
-                target: '#peer.failing',
-                actions: { type: 'fail', params: { code: 'AUTH_FAILED', message: 'remote sent a second hello' } },
               },
               { actions: 'storeAuthMessage' },
             ],
@@ -598,9 +612,8 @@ export const peerConnectionMachine = setup({
               actions: { type: 'fail', params: { code: 'AUTH_TIMEOUT', message: 'identity handshake did not complete in time' } },
             },
           },
-          initial: 'awaitingHello',
+          initial: 'proving',
           states: {
-            awaitingHello: { always: { guard: 'hasRemoteHello', target: 'proving' } },
             proving: {
               entry: 'startSigning',
               on: {

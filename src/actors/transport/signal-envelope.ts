@@ -5,12 +5,17 @@ import type { LinkSignal } from '../../ports/transport.js';
  * What peers put inside a signaling relay's opaque `data`: one WebRTC signal for one
  * connection attempt (`cid`), or a refusal of that attempt. The relay (a signaling
  * server today, the overlay later) is untrusted, so everything is validated here.
+ *
+ * An offer and its answer carry their sender's handshake nonce for the attempt (`nonce`, 64 hex
+ * digits: see handshake.ts), so the identity proofs can be signed as soon as the channel opens.
+ * A relay that alters one only makes both proofs fail, as it would by swapping a fingerprint.
  */
 export type SignalEnvelope =
-  | { cid: string; signal: LinkSignal }
+  | { cid: string; signal: LinkSignal; nonce?: string }
   | { cid: string; reject: ErrorCode; reason: string };
 
 const CID_PATTERN = /^[0-9a-f]{16}$/;
+const NONCE_PATTERN = /^[0-9a-f]{64}$/;
 const MAX_SDP_CHARS = 16_384;
 const MAX_CANDIDATE_CHARS = 1_024;
 /** CONNECT_ABANDONED: the remote closed this attempt before it opened (see peer-connection's abandonAttempt). */
@@ -26,7 +31,11 @@ export function parseSignalEnvelope(data: unknown): SignalEnvelope | undefined {
     return { cid: record.cid, reject: record.reject as ErrorCode, reason };
   }
   const signal = parseLinkSignal(record.signal);
-  return signal ? { cid: record.cid, signal } : undefined;
+  if (!signal) return undefined;
+  if (signal.type === 'candidate') return { cid: record.cid, signal };
+  // A description without the sender's nonce cannot lead to a handshake: dropped like any malformed signal.
+  if (typeof record.nonce !== 'string' || !NONCE_PATTERN.test(record.nonce)) return undefined;
+  return { cid: record.cid, signal, nonce: record.nonce };
 }
 
 function parseLinkSignal(value: unknown): LinkSignal | undefined {
