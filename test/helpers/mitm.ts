@@ -119,6 +119,8 @@ class Session {
   private readonly listenerChannel: DataChannel;
   /** The nonces the ends sent, passed on as theirs (only the fingerprints differ then). */
   private readonly nonces = new Map<PeerId, string>();
+  /** Signals made as an end before that end's nonce was known: held, in order (see wire). */
+  private readonly held = new Map<PeerId, (() => void)[]>();
 
   constructor(
     private readonly cid: string,
@@ -132,10 +134,13 @@ class Session {
     this.towardDialer = new nodeDataChannel.PeerConnection('mitm-d', config);
     this.towardListener = new nodeDataChannel.PeerConnection('mitm-l', config);
     const wire = (pc: PeerConnection, as: PeerId, to: PeerId) => {
-      pc.onLocalDescription((sdp, type) =>
-        send(as, to, { cid, signal: { type: type as 'offer' | 'answer', sdp }, nonce: this.nonces.get(as) ?? 'ee'.repeat(32) }),
-      );
-      pc.onLocalCandidate((candidate, mid) => send(as, to, { cid, signal: { type: 'candidate', candidate, mid } }));
+      // The answer to the dialer waits for the listener's own answer, which carries its nonce.
+      const relay = (envelope: () => Envelope) => {
+        if (this.nonces.has(as)) send(as, to, envelope());
+        else this.held.set(as, [...(this.held.get(as) ?? []), () => send(as, to, envelope())]);
+      };
+      pc.onLocalDescription((sdp, type) => relay(() => ({ cid, signal: { type: type as 'offer' | 'answer', sdp }, nonce: this.nonces.get(as)! })));
+      pc.onLocalCandidate((candidate, mid) => relay(() => ({ cid, signal: { type: 'candidate', candidate, mid } })));
     };
     wire(this.towardDialer, listener, dialer);
     wire(this.towardListener, dialer, listener);
@@ -167,7 +172,10 @@ class Session {
     const pc = from === this.dialer ? this.towardDialer : this.towardListener;
     const signal = envelope.signal;
     if (!signal) return;
-    if (envelope.nonce) this.nonces.set(from, envelope.nonce);
+    if (envelope.nonce && !this.nonces.has(from)) {
+      this.nonces.set(from, envelope.nonce);
+      for (const release of this.held.get(from)?.splice(0) ?? []) release();
+    }
     const early = this.earlyCandidates.get(pc) ?? [];
     try {
       if (signal.type === 'candidate') {

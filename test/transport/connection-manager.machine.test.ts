@@ -151,6 +151,8 @@ class SplicingMitm {
   private readonly sessions = new Map<string, { dialer: PeerId; towardDialer: Link; towardListener: Link }>();
   /** The handshake nonces the honest ends sent with their offer and answer, passed on as theirs. */
   private readonly nonces = new Map<PeerId, string>();
+  /** Signals a leg made as `as` before `as`'s own nonce was known: held, in order, so they carry it. */
+  private readonly held = new Map<PeerId, (() => void)[]>();
 
   constructor(
     private readonly sim: Sim,
@@ -161,7 +163,10 @@ class SplicingMitm {
   readonly relay: SignalRelay = (from, to, envelope) => {
     if (!this.ends.includes(from) || !this.ends.includes(to)) return undefined;
     if (!('signal' in envelope)) return [{ from, to, data: envelope }];
-    if (envelope.nonce) this.nonces.set(from, envelope.nonce);
+    if (envelope.nonce && !this.nonces.has(from)) {
+      this.nonces.set(from, envelope.nonce);
+      for (const release of this.held.get(from)?.splice(0) ?? []) release();
+    }
     let session = this.sessions.get(envelope.cid);
     if (!session) {
       if (envelope.signal.type !== 'offer') return [];
@@ -196,10 +201,14 @@ class SplicingMitm {
         initiator,
         bufferedAmountLowThreshold: 0,
         handlers: {
-          // Each end gets the other's nonce when it is known (the listener's answer comes after
-          // the middle answered the dialer: then a nonce of the middle's own).
-          onSignal: (signal: LinkSignal) =>
-            this.sim.inject(as, to, signal.type === 'candidate' ? { cid, signal } : { cid, signal, nonce: this.nonces.get(as) ?? 'ee'.repeat(32) }),
+          // Each end gets the other's own nonce, so the two transcripts differ in the fingerprints
+          // alone: the answer to the dialer waits for the listener's answer (which carries its nonce).
+          onSignal: (signal: LinkSignal) => {
+            const deliver = () =>
+              this.sim.inject(as, to, signal.type === 'candidate' ? { cid, signal } : { cid, signal, nonce: this.nonces.get(as)! });
+            if (this.nonces.has(as)) deliver();
+            else this.held.set(as, [...(this.held.get(as) ?? []), deliver]);
+          },
           onOpen: () => inbound.open(),
           onMessage: (data) => outbound.carry(data),
           onClose: () => undefined,

@@ -294,7 +294,11 @@ describe('probes before relying on a stale unwatched link', () => {
     watched.ch.receive(encodeFrame('ps/ping', 0, DEFAULT_WIRE_LIMITS));
     watched.clock.advance(20_000);
     watched.ch.sendControl('ps/ring', { t: 'find' });
+    // Withdrawing the watch relies on nothing either.
+    watched.clock.advance(20_000);
+    watched.ch.setWatching(false);
     expect(watched.sent).not.toContain('ps/probe');
+    expect(watched.ch.awaitingWatchAnswer()).toBe(false);
 
     const sent: string[] = [];
     const { ch, clock } = testChannel(REMOTE, openTestLink((bytes) => void sent.push(decodeFrame(bytes).protocol)), { watchAnswerTimeoutMs: 2_000 });

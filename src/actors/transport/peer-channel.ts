@@ -101,7 +101,7 @@ export interface PeerChannelOptions {
    * for a sign of life (ps/probe) due within watchAnswerTimeoutMs. An unwatched link is judged
    * only after the long unwatched timeout, so a crashed peer's link stays up that long, and what
    * is sent over it meanwhile (routed messages, lookups) is lost; probed at its first use, it
-   * fails within watchAnswerTimeoutMs. Absent (or without watchAnswerTimeoutMs): no probes.
+   * fails within watchAnswerTimeoutMs. Absent, or without watchAnswerTimeoutMs: no probes.
    */
   staleAfterMs?: number;
 }
@@ -265,7 +265,6 @@ export class PeerChannel {
       return Promise.reject(new PeerSockError('INVALID_ARGUMENT', 'payload must be a Uint8Array'));
     }
     this.lastValidProtocol = protocol;
-    this.probeIfStale();
     // A large frame that can go out at once is encoded into a shared scratch buffer: the
     // link copies it synchronously, so the allocation and its GC cost are saved.
     let direct: boolean;
@@ -285,6 +284,7 @@ export class PeerChannel {
         new PeerSockError('MESSAGE_TOO_LARGE', `frame of ${frame.length} bytes exceeds the link's ${this.maxMessageBytes}-byte limit`),
       );
     }
+    this.probeIfStale();
     try {
       this.sentSinceKeepAlive = true;
       if (direct) {
@@ -327,7 +327,8 @@ export class PeerChannel {
     } catch {
       return;
     }
-    this.probeIfStale();
+    // Telling the remote what we watch relies on nothing (and a withdrawn watch is no use of the link).
+    if (protocol !== WATCH_PROTOCOL) this.probeIfStale();
     this.sendControlFrame(frame);
   }
 
@@ -338,7 +339,8 @@ export class PeerChannel {
    */
   private probeIfStale(): void {
     const { staleAfterMs } = this.options;
-    if (staleAfterMs === undefined || !this.authenticated || this.watching || this.watchAnswerDue) return;
+    if (staleAfterMs === undefined || this.options.watchAnswerTimeoutMs === undefined) return;
+    if (!this.authenticated || this.watching || this.watchAnswerDue) return;
     if (this.silentFor(this.options.clock.now()) <= staleAfterMs) return;
     this.sendControlFrame(PROBE_FRAME);
     this.awaitWatchAnswer();
@@ -450,7 +452,7 @@ export class PeerChannel {
     this.watchAnswerTimer = undefined;
   }
 
-  /** Whether a link watched anew still awaits the remote's answer (see awaitWatchAnswer). */
+  /** Whether a link watched anew, or probed (see probeIfStale), still awaits the remote's answer (see awaitWatchAnswer). */
   awaitingWatchAnswer(): boolean {
     return this.watchAnswerDue;
   }

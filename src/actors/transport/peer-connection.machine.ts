@@ -476,7 +476,9 @@ export const peerConnectionMachine = setup({
     noteLeaving: assign({ leaving: ({ event }) => event.type === 'close' && event.leaving === true }),
     noteRemoteLeft: assign({ remoteLeft: ({ event }) => event.type === 'channel.bye' && event.leaving === true }),
     // Not when anything else came from the peer meanwhile: it lives, its answer is just slow.
-    noteByeUnanswered: assign({ byeUnanswered: ({ context }) => !context.channel.heardWhileClosing() }),
+    // Only for a link that was open: one given up mid-handshake never drained, so heard nothing
+    // "while closing" by construction, and its peer is not suspect for it.
+    noteByeUnanswered: assign({ byeUnanswered: ({ context }) => context.wasOpen && !context.channel.heardWhileClosing() }),
     logFailure: ({ context }) => {
       try {
         context.ports.logger.debug('peer connection failed', { remote: context.remote, attempt: context.attempt, ...context.failure });
