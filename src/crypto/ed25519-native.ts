@@ -1,4 +1,5 @@
-import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { sign, verify, type KeyObject } from 'node:crypto';
+import { okpPrivateKey, okpPublicKey, okpRawPublicKey } from './okp-jwk.js';
 
 /**
  * ed25519 through node:crypto (OpenSSL): ~13x faster than @noble/ed25519 here.
@@ -6,25 +7,19 @@ import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 
  * signatures; test/crypto/rfc8032.test.ts proves it on the RFC 8032 vectors.
  */
 
-// Raw keys enter node:crypto as JWK rather than wrapped in PKCS#8 / SPKI DER: OpenSSL 3's DER
-// decoder made parsing a key cost ~9× as long here (a timing of 1,000 keys, not a benchmark).
-// Each simulated node parses its own key and every peer key it verifies, and the simulator runs
-// ~12,000 nodes in a 10,000-node churn run.
-const base64url = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
+// Raw keys enter node:crypto as JWK (okp-jwk.ts) rather than wrapped in PKCS#8 / SPKI DER:
+// OpenSSL 3's DER decoder made parsing a key cost ~9× as long here (a timing of 1,000 keys, not a
+// benchmark). Each simulated node parses its own key and every peer key it verifies, and the
+// simulator runs ~12,000 nodes in a 10,000-node churn run.
 
-/**
- * The JWK's `x` is left empty: node:crypto requires the field but derives the public key from `d`
- * for a private key (the RFC 8032 vectors in test/crypto/rfc8032.test.ts check the signatures,
- * which hash the public key, byte for byte).
- */
 export function nativePrivateKey(secretKey: Uint8Array): KeyObject {
   if (secretKey.length !== 32) throw new RangeError('ed25519 secret key must be 32 bytes');
-  return createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: base64url(secretKey), x: '' }, format: 'jwk' });
+  return okpPrivateKey('Ed25519', secretKey);
 }
 
 export function nativePublicKey(publicKey: Uint8Array): KeyObject {
   if (publicKey.length !== 32) throw new RangeError('ed25519 public key must be 32 bytes');
-  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: base64url(publicKey) }, format: 'jwk' });
+  return okpPublicKey('Ed25519', publicKey);
 }
 
 export function nativeSign(privateKey: KeyObject, message: Uint8Array): Uint8Array {
@@ -68,6 +63,5 @@ export function nativeVerify(publicKey: Uint8Array | KeyObject, message: Uint8Ar
 
 /** Derives the raw 32-byte public key from a raw secret key. */
 export function nativePublicKeyFromSecret(secretKey: Uint8Array): Uint8Array {
-  const jwk = createPublicKey(nativePrivateKey(secretKey)).export({ format: 'jwk' });
-  return new Uint8Array(Buffer.from(jwk.x!, 'base64url'));
+  return okpRawPublicKey(nativePrivateKey(secretKey), 'Ed25519');
 }

@@ -1,30 +1,28 @@
-import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from 'node:crypto';
+import { diffieHellman, type KeyObject } from 'node:crypto';
+import { okpPrivateKey, okpPublicKey, okpRawPublicKey } from './okp-jwk.js';
 
 /*
  * X25519 through node:crypto (OpenSSL), with raw 32-byte keys in and out.
  *
- * Keys are imported as JWK, not DER: measured here, a DER import runs ~3,500/s and a JWK
- * import ~50,000/s (private) / ~200,000/s (public), which matters when every sealed message
- * imports a fresh ephemeral key. Node reads only `d` from a private OKP JWK (it derives the
- * public half itself) but insists that `x` is a string, hence the empty one;
- * test/crypto/sealed-envelope.test.ts checks the RFC 7748 vector through these functions.
+ * Keys are imported as JWK (okp-jwk.ts), not DER: measured here, a DER import runs ~3,500/s and
+ * a JWK import ~50,000/s (private) / ~200,000/s (public), which matters when every sealed message
+ * imports a fresh ephemeral key. test/crypto/sealed-envelope.test.ts checks the RFC 7748 vector
+ * through these functions.
  */
 
 export function x25519PrivateKey(secret: Uint8Array): KeyObject {
   if (secret.length !== 32) throw new RangeError('an X25519 secret key is 32 bytes');
-  return createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: base64url(secret), x: '' }, format: 'jwk' });
+  return okpPrivateKey('X25519', secret);
 }
 
 export function x25519PublicKey(publicKey: Uint8Array): KeyObject {
   if (publicKey.length !== 32) throw new RangeError('an X25519 public key is 32 bytes');
-  return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: base64url(publicKey) }, format: 'jwk' });
+  return okpPublicKey('X25519', publicKey);
 }
 
 /** The raw public key of a private (or public) X25519 KeyObject. */
 export function x25519RawPublicKey(key: KeyObject): Uint8Array {
-  const x = createPublicKey(key).export({ format: 'jwk' }).x;
-  if (typeof x !== 'string') throw new RangeError('not an X25519 key');
-  return new Uint8Array(Buffer.from(x, 'base64url'));
+  return okpRawPublicKey(key, 'X25519');
 }
 
 /**
@@ -41,8 +39,4 @@ export function x25519SharedSecret(privateKey: KeyObject, publicKey: Uint8Array)
   let bits = 0;
   for (const byte of shared) bits |= byte; // constant time: no early exit on secret bytes
   return bits === 0 ? undefined : new Uint8Array(shared);
-}
-
-function base64url(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
 }

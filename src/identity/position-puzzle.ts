@@ -1,4 +1,5 @@
-import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { nativePublicKeyFromSecret } from '../crypto/ed25519-native.js';
 import { PeerSockError, isPeerSockError } from '../errors.js';
 import { createSystemRandom, type Random } from '../ports/random.js';
 import { identityFromSecretKey, type Identity } from './identity.js';
@@ -118,7 +119,10 @@ export function generateIdentityMeetingPuzzle(difficulty: number, options: Puzzl
   const random = options.random ?? createSystemRandom();
   for (let attempts = 1; attempts <= maxAttempts; attempts++) {
     const seed = random.bytes(32);
-    const publicKey = publicKeyFromSeed(seed);
+    // OpenSSL (~4× noble), through a JWK import and export: not generateKeyPairSync('ed25519') +
+    // export, as fast but it deadlocks Node 20.20 when a GC during the export finalises the
+    // key-generation job (seen here: ~KeyGenJob waits on the mutex ExportJWK holds).
+    const publicKey = nativePublicKeyFromSecret(seed);
     if (difficulty === 0 || puzzleBits(publicKey) >= difficulty) {
       const identity = identityFromSecretKey(seed);
       // Two implementations (OpenSSL here, noble in identity.ts) must agree, or the grind was for nothing.
@@ -138,19 +142,4 @@ function checkDifficulty(difficulty: number): void {
   if (!Number.isInteger(difficulty) || difficulty < 0 || difficulty > MAX_PUZZLE_BITS) {
     throw new PeerSockError('INVALID_ARGUMENT', `puzzle difficulty must be an integer 0..${MAX_PUZZLE_BITS}, got ${difficulty}`);
   }
-}
-
-/**
- * ed25519 public key of a seed via OpenSSL, ~4x faster than noble's. JWK import and export:
- * DER import is ~10x slower. Not generateKeyPairSync('ed25519') + JWK export, which would be
- * as fast but deadlocks Node 20.20 when a GC during the export finalises the key-generation
- * job (seen here: ~KeyGenJob waits on the mutex ExportJWK holds).
- */
-function publicKeyFromSeed(seed: Uint8Array): Uint8Array {
-  const d = Buffer.from(seed.buffer, seed.byteOffset, seed.byteLength).toString('base64url');
-  // Node reads only `d` from a private OKP JWK; `x` must merely be a string.
-  const privateKey = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d, x: '' }, format: 'jwk' });
-  const x = createPublicKey(privateKey).export({ format: 'jwk' }).x;
-  if (typeof x !== 'string') throw new Error('node:crypto returned no ed25519 public key');
-  return new Uint8Array(Buffer.from(x, 'base64url'));
 }

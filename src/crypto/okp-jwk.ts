@@ -1,0 +1,30 @@
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+
+/**
+ * Raw 32-byte Ed25519 and X25519 keys in and out of node:crypto, as JWK. The DER route (PKCS#8 /
+ * SPKI) parses a key several times more slowly in OpenSSL 3 (x25519-native.ts and
+ * ed25519-native.ts give the measurements), and every simulated node parses its own key and each
+ * peer key it checks. Node reads only `d` from a private OKP JWK (it derives the public half
+ * itself) but insists that `x` is a string, hence the empty one; the RFC 8032 and RFC 7748
+ * vectors (test/crypto) go through these functions.
+ */
+export type OkpCurve = 'Ed25519' | 'X25519';
+
+export function okpPrivateKey(crv: OkpCurve, secret: Uint8Array): KeyObject {
+  return createPrivateKey({ key: { kty: 'OKP', crv, d: base64url(secret), x: '' }, format: 'jwk' });
+}
+
+export function okpPublicKey(crv: OkpCurve, publicKey: Uint8Array): KeyObject {
+  return createPublicKey({ key: { kty: 'OKP', crv, x: base64url(publicKey) }, format: 'jwk' });
+}
+
+/** The raw public key of a private or public OKP KeyObject; throws RangeError if it has none. */
+export function okpRawPublicKey(key: KeyObject, crv: OkpCurve): Uint8Array {
+  const x = createPublicKey(key).export({ format: 'jwk' }).x;
+  if (typeof x !== 'string') throw new RangeError(`not an ${crv} key`);
+  return new Uint8Array(Buffer.from(x, 'base64url'));
+}
+
+function base64url(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
+}
