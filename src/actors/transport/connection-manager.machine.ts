@@ -93,10 +93,8 @@ interface PeerEntry {
  * and the memory network needs the answerer's alone.
  */
 interface WaitingOffer {
-  cid: string;
-  signal: LinkSignal;
-  /** The offerer's handshake nonce (signal-envelope.ts). */
-  nonce: string | undefined;
+  /** As it arrived (with the offerer's handshake nonce, see signal-envelope.ts). */
+  offer: Extract<SignalEnvelope, { signal: LinkSignal }>;
   /** When it arrived; the remote's signaling timer started a little earlier. */
   at: number;
 }
@@ -252,7 +250,7 @@ export const connectionManagerMachine = setup({
         return;
       }
       // The remote abandoned the offer we kept from a glare (it yielded to ours, see below).
-      if ('reject' in envelope && context.waitingOffers.get(from)?.cid === envelope.cid) {
+      if ('reject' in envelope && context.waitingOffers.get(from)?.offer.cid === envelope.cid) {
         enqueue.assign({ waitingOffers: withoutEntry(context.waitingOffers, from) });
         return;
       }
@@ -266,7 +264,7 @@ export const connectionManagerMachine = setup({
       // reserve (answerWaitingOffer); the other yields. Between two attempts of our dial
       // (retrying) no offer of ours is out: nothing to keep, the remote's is answered now.
       if (entry.role === 'dialer' && context.self < from && !snapshot.matches('retrying')) {
-        const waiting: WaitingOffer = { cid: envelope.cid, signal: envelope.signal, nonce: envelope.nonce, at: context.ports.clock.now() };
+        const waiting: WaitingOffer = { offer: envelope, at: context.ports.clock.now() };
         enqueue.assign({ waitingOffers: withEntry(context.waitingOffers, from, waiting) });
         return;
       }
@@ -297,7 +295,7 @@ export const connectionManagerMachine = setup({
       // The dial's slot is reused: no limit is checked, and the failed dial is not reported
       // closed (as when the higher PeerId yields in a glare); its connect() waits for this one.
       enqueue.stopChild(entry.childId);
-      enqueue.assign(spawnPeer(context, peer, 'listener', { cid: waiting.cid, signal: waiting.signal, ...(waiting.nonce ? { nonce: waiting.nonce } : {}) }));
+      enqueue.assign(spawnPeer(context, peer, 'listener', waiting.offer));
     }),
     closePeer: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'disconnect') return;
@@ -555,7 +553,7 @@ function spawnPeer(context: Context, peer: PeerId, role: 'dialer' | 'listener', 
     remote: peer,
     role,
     serial: generation,
-    ...(offer && 'signal' in offer ? { offer: { cid: offer.cid, signal: offer.signal, ...(offer.nonce ? { nonce: offer.nonce } : {}) } } : {}),
+    ...(offer && 'signal' in offer ? { offer } : {}),
     channel,
     config: context.config,
     ports: context.ports,

@@ -354,13 +354,11 @@ export const peerConnectionMachine = setup({
     isRemoteDescription: ({ event }) =>
       event.type === 'signal.in' && 'signal' in event.envelope && (event.envelope.signal.type === 'answer' || event.envelope.signal.type === 'offer'),
     isRejection: ({ event }) => event.type === 'signal.in' && 'reject' in event.envelope,
-    isProof: ({ event }) => authMessage(event)?.t === 'proof',
     /** A proof that names its signer, and not the peer we dialled or answered (see ProofMessage.key). */
     isProofByAnotherKey: ({ context, event }) => {
       const message = authMessage(event);
       return message?.t === 'proof' && message.key !== undefined && !sameBytes(message.key, publicKeyOf(context.remote));
     },
-    isDone: ({ event }) => authMessage(event)?.t === 'done',
     isLeavingBye: ({ event }) => event.type === 'channel.bye' && event.leaving === true,
     isCurrentAttempt: ({ context, event }) => event.type === 'signal.failed' && event.cid === context.cid,
     /** A crypto result for this attempt (a late one from an abandoned attempt is ignored). */
