@@ -1,5 +1,6 @@
+import { afterEach } from 'vitest';
 import { createActor, type Actor } from 'xstate';
-import type { Contact } from '../../src/actors/ring/contact.js';
+import { sortByPosition, type Contact } from '../../src/actors/ring/contact.js';
 import type { RingConfig } from '../../src/actors/ring/ring-config.js';
 import type { RingMessage } from '../../src/actors/ring/ring-messages.js';
 import { ringMachine } from '../../src/actors/ring/ring.machine.js';
@@ -8,6 +9,7 @@ import { silentLogger } from '../../src/ports/logger.js';
 import { advance } from '../../sim/drive.js';
 import { createSeededRandom } from '../../sim/seeded-random.js';
 import { createSimulatedClock, type VirtualClock } from '../../sim/simulated-clock.js';
+import { randomContacts } from '../ring/ring-model.js';
 
 /**
  * One ring actor on a virtual clock with recording ports: what it sends (and whether the
@@ -106,4 +108,31 @@ export function startRingActor(self: Contact, config: RingConfig, options: { lin
     },
     stop: () => actor.stop(),
   };
+}
+
+/** Ring actors started through the returned function are stopped after each test (as closedAfterEach does simulators). */
+export function ringActorsStoppedAfterEach(): typeof startRingActor {
+  const started: RingActorHarness[] = [];
+  afterEach(() => {
+    for (const h of started.splice(0)) h.stop();
+  });
+  return (self, config, options) => {
+    const h = startRingActor(self, config, options);
+    started.push(h);
+    return h;
+  };
+}
+
+/**
+ * A member among 9 other seeded random peers, all linked: behind others[0], with
+ * others[1..r-1] after it, and others.at(-1) its predecessor (it asked with a `get`).
+ * `list` is its successor list then.
+ */
+export async function memberWithPredecessor(start: typeof startRingActor, seed: number, config: RingConfig) {
+  const [self, ...others] = sortByPosition(randomContacts(createSeededRandom(seed), 10)) as [Contact, ...Contact[]];
+  const h = start(self, config, { linked: others.map((c) => c.id), bootstrap: [others[0]!.id] });
+  await h.joinBehind(others[0]!, others.slice(1, config.successorListLength));
+  const predecessor = others.at(-1)!;
+  h.from(predecessor, { t: 'get' });
+  return { h, self, others, predecessor, list: h.successors() };
 }

@@ -4,32 +4,20 @@
  * gone went nowhere, and the new one may hold a stale list that no round of its own corrects
  * soon, since a change past its near successors does not cut a calm wait.
  */
-import { afterEach, expect, it } from 'vitest';
-import { sortByPosition, type Contact } from '../../src/actors/ring/contact.js';
+import { expect, it } from 'vitest';
+import type { Contact } from '../../src/actors/ring/contact.js';
 import { DEFAULT_RING_CONFIG, type RingConfig } from '../../src/actors/ring/ring-config.js';
-import { createSeededRandom } from '../../sim/seeded-random.js';
-import { startRingActor, type RingActorHarness } from '../helpers/ring-actor.js';
-import { randomContacts } from './ring-model.js';
+import { memberWithPredecessor, ringActorsStoppedAfterEach, type RingActorHarness } from '../helpers/ring-actor.js';
 
 const R = 4;
 const CONFIG: RingConfig = { ...DEFAULT_RING_CONFIG, successorListLength: R, mergeIntervalMs: 3_600_000 };
-
-let running: RingActorHarness | undefined;
-afterEach(() => {
-  running?.stop();
-  running = undefined;
-});
+const start = ringActorsStoppedAfterEach();
 
 /** A member behind others[0] with others[1..R-1] after it, whose predecessor is others.at(-1); every other peer linked. */
 async function member(seed: number) {
-  const [self, ...others] = sortByPosition(randomContacts(createSeededRandom(seed), 10)) as [Contact, ...Contact[]];
-  const h = startRingActor(self, CONFIG, { linked: others.map((c) => c.id), bootstrap: [others[0]!.id] });
-  running = h;
-  await h.joinBehind(others[0]!, others.slice(1, R));
-  const predecessor = others.at(-1)!;
-  h.from(predecessor, { t: 'get' });
-  expect(h.actor.getSnapshot().context.predecessor?.id).toBe(predecessor.id);
-  return { h, self, others, predecessor, list: h.successors() };
+  const started = await memberWithPredecessor(start, seed, CONFIG);
+  expect(started.h.actor.getSnapshot().context.predecessor?.id).toBe(started.predecessor.id);
+  return started;
 }
 
 function pushesTo(h: RingActorHarness, peer: Contact, since: number) {

@@ -3,30 +3,17 @@
  * that leaves is pushed to our predecessor at once, as every other change of the list is
  * (pushIfChanged): those behind us do not wait for their next round to drop it too.
  */
-import { afterEach, expect, it } from 'vitest';
-import { sortByPosition, type Contact } from '../../src/actors/ring/contact.js';
+import { expect, it } from 'vitest';
 import { DEFAULT_RING_CONFIG, type RingConfig } from '../../src/actors/ring/ring-config.js';
 import { advance } from '../../sim/drive.js';
-import { createSeededRandom } from '../../sim/seeded-random.js';
-import { startRingActor, type RingActorHarness } from '../helpers/ring-actor.js';
-import { randomContacts } from './ring-model.js';
+import { memberWithPredecessor, ringActorsStoppedAfterEach } from '../helpers/ring-actor.js';
 
 const R = 4;
 const CONFIG: RingConfig = { ...DEFAULT_RING_CONFIG, successorListLength: R, mergeIntervalMs: 3_600_000 };
-
-let running: RingActorHarness | undefined;
-afterEach(() => {
-  running?.stop();
-  running = undefined;
-});
+const start = ringActorsStoppedAfterEach();
 
 it('pushes the list left by a silent successor to the predecessor', async () => {
-  const [self, ...others] = sortByPosition(randomContacts(createSeededRandom(41), 10)) as [Contact, ...Contact[]];
-  const h = startRingActor(self, CONFIG, { linked: others.map((c) => c.id), bootstrap: [others[0]!.id] });
-  running = h;
-  await h.joinBehind(others[0]!, others.slice(1, R));
-  const predecessor = others.at(-1)!;
-  h.from(predecessor, { t: 'get' });
+  const { h, others, predecessor } = await memberWithPredecessor(start, 41, CONFIG);
   expect(h.actor.getSnapshot().context.predecessor?.id).toBe(predecessor.id);
 
   // The successor never answers again: within a round and a request timeout it is suspected.
