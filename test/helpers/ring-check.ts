@@ -25,3 +25,22 @@ export function ringProblems(alive: readonly PeerId[], views: ReadonlyMap<PeerId
   }
   return problems;
 }
+
+/**
+ * Two nodes the ring does not link: neither is the other's predecessor or successor, and no
+ * link joins them now. A pair merely unlinked at one moment may be a pair of neighbours whose
+ * link the ring is still opening, which then carries what a test meant to route.
+ */
+export function ringStrangers<N extends { id: PeerId; ring(): RingView | undefined; peers(): readonly PeerId[] }>(nodes: readonly N[]): [N, N] | undefined {
+  const neighbours = (node: N): PeerId[] => {
+    const view = node.ring();
+    return view ? [...view.successors, ...(view.predecessor ? [view.predecessor] : [])] : [];
+  };
+  for (const a of nodes) {
+    for (const b of nodes) {
+      if (a === b || a.peers().includes(b.id) || b.peers().includes(a.id)) continue;
+      if (!neighbours(a).includes(b.id) && !neighbours(b).includes(a.id)) return [a, b];
+    }
+  }
+  return undefined;
+}

@@ -6,7 +6,7 @@ import type { PeerSockNode } from '../../src/node/node-api.js';
 import { createWebRtcTransport } from '../../src/transport/webrtc-transport.js';
 import { decodeFrame } from '../../src/wire/index.js';
 import { startTestNetwork, type TestNetwork } from '../helpers/network.js';
-import { ringProblems } from '../helpers/ring-check.js';
+import { ringProblems, ringStrangers } from '../helpers/ring-check.js';
 import { tapTransport } from '../helpers/tap-transport.js';
 
 /** Every message a node's links send or receive, as the wire carries it (inside DTLS). */
@@ -23,13 +23,19 @@ function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
 const ring = { stabilizeIntervalMs: 250, requestTimeoutMs: 1_000, mergeIntervalMs: 10_000, successorListLength: 2 };
 const connection = { heartbeatIntervalMs: 250, heartbeatTimeoutMs: 1_000 };
 
-/** Polls the nodes' ring views until they form a correct ring (20 s at most); the problems left. */
+/** A node's successors it holds no open link to (routing forwards over open links only). */
+function unlinkedSuccessors(nodes: readonly PeerSockNode[]): string[] {
+  return nodes.flatMap((n) => (n.ring()?.successors ?? []).filter((s) => !n.peers().includes(s)).map((s) => `${n.id.slice(0, 8)}: no link to successor ${s.slice(0, 8)}`));
+}
+
+/** Polls until the nodes' views form a correct ring and each is linked to its successors (20 s at most); the problems left. */
 async function ringSettled(nodes: readonly PeerSockNode[]): Promise<string[]> {
   const started = performance.now();
   let problems: string[] = ['not checked'];
   while (problems.length > 0 && performance.now() - started < 20_000) {
     await new Promise((resolve) => setTimeout(resolve, 100));
     problems = ringProblems(nodes.map((n) => n.id), new Map(nodes.map((n) => [n.id, n.ring()])), ring.successorListLength);
+    if (problems.length === 0) problems = unlinkedSuccessors(nodes);
   }
   return problems;
 }
@@ -48,17 +54,12 @@ describe('routed messages over real WebRTC on loopback', () => {
     const nodes = network.nodes;
     expect(await ringSettled(nodes)).toEqual([]);
 
-    // A pair with no link between them (r = 2: each node links ~4 of the other 9).
-    let pair: [number, number] | undefined;
-    for (let i = 0; i < nodes.length && !pair; i += 1) {
-      for (let j = 0; j < nodes.length && !pair; j += 1) {
-        if (i !== j && !nodes[i]!.peers().includes(nodes[j]!.id)) pair = [i, j];
-      }
-    }
+    // A pair the ring does not link (r = 2: each node links ~4 of the other 9).
+    const pair = ringStrangers(nodes);
     expect(pair).toBeDefined();
-    const [ai, bi] = pair!;
-    const a = nodes[ai]!;
-    const b = nodes[bi]!;
+    const [a, b] = pair!;
+    const ai = nodes.indexOf(a);
+    const bi = nodes.indexOf(b);
 
     const secret = randomBytes(48);
     const arrived = firstValueFrom(b.messages$.pipe(filter((m) => m.protocol === 'secret' && m.from === a.id), timeout(10_000)));
@@ -100,8 +101,9 @@ describe('routed messages over real WebRTC on loopback', () => {
     for (let i = 0; i < 8; i += 1) await network.add();
     const nodes = network.nodes;
     expect(await ringSettled(nodes)).toEqual([]);
-    const a = nodes.find((n) => nodes.some((m) => m !== n && !n.peers().includes(m.id)))!;
-    const b = nodes.find((m) => m !== a && !a.peers().includes(m.id))!;
+    const pair = ringStrangers(nodes);
+    expect(pair).toBeDefined();
+    const [a, b] = pair!;
     const upgraded = firstValueFrom(a.events$.pipe(filter((e) => e.type === 'upgrade.opened' && e.peer === b.id), timeout(15_000)));
     for (let i = 0; i < 8; i += 1) await a.send(b.id, 'chat', new Uint8Array([i]));
     await upgraded;
