@@ -79,6 +79,8 @@ describe('overlay signaling in the simulator', () => {
     // crashes hit (12 seeds: 0 to 13 of 12 to 36 per run), and one run's ratio is luck.
     let overlaySent = 0;
     let serverSent = 0;
+    let opened = 0;
+    let overlayReceived = 0;
     for (const seed of [71, 72, 73, 74, 75, 76]) {
       const sim = simulator(seed, 16);
       await formed(sim);
@@ -88,13 +90,17 @@ describe('overlay signaling in the simulator', () => {
       const before = totals(snapshot.filter(({ node }) => survivors.has(node)).map(({ stats }) => stats));
       expect(await sim.runUntil(() => ringCorrect(sim), HEAL_WITHIN_MS), describeViolations(check(sim))).toBe(true);
       const after = totals([...survivors].map((node) => node.node.signalPaths()));
-      expect(opens.count).toBeGreaterThan(0);
-      expect(after.overlayReceived - before.overlayReceived).toBeGreaterThan(0);
+      // Summed too: where 3 crashes fall, the survivors may hold every link healing needs
+      // already (seed 72 once the merge probe waited for full lists: no link opened).
+      opened += opens.count;
+      overlayReceived += after.overlayReceived - before.overlayReceived;
       // Routed hop by hop: the ones a server relayed are retries of routed signals that found no
       // path while the crashed nodes were still in their neighbours' lists (fellBack counts them).
       overlaySent += after.overlaySent - before.overlaySent;
       serverSent += after.serverSent - before.serverSent;
     }
+    expect(opened).toBeGreaterThan(0);
+    expect(overlayReceived).toBeGreaterThan(0);
     expect(overlaySent).toBeGreaterThan(2 * serverSent);
   });
 

@@ -136,6 +136,13 @@ interface Context {
   calm: { rounds: number; neighbourhood: Neighbourhood | undefined };
   /** When each listed successor past the eager ones was first seen listed, linked or not: see link-settling.ts. */
   listedSince: ReadonlyMap<PeerId, number>;
+  /**
+   * The pending partition-merge probe was timed from a full successor list (see mergeFactor).
+   * A member's list is short for its first rounds, which reads as a small network: timed then,
+   * every node of a forming 10,000-node network probed about a minute after joining — 9,000
+   * probes in the second and third virtual minutes, against ~4 a second network-wide after.
+   */
+  mergeTimedOnFullList: boolean;
 }
 
 interface ProbeSchedule {
@@ -279,6 +286,7 @@ export const ringMachine = setup({
   },
   guards: {
     viaLinked: ({ context }) => context.via !== undefined && context.links.has(context.via),
+    mergeTimedTooEarly: ({ context }) => !context.mergeTimedOnFullList && context.successors.length >= context.config.successorListLength,
     foundLinked: ({ context }) => context.found !== undefined && context.links.has(context.found),
     isVia: ({ context, event }) => event.type === 'link.up' && event.peer === context.via,
     isFound: ({ context, event }) => event.type === 'link.up' && event.peer === context.found,
@@ -448,6 +456,10 @@ export const ringMachine = setup({
       const purpose = context.lookups[event.rid];
       const lookups = Object.fromEntries(Object.entries(context.lookups).filter(([, held]) => held !== purpose));
       return { via: event.node, continuations: context.continuations + 1, lookups };
+    }),
+    noteMergeTiming: assign(({ context }) => {
+      const full = context.successors.length >= context.config.successorListLength;
+      return full === context.mergeTimedOnFullList ? {} : { mergeTimedOnFullList: full };
     }),
     connectVia: assign(({ context }) => (context.via ? { owned: link(context, [context.via], 'discovery') } : {})),
     becomeAlone: assign({ successors: [], predecessor: undefined, failedJoins: 0, failedWaysIn: [] }),
@@ -819,6 +831,7 @@ export const ringMachine = setup({
     lowestSampled: false,
     failedWaysIn: [],
     calm: { rounds: 0, neighbourhood: undefined },
+    mergeTimedOnFullList: false,
     listedSince: new Map(),
   }),
   // A node restarted after an error may still be listed as a member by the signaling server.
@@ -1007,7 +1020,13 @@ export const ringMachine = setup({
           initial: 'idle',
           states: {
             // The probe's link to an outside peer goes as the probe ends, not at the next prune.
-            idle: { entry: ['dropVia', 'pruneLinks'], after: { mergeDelay: 'sampling' } },
+            // Timed afresh once the list fills (mergeTimedOnFullList): the wait so far is dropped,
+            // which a jittered period of minutes does not mind.
+            idle: {
+              entry: ['dropVia', 'pruneLinks', 'noteMergeTiming'],
+              always: { guard: 'mergeTimedTooEarly', target: 'idle', reenter: true },
+              after: { mergeDelay: 'sampling' },
+            },
             sampling: {
               invoke: {
                 src: 'sampleCandidates',
