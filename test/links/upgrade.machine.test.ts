@@ -129,6 +129,24 @@ describe('upgrading busy routed conversations', () => {
   });
 });
 
+describe('upgrade sweeps', () => {
+  it('keep no timer while no upgraded link is open, and sweep while one is', async () => {
+    const t = start();
+    expect(t.actor.getSnapshot().value).toBe('quiet');
+    expect(t.clock.nextDeadline()).toBeUndefined();
+    t.routed(A, 4);
+    expect(t.clock.nextDeadline()).toBeUndefined();
+    t.linkUp(A);
+    expect(t.actor.getSnapshot().value).toBe('sweeping');
+    expect(t.clock.nextDeadline()).toBe(5_000);
+    // Idle for idleMs: closed at the sweep after that, and the actor is quiet again.
+    await advance(t.clock, 15_000);
+    expect(t.disconnects).toEqual([A]);
+    expect(t.actor.getSnapshot().value).toBe('quiet');
+    expect(t.clock.nextDeadline()).toBeUndefined();
+  });
+});
+
 describe('ConversationCounter', () => {
   it('keeps at most maxTracked peers, forgetting the least recently counted', () => {
     const counter = new ConversationCounter(1_000, 2);

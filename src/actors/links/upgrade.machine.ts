@@ -15,7 +15,11 @@ import type { UpgradeConfig } from './upgrade-config.js';
  * it meanwhile; at most `maxLinks` are held. Only routing speed is at stake: a link that fails
  * to open, or closes, leaves the conversation routed as before.
  *
- *   watching ⟲ (every idleMs / 2: close idle upgraded links)
+ *   quiet ⇄ sweeping ⟲ (every idleMs / 2: close idle upgraded links)
+ *
+ * Quiet, with no timer, while no upgraded link is open: a node that never upgrades (most nodes,
+ * most of the time) swept nothing every idleMs / 2 (10,000 simulated nodes: 2.4% of the actor
+ * events at rest).
  */
 export interface UpgradePorts {
   clock: Clock;
@@ -66,6 +70,10 @@ interface Context {
 export const upgradeMachine = setup({
   types: { context: {} as Context, events: {} as UpgradeEvent, input: {} as UpgradeInput },
   delays: { sweepDelay: ({ context }) => Math.max(1, Math.floor(context.config.idleMs / 2)) },
+  guards: {
+    hasUpgraded: ({ context }) => context.state.upgraded.size > 0,
+    hasNoUpgraded: ({ context }) => context.state.upgraded.size === 0,
+  },
   actions: {
     countRouted: ({ context, event }) => {
       if (event.type !== 'routed') return;
@@ -111,7 +119,7 @@ export const upgradeMachine = setup({
     ports: input.ports,
     state: { counter: new ConversationCounter(input.config.windowMs, input.config.maxTracked), dialing: new Set(), upgraded: new Map() },
   }),
-  initial: 'watching',
+  initial: 'quiet',
   on: {
     routed: { actions: 'countRouted' },
     'link.up': { actions: 'linkUp' },
@@ -119,8 +127,12 @@ export const upgradeMachine = setup({
     'dial.failed': { actions: 'linkDown' },
   },
   states: {
-    watching: {
-      after: { sweepDelay: { target: 'watching', reenter: true, actions: 'closeIdle' } },
+    quiet: {
+      always: { guard: 'hasUpgraded', target: 'sweeping' },
+    },
+    sweeping: {
+      always: { guard: 'hasNoUpgraded', target: 'quiet' },
+      after: { sweepDelay: { target: 'sweeping', reenter: true, actions: 'closeIdle' } },
     },
   },
 });
