@@ -108,8 +108,9 @@ describe('partition-merge probe period', () => {
   });
 
   it("is timed afresh once a joiner's short list fills: no probe a minute after joining a large network", async () => {
-    // Its first answer names 2 successors (a ring of 3, as far as it can tell: factor 1, a
-    // probe within 90 s); its first round fills the list (factor 8: 4 to 12 minutes).
+    // It becomes a member with 1 successor, then its first answer names 2 (a ring of 3 at
+    // most, as far as it can tell: factor 1, a probe within 90 s); its first round fills the
+    // list (this seed's span reads ~7,200 nodes: factor ~7.2, the probe 3.6 to 10.8 minutes out).
     const probes = await mergeProbes(8_000, 3, config, { firstAnswerListed: 1 });
     expect(probes).toBe(0);
   });
