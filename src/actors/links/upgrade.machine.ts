@@ -1,4 +1,4 @@
-import { setup } from 'xstate';
+import { not, setup } from 'xstate';
 import type { PeerId } from '../../identity/peer-id.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Logger } from '../../ports/logger.js';
@@ -72,7 +72,6 @@ export const upgradeMachine = setup({
   delays: { sweepDelay: ({ context }) => Math.max(1, Math.floor(context.config.idleMs / 2)) },
   guards: {
     hasUpgraded: ({ context }) => context.state.upgraded.size > 0,
-    hasNoUpgraded: ({ context }) => context.state.upgraded.size === 0,
   },
   actions: {
     countRouted: ({ context, event }) => {
@@ -131,7 +130,7 @@ export const upgradeMachine = setup({
       always: { guard: 'hasUpgraded', target: 'sweeping' },
     },
     sweeping: {
-      always: { guard: 'hasNoUpgraded', target: 'quiet' },
+      always: { guard: not('hasUpgraded'), target: 'quiet' },
       after: { sweepDelay: { target: 'sweeping', reenter: true, actions: 'closeIdle' } },
     },
   },
