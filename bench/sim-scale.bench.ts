@@ -11,6 +11,9 @@
  *   PEERSOCK_BENCH_SIZES       comma-separated sizes instead of 1000,10000
  *   PEERSOCK_BENCH_SIGNATURES  `ed25519` (default) or `simulated`: keyed hashes that verify
  *                              exactly like ed25519 inside the simulation (sim/simulated-signatures.ts)
+ *   PEERSOCK_BENCH_CRYPTO      `thread` (default): ed25519 on a second thread, each operation
+ *                              taking 2 virtual ms (sim/crypto-lane.ts); `inline`: on the
+ *                              simulation's thread, answered at once (every figure before 2026-12-07)
  *   PEERSOCK_BENCH_TRACE       `off` (default) or `full`: whether actor events are traced
  *                              (SimulatorOptions.trace; the actors behave the same either way)
  *   PEERSOCK_BENCH_TIME_RESOLUTION_MS  virtual-clock resolution (default 1; 0: exact)
@@ -31,6 +34,10 @@ const MiB = 1024 * 1024;
 export interface ScaleFigures {
   nodes: number;
   signatures: 'ed25519' | 'simulated';
+  crypto: 'thread' | 'inline';
+  /** Deadlines at which the simulation waited for the crypto thread, and the wall time it waited. */
+  cryptoWaits: number | null;
+  cryptoWaitSec: number | null;
   trace: 'full' | 'off';
   timeResolutionMs: number;
   wallSec: number;
@@ -85,6 +92,12 @@ function signaturesSetting(): 'ed25519' | 'simulated' {
   return value;
 }
 
+function cryptoSetting(signatures: 'ed25519' | 'simulated'): 'thread' | 'inline' {
+  const value = process.env.PEERSOCK_BENCH_CRYPTO ?? (signatures === 'ed25519' ? 'thread' : 'inline');
+  if (value !== 'thread' && value !== 'inline') throw new Error(`PEERSOCK_BENCH_CRYPTO must be thread or inline, got ${value}`);
+  return value;
+}
+
 function traceSetting(): 'full' | 'off' {
   const value = process.env.PEERSOCK_BENCH_TRACE ?? 'off';
   if (value !== 'full' && value !== 'off') throw new Error(`PEERSOCK_BENCH_TRACE must be full or off, got ${value}`);
@@ -99,6 +112,7 @@ function resolutionSetting(): number {
 
 export async function runSimScale(nodes: number, budgetSec: number): Promise<ScaleFigures> {
   const signatures = signaturesSetting();
+  const crypto = cryptoSetting(signatures);
   const trace = traceSetting();
   const timeResolutionMs = resolutionSetting();
   let peakRss = 0;
@@ -117,7 +131,7 @@ export async function runSimScale(nodes: number, budgetSec: number): Promise<Sca
   try {
     const result = await runChurn({
       ...scaleScenario(nodes),
-      simulator: { signatures, trace, timeResolutionMs },
+      simulator: { signatures, crypto, ...(crypto === 'thread' && process.env.PEERSOCK_BENCH_CRYPTO_DELAY_MS ? { cryptoDelayMs: Number(process.env.PEERSOCK_BENCH_CRYPTO_DELAY_MS) } : {}), trace, timeResolutionMs },
       onProgress: (progress) => {
         sampleMemory();
         virtualMs = progress.virtualMs;
@@ -137,9 +151,13 @@ export async function runSimScale(nodes: number, budgetSec: number): Promise<Sca
     const wallSec = (performance.now() - started) / 1_000;
     virtualMs = result.stoppedEarly ? virtualMs : result.endAt;
     const timersFired = result.simulator.clock.firedTimers();
+    const cryptoStats = result.simulator.cryptoStats();
     return {
       nodes,
       signatures,
+      crypto,
+      cryptoWaits: cryptoStats?.waits ?? null,
+      cryptoWaitSec: cryptoStats === undefined ? null : round(cryptoStats.waitMs / 1_000, 1),
       trace,
       timeResolutionMs,
       wallSec: round(wallSec, 1),
@@ -168,20 +186,20 @@ export async function runSimScale(nodes: number, budgetSec: number): Promise<Sca
 export async function runSimScaleBench(): Promise<Record<string, unknown>> {
   const maxNodes = Number(process.env.PEERSOCK_BENCH_MAX_NODES ?? 10_000);
   const budgetSec = Number(process.env.PEERSOCK_BENCH_BUDGET_SEC ?? 300);
-  const out: Record<string, unknown> = { bench: 'simScale', signatures: signaturesSetting(), trace: traceSetting(), timeResolutionMs: resolutionSetting() };
+  const out: Record<string, unknown> = { bench: 'simScale', signatures: signaturesSetting(), crypto: cryptoSetting(signaturesSetting()), trace: traceSetting(), timeResolutionMs: resolutionSetting() };
   // PEERSOCK_BENCH_SIZES (e.g. "10000") runs only those sizes.
   const sizes = process.env.PEERSOCK_BENCH_SIZES ? process.env.PEERSOCK_BENCH_SIZES.split(',').map(Number) : SIZES;
   const runs: { nodes: number; key: string; mode: ChildMode }[] = [];
   // The baseline: what every figure before 2026-12-06 measured (each actor event traced, exact clock).
   if ((process.env.PEERSOCK_BENCH_BASELINE ?? '1') !== '0' && sizes.includes(1_000)) {
-    runs.push({ nodes: 1_000, key: 'sim1kTraced', mode: { trace: 'full', timeResolutionMs: 0 } });
+    runs.push({ nodes: 1_000, key: 'sim1kTraced', mode: { trace: 'full', timeResolutionMs: 0, crypto: 'inline' } });
   }
   for (const nodes of sizes.filter((n) => n <= maxNodes)) {
-    runs.push({ nodes, key: `sim${nodes / 1_000}k`, mode: { trace: traceSetting(), timeResolutionMs: resolutionSetting() } });
+    runs.push({ nodes, key: `sim${nodes / 1_000}k`, mode: { trace: traceSetting(), timeResolutionMs: resolutionSetting(), crypto: cryptoSetting(signaturesSetting()) } });
   }
   for (const { nodes, key, mode } of runs) {
     console.log(
-      `${nodes} nodes, 10 virtual min, exponential churn (median 30 min), budget ${budgetSec} s wall, ${signaturesSetting()} signatures, ` +
+      `${nodes} nodes, 10 virtual min, exponential churn (median 30 min), budget ${budgetSec} s wall, ${signaturesSetting()} signatures (${mode.crypto}), ` +
         `trace ${mode.trace}, clock ${mode.timeResolutionMs === 0 ? 'exact' : `${mode.timeResolutionMs} ms`}`,
     );
     const figures = await child(nodes, budgetSec, mode);
@@ -198,6 +216,8 @@ export async function runSimScaleBench(): Promise<Record<string, unknown>> {
     out[`${key}ProjectedWallSec`] = figures.projectedWallSec;
     out[`${key}EventsPerSec`] = figures.eventsPerSec;
     out[`${key}TimersPerSec`] = figures.timersPerSec;
+    out[`${key}Crypto`] = figures.crypto;
+    if (figures.cryptoWaitSec !== null) out[`${key}CryptoWaitSec`] = figures.cryptoWaitSec;
     out[`${key}PeakMiB`] = figures.peakRssMiB;
     out[`${key}PeakHeapMiB`] = figures.peakHeapMiB;
     out[`${key}PeakAlive`] = figures.peakAlive;
@@ -213,6 +233,7 @@ export async function runSimScaleBench(): Promise<Record<string, unknown>> {
 interface ChildMode {
   trace: 'full' | 'off';
   timeResolutionMs: number;
+  crypto: 'thread' | 'inline';
 }
 
 /** Runs one size in a child process (bench-child.ts); a child that dies (out of memory) is reported with how far it got. */
@@ -226,6 +247,7 @@ async function child(nodes: number, budgetSec: number, mode: ChildMode): Promise
       PEERSOCK_BENCH_BUDGET_SEC: String(budgetSec),
       PEERSOCK_BENCH_TRACE: mode.trace,
       PEERSOCK_BENCH_TIME_RESOLUTION_MS: String(mode.timeResolutionMs),
+      PEERSOCK_BENCH_CRYPTO: mode.crypto,
     },
     {
       onProgress: (line) => {
@@ -244,6 +266,9 @@ async function child(nodes: number, budgetSec: number, mode: ChildMode): Promise
     return {
       nodes,
       signatures: signaturesSetting(),
+      crypto: mode.crypto,
+      cryptoWaits: null,
+      cryptoWaitSec: null,
       trace: mode.trace,
       timeResolutionMs: mode.timeResolutionMs,
       wallSec,

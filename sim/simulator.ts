@@ -14,6 +14,7 @@ import { advanceTo, runUntil, settle } from './drive.js';
 import { createLatencyModel, type LatencyModel, type LatencyModelOptions } from './latency-model.js';
 import { createMemoryNetwork, type MemoryNetwork } from './memory-network.js';
 import { createMemorySignalingHub, type MemorySignalingHub } from './memory-signaling.js';
+import { createCryptoLane, type CryptoLane, type CryptoLaneStats } from './crypto-lane.js';
 import { createSeededRandom, deriveSeed, type SeededRandom } from './seeded-random.js';
 import { createSimulatedClock, type VirtualClock } from './simulated-clock.js';
 import { SimulatedSignatures } from './simulated-signatures.js';
@@ -63,6 +64,15 @@ export interface SimulatorOptions {
    * but reject real signatures made outside it (see simulated-signatures.ts). For scale runs.
    */
   signatures?: 'ed25519' | 'simulated';
+  /**
+   * Where ed25519 runs (with `signatures: 'ed25519'`). `inline` (default): on the simulation's
+   * thread, answered at the instant asked. `thread`: on a second thread (sim/crypto-lane.ts),
+   * each signature or verification taking `cryptoDelayMs` of virtual time; the same seed still
+   * gives the same run, and a large run finishes sooner on a machine with a core to spare.
+   */
+  crypto?: 'inline' | 'thread';
+  /** Virtual ms one signature or verification takes with `crypto: 'thread'` (default 2). */
+  cryptoDelayMs?: number;
   /** Trace entries kept in memory (default 200,000). */
   traceLimit?: number;
   /**
@@ -102,6 +112,8 @@ export interface Simulator {
   /** The stream scenario operations draw from (group assignment of late joiners...). */
   readonly random: SeededRandom;
   readonly config: ConnectionConfig;
+  /** The crypto thread's counters with `crypto: 'thread'`; undefined inline. */
+  cryptoStats(): CryptoLaneStats | undefined;
   /** Retained trace window (see traceTotal for the full count). */
   readonly trace: readonly SimTraceEntry[];
   now(): number;
@@ -149,6 +161,11 @@ const SHORT_ID_LENGTH = 10;
 const UNTRACED = "this simulator runs with trace 'off': actor states and errors are not recorded";
 /** Enough for every key of a 10,000-node run with churn. */
 const SHARED_KEY_CACHE_CAPACITY = 65_536;
+/**
+ * Virtual time of one signature or verification on the crypto thread: long enough for the
+ * thread to work while the simulation runs the events due meanwhile (see crypto-lane.ts).
+ */
+const DEFAULT_CRYPTO_DELAY_MS = 2;
 /** Stream numbers of the seeded PRNGs; a node's is NODE_STREAM + its index. */
 const NETWORK_STREAM = 1;
 const SIGNALING_STREAM = 2;
@@ -176,6 +193,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     throw new RangeError(`signatures must be 'ed25519' or 'simulated', got ${String(options.signatures)}`);
   }
   const simulatedSignatures = options.signatures === 'simulated' ? new SimulatedSignatures() : undefined;
+  const cryptoLane = createLaneIfAsked(options, clock, keyCache);
   const latency = createLatencyModel({ seed, clock, ...options.latency });
   const network = createMemoryNetwork({
     clock,
@@ -218,7 +236,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     const id = identity.peerId;
     const shortId = id.slice(0, SHORT_ID_LENGTH);
     const transport = network.transport(id);
-    const crypto = simulatedSignatures ? simulatedSignatures.port(identity) : createCryptoPort({ identity, keyCache });
+    const crypto = simulatedSignatures?.port(identity) ?? cryptoLane?.port(identity) ?? createCryptoPort({ identity, keyCache });
     const port = signaling.port(id);
     if (groupCount > 0) network.setGroup(id, Math.floor(random.float() * groupCount));
     const runtimeOptions: NodeRuntimeOptions = {
@@ -365,6 +383,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     latency,
     random,
     config,
+    cryptoStats: () => cryptoLane?.stats(),
     trace: trace.entries,
     now: () => clock.now(),
     addNode,
@@ -417,9 +436,22 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       const limit = config.closeTimeoutMs * 3 + config.sendTimeoutMs;
       await runUntil(clock, () => records.every((record) => record.stopped), limit);
       await settle();
+      await cryptoLane?.close();
       trace.close();
     },
   };
   for (let i = 0; i < (options.nodes ?? 0); i += 1) addNode();
   return simulator;
+}
+
+/** The crypto thread, when the options ask for one (validated here: a typo must not silently run inline). */
+function createLaneIfAsked(options: SimulatorOptions, clock: VirtualClock, keyCache: NativeKeyCache): CryptoLane | undefined {
+  const mode = options.crypto ?? 'inline';
+  if (mode !== 'inline' && mode !== 'thread') throw new RangeError(`crypto must be 'inline' or 'thread', got ${String(mode)}`);
+  if (mode === 'inline') {
+    if (options.cryptoDelayMs !== undefined) throw new RangeError("cryptoDelayMs needs crypto: 'thread'");
+    return undefined;
+  }
+  if (options.signatures === 'simulated') throw new RangeError("crypto: 'thread' runs ed25519; it cannot be combined with signatures: 'simulated'");
+  return createCryptoLane({ clock, delayMs: options.cryptoDelayMs ?? DEFAULT_CRYPTO_DELAY_MS, keyCache });
 }

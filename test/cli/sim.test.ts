@@ -66,6 +66,21 @@ describe('peersock sim', () => {
     expect(runs[1]).toBe(runs[0]);
   });
 
+  it('--crypto thread runs ed25519 on a second thread: the ring forms and the same seed writes the same trace', async () => {
+    const runs = await Promise.all(
+      ['a', 'b'].map(async (name) => {
+        const trace = path.join(base, `thread-${name}.jsonl`);
+        const result = await runCliProcess(['sim', '--nodes', '8', '--duration', '30s', '--quiet', '10s', '--seed', '5', '--crypto', 'thread', '--trace', trace], 60_000);
+        expect(result.code, result.stdout + result.stderr).toBe(0);
+        expect(result.stdout).toContain('crypto on a second thread');
+        expect(row(result.stdout, 'final invariants')).toBe('hold');
+        return readFileSync(trace, 'utf8');
+      }),
+    );
+    expect(runs[0]!.length).toBeGreaterThan(0);
+    expect(runs[1]).toBe(runs[0]);
+  });
+
   it.each([
     [['--nodes', 'many']],
     [['--duration', 'soon']],
@@ -74,6 +89,8 @@ describe('peersock sim', () => {
     [['--bogus']],
     [['--ring-r', '0']],
     [['--replay', 'x.json', '--nodes', '5']],
+    [['--crypto', 'gpu']],
+    [['--replay', 'x.json', '--crypto', 'thread']],
   ])('bad usage %j exits 2 with a pointer to --help', async (args) => {
     const result = await runCliProcess(['sim', ...args]);
     expect(result.code).toBe(2);
