@@ -35,6 +35,8 @@ export interface CryptoLaneOptions {
   slotBytes?: number;
   /** Wall time to wait for the crypto thread's answer before the run fails (default 30 s). */
   answerTimeoutMs?: number;
+  /** The thread's script (default crypto-lane-worker.js beside this file; tests pass one that never answers). */
+  workerUrl?: URL;
 }
 
 export interface CryptoLaneStats {
@@ -91,7 +93,7 @@ export function createCryptoLane(options: CryptoLaneOptions): CryptoLane {
   const slotsBuffer = new SharedArrayBuffer(slotCount * slotBytes);
   const slots = Buffer.from(slotsBuffer);
   const taken = new Uint8Array(slotCount);
-  const worker = new Worker(WORKER_URL, { workerData: { control: controlBuffer, slots: slotsBuffer, slotBytes, slotCount } });
+  const worker = new Worker(options.workerUrl ?? WORKER_URL, { workerData: { control: controlBuffer, slots: slotsBuffer, slotBytes, slotCount } });
   // The simulation owns the thread's life (close); it must not keep a finished process alive.
   worker.unref();
   let workerFailure: CryptoLaneFailure | undefined;
@@ -134,6 +136,8 @@ export function createCryptoLane(options: CryptoLaneOptions): CryptoLane {
       const started = performance.now();
       stats.waits += 1;
       while (done <= job) {
+        // Closed: the thread is gone, and a timer still pending must not wait for it.
+        if (closed) throw new Error("the simulator's crypto lane is closed");
         if (workerFailure !== undefined) throw workerFailure;
         const left = answerTimeoutMs - (performance.now() - started);
         if (left <= 0 || Atomics.wait(control, DONE, done, left) === 'timed-out') {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createCryptoLane, type CryptoLane } from '../../sim/crypto-lane.js';
+import { createCryptoLane, CryptoLaneFailure, type CryptoLane } from '../../sim/crypto-lane.js';
 import { createSimulatedClock, type VirtualClock } from '../../sim/simulated-clock.js';
 import { createSeededRandom } from '../../sim/seeded-random.js';
 import { createSimulator } from '../../sim/simulator.js';
@@ -83,6 +83,23 @@ describe('the crypto lane (ed25519 on a second thread, answered in virtual time)
     await expect(port.sign(new Uint8Array([1]))).rejects.toThrow(/closed/);
     await expect(port.verify(identity(4).publicKey, new Uint8Array([1]), new Uint8Array(64))).rejects.toThrow(/closed/);
     expect(() => createCryptoLane({ clock, delayMs: -1, keyCache: new NativeKeyCache() })).toThrow(/delayMs/);
+  });
+
+  it('a crypto thread that stops answering fails the run within the timeout, through the clock', async () => {
+    const clock = createSimulatedClock();
+    lane = createCryptoLane({
+      clock,
+      delayMs: 1,
+      keyCache: new NativeKeyCache(),
+      answerTimeoutMs: 200,
+      workerUrl: new URL('../fixtures/silent-crypto-worker.js', import.meta.url),
+    });
+    const signed = lane.port(identity(5)).sign(new Uint8Array([1]));
+    const started = performance.now();
+    await expect(advance(clock, 1)).rejects.toThrow(CryptoLaneFailure);
+    expect(performance.now() - started).toBeLessThan(5_000);
+    await expect(signed).rejects.toThrow(/did not answer within 200 ms/);
+    expect(lane.stats().waits).toBe(1);
   });
 
   it('refuses options that would silently run without it', () => {
