@@ -35,9 +35,8 @@ export interface ScaleFigures {
   nodes: number;
   signatures: 'ed25519' | 'simulated';
   crypto: 'thread' | 'inline';
-  /** Deadlines at which the simulation waited for the crypto thread, and the wall time it waited. */
+  /** Deadlines at which the simulation had to wait for the crypto thread. */
   cryptoWaits: number | null;
-  cryptoWaitSec: number | null;
   trace: 'full' | 'off';
   timeResolutionMs: number;
   wallSec: number;
@@ -157,7 +156,6 @@ export async function runSimScale(nodes: number, budgetSec: number): Promise<Sca
       signatures,
       crypto,
       cryptoWaits: cryptoStats?.waits ?? null,
-      cryptoWaitSec: cryptoStats === undefined ? null : round(cryptoStats.waitMs / 1_000, 1),
       trace,
       timeResolutionMs,
       wallSec: round(wallSec, 1),
@@ -217,7 +215,7 @@ export async function runSimScaleBench(): Promise<Record<string, unknown>> {
     out[`${key}EventsPerSec`] = figures.eventsPerSec;
     out[`${key}TimersPerSec`] = figures.timersPerSec;
     out[`${key}Crypto`] = figures.crypto;
-    if (figures.cryptoWaitSec !== null) out[`${key}CryptoWaitSec`] = figures.cryptoWaitSec;
+    if (figures.cryptoWaits !== null) out[`${key}CryptoWaits`] = figures.cryptoWaits;
     out[`${key}PeakMiB`] = figures.peakRssMiB;
     out[`${key}PeakHeapMiB`] = figures.peakHeapMiB;
     out[`${key}PeakAlive`] = figures.peakAlive;
@@ -268,7 +266,6 @@ async function child(nodes: number, budgetSec: number, mode: ChildMode): Promise
       signatures: signaturesSetting(),
       crypto: mode.crypto,
       cryptoWaits: null,
-      cryptoWaitSec: null,
       trace: mode.trace,
       timeResolutionMs: mode.timeResolutionMs,
       wallSec,
