@@ -14,6 +14,7 @@
  *   PEERSOCK_BENCH_CRYPTO      `thread` (default): ed25519 on a second thread, each operation
  *                              taking 2 virtual ms (sim/crypto-lane.ts); `inline`: on the
  *                              simulation's thread, answered at once (every figure before 2026-12-07)
+ *   PEERSOCK_BENCH_CRYPTO_DELAY_MS  virtual ms per operation on the thread (default 2)
  *   PEERSOCK_BENCH_TRACE       `off` (default) or `full`: whether actor events are traced
  *                              (SimulatorOptions.trace; the actors behave the same either way)
  *   PEERSOCK_BENCH_TIME_RESOLUTION_MS  virtual-clock resolution (default 1; 0: exact)
@@ -97,6 +98,14 @@ function cryptoSetting(signatures: 'ed25519' | 'simulated'): 'thread' | 'inline'
   return value;
 }
 
+function cryptoDelaySetting(crypto: 'thread' | 'inline'): { cryptoDelayMs?: number } {
+  const text = process.env.PEERSOCK_BENCH_CRYPTO_DELAY_MS;
+  if (text === undefined || crypto === 'inline') return {};
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`PEERSOCK_BENCH_CRYPTO_DELAY_MS must be a number ≥ 0, got ${text}`);
+  return { cryptoDelayMs: value };
+}
+
 function traceSetting(): 'full' | 'off' {
   const value = process.env.PEERSOCK_BENCH_TRACE ?? 'off';
   if (value !== 'full' && value !== 'off') throw new Error(`PEERSOCK_BENCH_TRACE must be full or off, got ${value}`);
@@ -130,7 +139,7 @@ export async function runSimScale(nodes: number, budgetSec: number): Promise<Sca
   try {
     const result = await runChurn({
       ...scaleScenario(nodes),
-      simulator: { signatures, crypto, ...(crypto === 'thread' && process.env.PEERSOCK_BENCH_CRYPTO_DELAY_MS ? { cryptoDelayMs: Number(process.env.PEERSOCK_BENCH_CRYPTO_DELAY_MS) } : {}), trace, timeResolutionMs },
+      simulator: { signatures, crypto, ...cryptoDelaySetting(crypto), trace, timeResolutionMs },
       onProgress: (progress) => {
         sampleMemory();
         virtualMs = progress.virtualMs;
