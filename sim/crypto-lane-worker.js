@@ -14,22 +14,13 @@
  */
 import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
 import { workerData } from 'node:worker_threads';
+import { CLOSED, DONE, KEY_OFFSET, KIND_SIGN, KIND_VERIFY, MESSAGE_OFFSET, SIGNATURE_OFFSET, SLEEPING, WRITTEN } from './crypto-lane-layout.js';
 
 /** @type {{ control: SharedArrayBuffer, slots: SharedArrayBuffer, slotBytes: number, slotCount: number }} */
 const { control: controlBuffer, slots: slotsBuffer, slotBytes, slotCount } = workerData;
 const control = new Int32Array(controlBuffer);
 const slots = Buffer.from(slotsBuffer);
 
-// Indices into `control` and the slot layout: keep in step with crypto-lane.ts.
-const WRITTEN = 0;
-const DONE = 1;
-const CLOSED = 2;
-const SLEEPING = 3;
-const KIND_SIGN = 1;
-const KIND_VERIFY = 2;
-const KEY_OFFSET = 8;
-const SIGNATURE_OFFSET = 40;
-const MESSAGE_OFFSET = 104;
 
 // A simulated node signs and verifies with a few dozen keys over and over; parsing one costs
 // about as much as a signature.

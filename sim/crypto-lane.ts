@@ -5,6 +5,7 @@ import type { NativeKeyCache } from '../src/crypto/native-key-cache.js';
 import type { Identity } from '../src/identity/identity.js';
 import type { Clock } from '../src/ports/clock.js';
 import type { CryptoPort } from '../src/ports/crypto.js';
+import { CLOSED, CONTROL_LENGTH, DONE, KEY_OFFSET, KIND_SIGN, KIND_VERIFY, MESSAGE_OFFSET, SIGNATURE_OFFSET, SLEEPING, WRITTEN } from './crypto-lane-layout.js';
 
 /**
  * Real ed25519 for the simulator on a second thread (`SimulatorOptions.crypto: 'thread'`), as
@@ -56,17 +57,6 @@ export interface CryptoLane {
   close(): Promise<void>;
 }
 
-// Indices into the control array and the slot layout: keep in step with crypto-lane-worker.js.
-const WRITTEN = 0;
-const DONE = 1;
-const CLOSED = 2;
-const SLEEPING = 3;
-const KIND_SIGN = 1;
-const KIND_VERIFY = 2;
-const KEY_OFFSET = 8;
-const SIGNATURE_OFFSET = 40;
-const MESSAGE_OFFSET = 104;
-
 const DEFAULT_SLOT_COUNT = 4_096;
 const DEFAULT_SLOT_BYTES = 2_048;
 const DEFAULT_ANSWER_TIMEOUT_MS = 30_000;
@@ -87,7 +77,7 @@ export function createCryptoLane(options: CryptoLaneOptions): CryptoLane {
   const answerTimeoutMs = options.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
   const maxMessage = slotBytes - MESSAGE_OFFSET;
 
-  const controlBuffer = new SharedArrayBuffer(4 * Int32Array.BYTES_PER_ELEMENT);
+  const controlBuffer = new SharedArrayBuffer(CONTROL_LENGTH * Int32Array.BYTES_PER_ELEMENT);
   const control = new Int32Array(controlBuffer);
   const slotsBuffer = new SharedArrayBuffer(slotCount * slotBytes);
   const slots = Buffer.from(slotsBuffer);
