@@ -11,7 +11,7 @@
  *   PEERSOCK_BENCH_SIZES       comma-separated sizes instead of 1000,10000
  *   PEERSOCK_BENCH_SIGNATURES  `ed25519` (default) or `simulated`: keyed hashes that verify
  *                              exactly like ed25519 inside the simulation (sim/simulated-signatures.ts)
- *   PEERSOCK_BENCH_CRYPTO      `thread` (default): ed25519 on a second thread, each operation
+ *   PEERSOCK_BENCH_CRYPTO      `thread` (default with ed25519): on a second thread, each operation
  *                              taking 2 virtual ms (sim/crypto-lane.ts); `inline`: on the
  *                              simulation's thread, answered at once (every figure before 2026-12-07)
  *   PEERSOCK_BENCH_CRYPTO_DELAY_MS  virtual ms per operation on the thread (default 2)

@@ -9,8 +9,9 @@
  * thread is behind. Plain JavaScript on purpose (as src/crypto/verify-worker.js): the same file
  * runs from sim/ under vitest or tsx and from the compiled trees without a loader.
  *
- * Nothing here may throw on a job: a key OpenSSL refuses makes a verification false and a
- * signature empty (the main thread then signs inline and reports the difference as an error).
+ * Nothing here may throw on a job: a key OpenSSL refuses makes a verification false and marks a
+ * signing failed (status 0), and the main thread then signs inline, which throws as production's
+ * signing would.
  */
 import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
 import { workerData } from 'node:worker_threads';
@@ -79,8 +80,9 @@ for (;;) {
   const written = Atomics.load(control, WRITTEN);
   if (next === written) {
     if (Atomics.load(control, CLOSED) !== 0) break;
-    // Said before sleeping, so the main thread wakes us only when we sleep (a notify is a system
-    // call). A job written between the flag and the wait changes WRITTEN: the wait returns at once.
+    // Said before sleeping, so the main thread wakes us only when we sleep (a notify that finds a
+    // sleeper is a system call). A job written between the flag and the wait changes WRITTEN: the
+    // wait returns at once.
     Atomics.store(control, SLEEPING, 1);
     Atomics.wait(control, WRITTEN, written);
     Atomics.store(control, SLEEPING, 0);

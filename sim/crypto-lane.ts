@@ -61,6 +61,7 @@ const DEFAULT_SLOT_COUNT = 4_096;
 const DEFAULT_SLOT_BYTES = 2_048;
 const DEFAULT_ANSWER_TIMEOUT_MS = 30_000;
 const WORKER_URL = new URL('./crypto-lane-worker.js', import.meta.url);
+const MAX_JOBS = 0x7fff_ffff;
 
 /** The crypto thread failed or stopped answering: the run cannot go on deterministically. */
 export class CryptoLaneFailure extends Error {
@@ -85,21 +86,23 @@ export function createCryptoLane(options: CryptoLaneOptions): CryptoLane {
   const worker = new Worker(options.workerUrl ?? WORKER_URL, { workerData: { control: controlBuffer, slots: slotsBuffer, slotBytes, slotCount } });
   // The simulation owns the thread's life (close); it must not keep a finished process alive.
   worker.unref();
+  let closed = false;
+  let written = 0;
+  const stats: CryptoLaneStats = { threaded: 0, inline: 0, waits: 0 };
+  /** Once set, every later answer fails the run with it: a lane that lost its thread must not quietly turn inline. */
   let workerFailure: CryptoLaneFailure | undefined;
   worker.on('error', (error) => {
-    workerFailure = new CryptoLaneFailure(`the simulator's crypto thread failed: ${error instanceof Error ? error.message : String(error)}`);
+    workerFailure ??= new CryptoLaneFailure(`the simulator's crypto thread failed: ${error instanceof Error ? error.message : String(error)}`);
   });
   worker.on('exit', (code) => {
     if (!closed) workerFailure ??= new CryptoLaneFailure(`the simulator's crypto thread exited (code ${code})`);
   });
-  let closed = false;
-  let written = 0;
-  const stats: CryptoLaneStats = { threaded: 0, inline: 0, waits: 0 };
 
   /** Hands a job to the thread: its number, or undefined if it must be computed inline. */
   const submit = (kind: number, key: Uint8Array, message: Uint8Array, signature?: Uint8Array): number | undefined => {
     const slot = written % slotCount;
-    if (message.length > maxMessage || taken[slot] === 1 || workerFailure !== undefined) {
+    // The counters are Int32: past MAX_JOBS every job is computed inline rather than wrap them.
+    if (message.length > maxMessage || taken[slot] === 1 || written >= MAX_JOBS) {
       stats.inline += 1;
       return undefined;
     }
@@ -119,20 +122,22 @@ export function createCryptoLane(options: CryptoLaneOptions): CryptoLane {
   };
 
   /**
-   * Waits until job `job` is answered; returns its slot's first byte. Bounded by progress, not
-   * by a clock (nothing in sim/ reads wall time): the thread answers one job after another, so
-   * a wait of answerTimeoutMs with no job answered at all means it stopped.
+   * Waits until job `job` is answered; returns the first byte of its slot. Bounded by progress,
+   * not by a clock (nothing in sim/ reads wall time): the thread answers one job after another,
+   * so a wait of answerTimeoutMs with no job answered at all means it stopped, and that is
+   * remembered (the other answers due at the same instant must not each wait again).
    */
-  const answered = (job: number): number => {
+  const answerBase = (job: number): number => {
+    // Closed or failed: the same outcome whether or not the thread had answered in time.
+    if (closed) throw new Error("the simulator's crypto lane is closed");
+    if (workerFailure !== undefined) throw workerFailure;
     let done = Atomics.load(control, DONE);
     if (done <= job) {
       stats.waits += 1;
       while (done <= job) {
-        // Closed: the thread is gone, and a timer still pending must not wait for it.
-        if (closed) throw new Error("the simulator's crypto lane is closed");
-        if (workerFailure !== undefined) throw workerFailure;
         if (Atomics.wait(control, DONE, done, answerTimeoutMs) === 'timed-out') {
-          throw new CryptoLaneFailure(`the simulator's crypto thread did not answer within ${answerTimeoutMs} ms (job ${job}, ${done} answered)`);
+          workerFailure ??= new CryptoLaneFailure(`the simulator's crypto thread did not answer within ${answerTimeoutMs} ms (job ${job}, ${done} answered)`);
+          throw workerFailure;
         }
         done = Atomics.load(control, DONE);
       }
@@ -140,6 +145,12 @@ export function createCryptoLane(options: CryptoLaneOptions): CryptoLane {
     const slot = job % slotCount;
     taken[slot] = 0;
     return slot * slotBytes;
+  };
+
+  /** Computed on the main thread at its deadline: the thread's failure still fails the run. */
+  const inlineAnswer = <T>(compute: () => T) => () => {
+    if (workerFailure !== undefined) throw workerFailure;
+    return compute();
   };
 
   /**
@@ -167,6 +178,8 @@ export function createCryptoLane(options: CryptoLaneOptions): CryptoLane {
     port(identity: Identity): CryptoPort {
       const publicKey = Uint8Array.from(identity.publicKey);
       const secret = Uint8Array.from(identity.secretKey);
+      // As createCryptoPort refuses it (nativePrivateKey): a job carries exactly 32 key bytes.
+      if (secret.length !== 32) throw new RangeError('ed25519 secret key must be 32 bytes');
       let privateKey: KeyObject | undefined;
       const signInline = (message: Uint8Array) => nativeSign((privateKey ??= nativePrivateKey(secret)), message);
       return {
@@ -177,12 +190,12 @@ export function createCryptoLane(options: CryptoLaneOptions): CryptoLane {
           const job = submit(KIND_SIGN, secret, message);
           if (job === undefined) {
             const copy = Uint8Array.from(message);
-            return atDeadline(() => signInline(copy));
+            return atDeadline(inlineAnswer(() => signInline(copy)));
           }
           return atDeadline(() => {
-            const base = answered(job);
+            const base = answerBase(job);
             // The thread could not sign (OpenSSL refused the key): the inline path throws as production would.
-            if (slots[base + 1] !== 1) return signInline(slots.subarray(base + MESSAGE_OFFSET, base + MESSAGE_OFFSET + message.length));
+            if (slots[base + 1] !== 1) return signInline(slots.subarray(base + MESSAGE_OFFSET, base + MESSAGE_OFFSET + slots.readUInt32LE(base + 4)));
             return new Uint8Array(slots.subarray(base + SIGNATURE_OFFSET, base + SIGNATURE_OFFSET + 64));
           });
         },
@@ -194,12 +207,14 @@ export function createCryptoLane(options: CryptoLaneOptions): CryptoLane {
           const job = submit(KIND_VERIFY, key, message, signature);
           if (job === undefined) {
             const copies = [Uint8Array.from(key), Uint8Array.from(message), Uint8Array.from(signature)] as const;
-            return atDeadline(() => {
-              const parsed = keyCache.get(copies[0]);
-              return parsed !== undefined && nativeVerify(parsed, copies[1], copies[2]);
-            });
+            return atDeadline(
+              inlineAnswer(() => {
+                const parsed = keyCache.get(copies[0]);
+                return parsed !== undefined && nativeVerify(parsed, copies[1], copies[2]);
+              }),
+            );
           }
-          return atDeadline(() => slots[answered(job) + 1] === 1);
+          return atDeadline(() => slots[answerBase(job) + 1] === 1);
         },
         sha256: (data) => new Uint8Array(createHash('sha256').update(data).digest()),
         close: async () => undefined,

@@ -14,7 +14,7 @@ import { advanceTo, runUntil, settle } from './drive.js';
 import { createLatencyModel, type LatencyModel, type LatencyModelOptions } from './latency-model.js';
 import { createMemoryNetwork, type MemoryNetwork } from './memory-network.js';
 import { createMemorySignalingHub, type MemorySignalingHub } from './memory-signaling.js';
-import { createCryptoLane, type CryptoLane, type CryptoLaneStats } from './crypto-lane.js';
+import { createCryptoLane, type CryptoLaneStats } from './crypto-lane.js';
 import { createSeededRandom, deriveSeed, type SeededRandom } from './seeded-random.js';
 import { createSimulatedClock, type VirtualClock } from './simulated-clock.js';
 import { SimulatedSignatures } from './simulated-signatures.js';
@@ -193,7 +193,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     throw new RangeError(`signatures must be 'ed25519' or 'simulated', got ${String(options.signatures)}`);
   }
   const simulatedSignatures = options.signatures === 'simulated' ? new SimulatedSignatures() : undefined;
-  const cryptoLane = createLaneIfAsked(options, clock, keyCache);
+  const cryptoDelayMs = cryptoThreadDelay(options);
   const latency = createLatencyModel({ seed, clock, ...options.latency });
   const network = createMemoryNetwork({
     clock,
@@ -216,6 +216,8 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     ...(options.traceLimit !== undefined ? { limit: options.traceLimit } : {}),
     ...(options.traceFile !== undefined ? { file: options.traceFile } : {}),
   });
+  // Started last, once nothing more can throw: a thread started before a failure would leak.
+  const cryptoLane = cryptoDelayMs === undefined ? undefined : createCryptoLane({ clock, delayMs: cryptoDelayMs, keyCache });
   const records: NodeRecord[] = [];
   // The alive ones in creation order, kept as they change: churn steps ask for them each time, and
   // filtering every record ever added read ~12,000 scattered objects per step (10,000 nodes).
@@ -434,18 +436,21 @@ export function createSimulator(options: SimulatorOptions): Simulator {
         if (record.state === 'alive' || record.state === 'leaving') crash(record);
       }
       const limit = config.closeTimeoutMs * 3 + config.sendTimeoutMs;
-      await runUntil(clock, () => records.every((record) => record.stopped), limit);
-      await settle();
-      await cryptoLane?.close();
-      trace.close();
+      try {
+        await runUntil(clock, () => records.every((record) => record.stopped), limit);
+        await settle();
+      } finally {
+        await cryptoLane?.close();
+        trace.close();
+      }
     },
   };
   for (let i = 0; i < (options.nodes ?? 0); i += 1) addNode();
   return simulator;
 }
 
-/** The crypto thread, when the options ask for one (validated here: a typo must not silently run inline). */
-function createLaneIfAsked(options: SimulatorOptions, clock: VirtualClock, keyCache: NativeKeyCache): CryptoLane | undefined {
+/** The crypto thread's delay when the options ask for one, undefined for inline (validated: a typo must not silently run inline). */
+function cryptoThreadDelay(options: SimulatorOptions): number | undefined {
   const mode = options.crypto ?? 'inline';
   if (mode !== 'inline' && mode !== 'thread') throw new RangeError(`crypto must be 'inline' or 'thread', got ${String(mode)}`);
   if (mode === 'inline') {
@@ -453,5 +458,7 @@ function createLaneIfAsked(options: SimulatorOptions, clock: VirtualClock, keyCa
     return undefined;
   }
   if (options.signatures === 'simulated') throw new RangeError("crypto: 'thread' runs ed25519; it cannot be combined with signatures: 'simulated'");
-  return createCryptoLane({ clock, delayMs: options.cryptoDelayMs ?? DEFAULT_CRYPTO_DELAY_MS, keyCache });
+  const delayMs = options.cryptoDelayMs ?? DEFAULT_CRYPTO_DELAY_MS;
+  if (!Number.isFinite(delayMs) || delayMs < 0) throw new RangeError(`cryptoDelayMs must be a finite number ≥ 0, got ${delayMs}`);
+  return delayMs;
 }

@@ -76,30 +76,85 @@ describe('the crypto lane (ed25519 on a second thread, answered in virtual time)
     expect(lane!.stats().threaded).toBe(3);
   });
 
-  it('rejects operations once closed, and refuses a bad delay', async () => {
+  it('rejects operations once closed, and answers still due, and refuses a bad delay', async () => {
     const clock = createSimulatedClock();
     const port = open(clock).port(identity(4));
+    const due = expect(port.sign(new Uint8Array([1]))).rejects.toThrow(/closed/);
     await lane!.close();
+    await advance(clock, 3);
+    await due;
     await expect(port.sign(new Uint8Array([1]))).rejects.toThrow(/closed/);
     await expect(port.verify(identity(4).publicKey, new Uint8Array([1]), new Uint8Array(64))).rejects.toThrow(/closed/);
     expect(() => createCryptoLane({ clock, delayMs: -1, keyCache: new NativeKeyCache() })).toThrow(/delayMs/);
   });
 
-  it('a crypto thread that stops answering fails the run within the timeout, through the clock', async () => {
+  it('a crypto thread that stops answering fails the run within the timeout, once for every answer due', async () => {
     const clock = createSimulatedClock();
     lane = createCryptoLane({
       clock,
       delayMs: 1,
       keyCache: new NativeKeyCache(),
-      answerTimeoutMs: 200,
+      answerTimeoutMs: 400,
       workerUrl: new URL('../fixtures/silent-crypto-worker.js', import.meta.url),
     });
-    const signed = lane.port(identity(5)).sign(new Uint8Array([1]));
+    const port = lane.port(identity(5));
+    // Two answers due at the same instant: the second must not wait another timeout.
+    const signed = port.sign(new Uint8Array([1]));
+    const verified = port.verify(identity(6).publicKey, new Uint8Array([1]), new Uint8Array(64).fill(1));
     const started = performance.now();
     await expect(advance(clock, 1)).rejects.toThrow(CryptoLaneFailure);
-    expect(performance.now() - started).toBeLessThan(5_000);
-    await expect(signed).rejects.toThrow(/did not answer within 200 ms/);
+    expect(performance.now() - started).toBeLessThan(780);
+    await expect(signed).rejects.toThrow(/did not answer within 400 ms/);
+    await expect(verified).rejects.toThrow(/did not answer within 400 ms/);
     expect(lane.stats().waits).toBe(1);
+    // And every later answer, even one computed inline, fails the run the same way.
+    const later = port.sign(new Uint8Array(5_000));
+    await expect(advance(clock, 1)).rejects.toThrow(CryptoLaneFailure);
+    await expect(later).rejects.toThrow(CryptoLaneFailure);
+  });
+
+  it('gives the same answers at the same instants whether the thread or the main thread computes them', async () => {
+    const run = async (slotBytes: number) => {
+      const clock = createSimulatedClock();
+      const own = createCryptoLane({ clock, delayMs: 2, keyCache: new NativeKeyCache(), slotBytes });
+      try {
+        const alice = own.port(identity(7));
+        const key = identity(7).publicKey;
+        const settled: string[] = [];
+        const note = (label: string) => (value: Uint8Array | boolean) => settled.push(`${clock.now()} ${label} ${typeof value === 'boolean' ? value : Buffer.from(value).toString('hex')}`);
+        // Views at an offset into larger buffers, as frames are.
+        const backing = new Uint8Array(300).map((_, i) => i);
+        const message = backing.subarray(17, 217);
+        const signature = await (async () => {
+          void alice.sign(message).then(note('sign'));
+          await advance(clock, 1);
+          void alice.sign(backing.subarray(3, 9)).then(note('sign-short'));
+          await advance(clock, 2);
+          return nativeSign(nativePrivateKey(identity(7).secretKey), message);
+        })();
+        const wrongKeyBacking = new Uint8Array(40);
+        wrongKeyBacking.set(identity(8).publicKey, 8);
+        void alice.verify(key, message, signature).then(note('valid'));
+        void alice.verify(wrongKeyBacking.subarray(8, 40), message, signature).then(note('other-key'));
+        void alice.verify(key, backing.subarray(18, 218), signature).then(note('other-message'));
+        await advance(clock, 3);
+        return { settled, stats: own.stats() };
+      } finally {
+        await own.close();
+      }
+    };
+    const threaded = await run(2_048);
+    const inline = await run(104 + 1);
+    expect(threaded.settled).toHaveLength(5);
+    expect(threaded.stats).toMatchObject({ threaded: 5, inline: 0 });
+    expect(inline.stats).toMatchObject({ threaded: 0, inline: 5 });
+    expect(inline.settled).toEqual(threaded.settled);
+  });
+
+  it('refuses a secret key that is not 32 bytes, as the inline port does', () => {
+    const clock = createSimulatedClock();
+    const bad = { ...identity(9), secretKey: new Uint8Array(31) };
+    expect(() => open(clock).port(bad)).toThrow(/32 bytes/);
   });
 
   it('refuses options that would silently run without it', () => {
