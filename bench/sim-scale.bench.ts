@@ -26,6 +26,7 @@ import { pathToFileURL } from 'node:url';
 import { exitWithJson, runBenchChild } from './bench-child.js';
 import { DEFAULT_RING_CONFIG } from '../src/actors/ring/ring-config.js';
 import { runChurn, type ChurnRunOptions } from '../src/cli/sim-run.js';
+import { DEFAULT_CRYPTO_DELAY_MS } from '../sim/simulator.js';
 
 const SIZES = [1_000, 10_000];
 const DURATION_MS = 10 * 60_000;
@@ -104,6 +105,12 @@ function cryptoDelaySetting(crypto: 'thread' | 'inline'): { cryptoDelayMs?: numb
   const value = Number(text);
   if (!Number.isFinite(value) || value < 0) throw new Error(`PEERSOCK_BENCH_CRYPTO_DELAY_MS must be a number ≥ 0, got ${text}`);
   return { cryptoDelayMs: value };
+}
+
+/** For the printed figures: the delay the runs used, the simulator's default included. */
+function effectiveCryptoDelay(): { cryptoDelayMs?: number } {
+  if (cryptoSetting(signaturesSetting()) === 'inline') return {};
+  return { cryptoDelayMs: cryptoDelaySetting('thread').cryptoDelayMs ?? DEFAULT_CRYPTO_DELAY_MS };
 }
 
 function traceSetting(): 'full' | 'off' {
@@ -193,7 +200,7 @@ export async function runSimScale(nodes: number, budgetSec: number): Promise<Sca
 export async function runSimScaleBench(): Promise<Record<string, unknown>> {
   const maxNodes = Number(process.env.PEERSOCK_BENCH_MAX_NODES ?? 10_000);
   const budgetSec = Number(process.env.PEERSOCK_BENCH_BUDGET_SEC ?? 300);
-  const out: Record<string, unknown> = { bench: 'simScale', signatures: signaturesSetting(), crypto: cryptoSetting(signaturesSetting()), trace: traceSetting(), timeResolutionMs: resolutionSetting() };
+  const out: Record<string, unknown> = { bench: 'simScale', signatures: signaturesSetting(), crypto: cryptoSetting(signaturesSetting()), ...effectiveCryptoDelay(), trace: traceSetting(), timeResolutionMs: resolutionSetting() };
   // PEERSOCK_BENCH_SIZES (e.g. "10000") runs only those sizes.
   const sizes = process.env.PEERSOCK_BENCH_SIZES ? process.env.PEERSOCK_BENCH_SIZES.split(',').map(Number) : SIZES;
   const runs: { nodes: number; key: string; mode: ChildMode }[] = [];

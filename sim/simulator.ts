@@ -165,7 +165,7 @@ const SHARED_KEY_CACHE_CAPACITY = 65_536;
  * Virtual time of one signature or verification on the crypto thread: long enough for the
  * thread to work while the simulation runs the events due meanwhile (see crypto-lane.ts).
  */
-const DEFAULT_CRYPTO_DELAY_MS = 2;
+export const DEFAULT_CRYPTO_DELAY_MS = 2;
 /** Stream numbers of the seeded PRNGs; a node's is NODE_STREAM + its index. */
 const NETWORK_STREAM = 1;
 const SIGNALING_STREAM = 2;
