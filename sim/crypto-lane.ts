@@ -9,7 +9,7 @@ import { CLOSED, CONTROL_LENGTH, DONE, KEY_OFFSET, KIND_SIGN, KIND_VERIFY, MESSA
 
 /**
  * Real ed25519 for the simulator on a second thread (`SimulatorOptions.crypto: 'thread'`), as
- * production runs crypto off the main thread, and still deterministic.
+ * production verifies on worker threads (src/crypto/verify-pool.ts), and still deterministic.
  *
  * Each signature or verification takes `delayMs` of virtual time: it is handed to the thread
  * when asked for and its answer is read at its virtual deadline, by a timer of the virtual
