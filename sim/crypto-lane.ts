@@ -1,6 +1,7 @@
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import { isSmallOrderPublicKey, nativePrivateKey, nativeSign, nativeVerify } from '../src/crypto/ed25519-native.js';
+import { createCryptoPort } from '../src/crypto/crypto-port.js';
+import { isSmallOrderPublicKey } from '../src/crypto/ed25519-native.js';
 import type { NativeKeyCache } from '../src/crypto/native-key-cache.js';
 import type { Identity } from '../src/identity/identity.js';
 import type { Clock } from '../src/ports/clock.js';
@@ -28,7 +29,7 @@ export interface CryptoLaneOptions {
   clock: Clock;
   /** Virtual time each signature or verification takes (ms, ≥ 0). */
   delayMs: number;
-  /** Parsed public keys for the jobs computed on the main thread. */
+  /** Parsed public keys for the jobs computed on the main thread (by the inline port, createCryptoPort). */
   keyCache: NativeKeyCache;
   /** Jobs in flight at most (default 4,096). */
   slotCount?: number;
@@ -62,6 +63,8 @@ const DEFAULT_SLOT_BYTES = 2_048;
 const DEFAULT_ANSWER_TIMEOUT_MS = 30_000;
 const WORKER_URL = new URL('./crypto-lane-worker.js', import.meta.url);
 const MAX_JOBS = 0x7fff_ffff;
+
+const closedError = () => new Error("the simulator's crypto lane is closed");
 
 /** The crypto thread failed or stopped answering: the run cannot go on deterministically. */
 export class CryptoLaneFailure extends Error {
@@ -129,7 +132,7 @@ export function createCryptoLane(options: CryptoLaneOptions): CryptoLane {
    */
   const answerBase = (job: number): number => {
     // Closed or failed: the same outcome whether or not the thread had answered in time.
-    if (closed) throw new Error("the simulator's crypto lane is closed");
+    if (closed) throw closedError();
     if (workerFailure !== undefined) throw workerFailure;
     let done = Atomics.load(control, DONE);
     if (done <= job) {
@@ -148,7 +151,7 @@ export function createCryptoLane(options: CryptoLaneOptions): CryptoLane {
   };
 
   /** Computed on the main thread at its deadline: the thread's failure still fails the run. */
-  const inlineAnswer = <T>(compute: () => T) => () => {
+  const inlineAnswer = <T>(compute: () => Promise<T>) => () => {
     if (workerFailure !== undefined) throw workerFailure;
     return compute();
   };
@@ -157,10 +160,10 @@ export function createCryptoLane(options: CryptoLaneOptions): CryptoLane {
    * Settles at the virtual deadline with `compute`'s answer. A crypto thread that failed or
    * stopped answering fails the run too (the throw reaches the clock), not only this promise.
    */
-  const atDeadline = <T>(compute: () => T): Promise<T> =>
+  const atDeadline = <T>(compute: () => T | Promise<T>): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       clock.setTimeout(() => {
-        let value: T;
+        let value: T | Promise<T>;
         try {
           value = compute();
         } catch (error) {
@@ -172,16 +175,18 @@ export function createCryptoLane(options: CryptoLaneOptions): CryptoLane {
       }, delayMs);
     });
 
-  const rejectClosed = () => Promise.reject(new Error("the simulator's crypto lane is closed"));
+  const rejectClosed = () => Promise.reject(closedError());
 
   return {
     port(identity: Identity): CryptoPort {
-      const publicKey = Uint8Array.from(identity.publicKey);
       const secret = Uint8Array.from(identity.secretKey);
       // As createCryptoPort refuses it (nativePrivateKey): a job carries exactly 32 key bytes.
       if (secret.length !== 32) throw new RangeError('ed25519 secret key must be 32 bytes');
-      let privateKey: KeyObject | undefined;
-      const signInline = (message: Uint8Array) => nativeSign((privateKey ??= nativePrivateKey(secret)), message);
+      // The answers of a job computed on the main thread: the simulator's inline port itself,
+      // made at the first such job (it parses the private key, ~a signature's cost per node).
+      let inlinePort: CryptoPort | undefined;
+      const inline = () => (inlinePort ??= createCryptoPort({ identity, keyCache }));
+      const publicKey = Uint8Array.from(identity.publicKey);
       return {
         publicKey,
         sign(message) {
@@ -190,12 +195,12 @@ export function createCryptoLane(options: CryptoLaneOptions): CryptoLane {
           const job = submit(KIND_SIGN, secret, message);
           if (job === undefined) {
             const copy = Uint8Array.from(message);
-            return atDeadline(inlineAnswer(() => signInline(copy)));
+            return atDeadline(inlineAnswer(() => inline().sign(copy)));
           }
           return atDeadline(() => {
             const base = answerBase(job);
-            // The thread could not sign (OpenSSL refused the key): the inline path throws as production would.
-            if (slots[base + 1] !== 1) return signInline(slots.subarray(base + MESSAGE_OFFSET, base + MESSAGE_OFFSET + slots.readUInt32LE(base + 4)));
+            // The thread could not sign (OpenSSL refused the key): the inline port fails as production would.
+            if (slots[base + 1] !== 1) return inline().sign(slots.slice(base + MESSAGE_OFFSET, base + MESSAGE_OFFSET + slots.readUInt32LE(base + 4)));
             return new Uint8Array(slots.subarray(base + SIGNATURE_OFFSET, base + SIGNATURE_OFFSET + 64));
           });
         },
@@ -206,13 +211,8 @@ export function createCryptoLane(options: CryptoLaneOptions): CryptoLane {
           if (!readable || key.length !== 32 || signature.length !== 64 || isSmallOrderPublicKey(key)) return atDeadline(() => false);
           const job = submit(KIND_VERIFY, key, message, signature);
           if (job === undefined) {
-            const copies = [Uint8Array.from(key), Uint8Array.from(message), Uint8Array.from(signature)] as const;
-            return atDeadline(
-              inlineAnswer(() => {
-                const parsed = keyCache.get(copies[0]);
-                return parsed !== undefined && nativeVerify(parsed, copies[1], copies[2]);
-              }),
-            );
+            const [keyCopy, messageCopy, signatureCopy] = [Uint8Array.from(key), Uint8Array.from(message), Uint8Array.from(signature)];
+            return atDeadline(inlineAnswer(() => inline().verify(keyCopy, messageCopy, signatureCopy)));
           }
           return atDeadline(() => slots[answerBase(job) + 1] === 1);
         },
