@@ -99,18 +99,14 @@ function cryptoSetting(signatures: 'ed25519' | 'simulated'): 'thread' | 'inline'
   return value;
 }
 
+/** The delay on the crypto thread, the simulator's default included, so the printed figures say what ran. */
 function cryptoDelaySetting(crypto: 'thread' | 'inline'): { cryptoDelayMs?: number } {
+  if (crypto === 'inline') return {};
   const text = process.env.PEERSOCK_BENCH_CRYPTO_DELAY_MS;
-  if (text === undefined || crypto === 'inline') return {};
+  if (text === undefined) return { cryptoDelayMs: DEFAULT_CRYPTO_DELAY_MS };
   const value = Number(text);
   if (!Number.isFinite(value) || value < 0) throw new Error(`PEERSOCK_BENCH_CRYPTO_DELAY_MS must be a number ≥ 0, got ${text}`);
   return { cryptoDelayMs: value };
-}
-
-/** For the printed figures: the delay the runs used, the simulator's default included. */
-function effectiveCryptoDelay(): { cryptoDelayMs?: number } {
-  if (cryptoSetting(signaturesSetting()) === 'inline') return {};
-  return { cryptoDelayMs: cryptoDelaySetting('thread').cryptoDelayMs ?? DEFAULT_CRYPTO_DELAY_MS };
 }
 
 function traceSetting(): 'full' | 'off' {
@@ -200,7 +196,7 @@ export async function runSimScale(nodes: number, budgetSec: number): Promise<Sca
 export async function runSimScaleBench(): Promise<Record<string, unknown>> {
   const maxNodes = Number(process.env.PEERSOCK_BENCH_MAX_NODES ?? 10_000);
   const budgetSec = Number(process.env.PEERSOCK_BENCH_BUDGET_SEC ?? 300);
-  const out: Record<string, unknown> = { bench: 'simScale', signatures: signaturesSetting(), crypto: cryptoSetting(signaturesSetting()), ...effectiveCryptoDelay(), trace: traceSetting(), timeResolutionMs: resolutionSetting() };
+  const out: Record<string, unknown> = { bench: 'simScale', signatures: signaturesSetting(), crypto: cryptoSetting(signaturesSetting()), ...cryptoDelaySetting(cryptoSetting(signaturesSetting())), trace: traceSetting(), timeResolutionMs: resolutionSetting() };
   // PEERSOCK_BENCH_SIZES (e.g. "10000") runs only those sizes.
   const sizes = process.env.PEERSOCK_BENCH_SIZES ? process.env.PEERSOCK_BENCH_SIZES.split(',').map(Number) : SIZES;
   const runs: { nodes: number; key: string; mode: ChildMode }[] = [];

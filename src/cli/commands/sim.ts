@@ -5,7 +5,7 @@ import { propertyViolations } from '../../../sim/property-checks.js';
 import { routedSummary } from '../../../sim/routed-traffic.js';
 import { describeViolations, type Violation } from '../../../sim/invariants.js';
 import { runScenario, scenarioFromJson, type Scenario } from '../../../sim/scenario.js';
-import { createSimulator } from '../../../sim/simulator.js';
+import { createSimulator, DEFAULT_CRYPTO_DELAY_MS } from '../../../sim/simulator.js';
 import type { RunSummary } from '../../../sim/report.js';
 import type { DhtConfig } from '../../actors/dht/dht-config.js';
 import { DEFAULT_RING_CONFIG, type RingConfig } from '../../actors/ring/ring-config.js';
@@ -50,7 +50,7 @@ Options:
   --quiet T          Virtual time run without churn before the final check (default ${DEFAULTS.quiet})
   --join-window T    Spread the initial joins over T (default 100ms per node, 1s to 60s)
   --crypto MODE      Where ed25519 runs: inline (default), or thread: on a second thread,
-                     each signature or verification taking 2 ms of virtual time (a large
+                     each signature or verification taking ${DEFAULT_CRYPTO_DELAY_MS} ms of virtual time (a large
                      run finishes sooner on a machine with a core to spare; still deterministic)
   --replay FILE      Run a scenario file (as printed by a failing property test or written
                      by npm run fuzz) and report which invariants fail
