@@ -17,6 +17,8 @@ import { encodeFrame } from '../../src/wire/index.js';
 export class ManInTheMiddle {
   readonly id: PeerId;
   relayedMessages = 0;
+  /** Signals the middle could not send (each would leave an end waiting): empty in a fair attack. */
+  readonly signalFailures: string[] = [];
   private client: SignalingClient | undefined;
   private readonly sessions = new Map<string, Session>();
   private readonly crypto;
@@ -58,7 +60,10 @@ export class ManInTheMiddle {
     if (!session) {
       if (data.signal?.type !== 'offer') return;
       session = new Session(data.cid, from, to, (as, target, envelope) => {
-        void this.client!.signal(this.id, { as, to: target, data: envelope }).catch(() => undefined);
+        // A lost signal would stall the attack, not defeat it: kept, so a test can tell the two apart.
+        void this.client!.signal(this.id, { as, to: target, data: envelope }).catch((error: unknown) => {
+          this.signalFailures.push(`${envelope.signal?.type ?? 'signal'} to ${target}: ${String(error)}`);
+        });
       }, () => {
         this.relayedMessages += 1;
       }, this.injectAppData);
@@ -90,11 +95,15 @@ class Relay {
   private channel: DataChannel | undefined;
 
   attach(channel: DataChannel): void {
-    channel.onOpen(() => {
-      this.channel = channel;
-      for (const message of this.held.splice(0)) this.send(message);
-    });
-    if (channel.isOpen()) this.channel = channel;
+    channel.onOpen(() => this.opened(channel));
+    // A channel the remote opened is open already when handed over: flush now, not on an onOpen
+    // that may not come (messages from the other end can be waiting by then).
+    if (channel.isOpen()) this.opened(channel);
+  }
+
+  private opened(channel: DataChannel): void {
+    this.channel = channel;
+    for (const message of this.held.splice(0)) this.send(message);
   }
 
   send(message: Uint8Array): void {
@@ -140,7 +149,16 @@ class Session {
         else this.held.set(as, [...(this.held.get(as) ?? []), () => send(as, to, envelope())]);
       };
       pc.onLocalDescription((sdp, type) => relay(() => ({ cid, signal: { type: type as 'offer' | 'answer', sdp }, nonce: this.nonces.get(as)! })));
-      pc.onLocalCandidate((candidate, mid) => relay(() => ({ cid, signal: { type: 'candidate', candidate, mid } })));
+      pc.onLocalCandidate((candidate, mid) => {
+        const candidateSignal = () => relay(() => ({ cid, signal: { type: 'candidate', candidate, mid } }));
+        // Our candidates toward the listener wait for its answer. Given them first, the listener
+        // reaches us over ICE and starts DTLS before we hold its answer, and libdatachannel (v0.24)
+        // can check the listener's certificate before it has stored the answer's fingerprint:
+        // "DTLS alert: unknown CA", our half fails, and the dialer times out waiting for a proof
+        // (AUTH_TIMEOUT instead of AUTH_FAILED; ~1 run in 7 with two busy processes beside).
+        if (pc === this.towardListener && !this.described.has(pc)) this.candidatesAwaitingAnswer.push(candidateSignal);
+        else candidateSignal();
+      });
     };
     wire(this.towardDialer, listener, dialer);
     wire(this.towardListener, dialer, listener);
@@ -192,6 +210,7 @@ class Session {
         this.described.add(pc);
         for (const c of early) pc.addRemoteCandidate(c.candidate, c.mid);
         this.earlyCandidates.delete(pc);
+        if (pc === this.towardListener) for (const release of this.candidatesAwaitingAnswer.splice(0)) release();
       }
     } catch {
       // A malformed or late signal: the attack goes on with what it has.
@@ -199,6 +218,8 @@ class Session {
   }
 
   private readonly described = new Set<PeerConnection>();
+  /** Our candidates toward the listener, until its answer is applied (see wire). */
+  private readonly candidatesAwaitingAnswer: (() => void)[] = [];
   private readonly earlyCandidates = new Map<PeerConnection, { candidate: string; mid: string }[]>();
 
   close(): void {
