@@ -151,11 +151,12 @@ class Session {
       pc.onLocalDescription((sdp, type) => relay(() => ({ cid, signal: { type: type as 'offer' | 'answer', sdp }, nonce: this.nonces.get(as)! })));
       pc.onLocalCandidate((candidate, mid) => {
         const candidateSignal = () => relay(() => ({ cid, signal: { type: 'candidate', candidate, mid } }));
-        // Our candidates toward the listener wait for its answer. Given them first, the listener
-        // reaches us over ICE and starts DTLS before we hold its answer, and libdatachannel (v0.24)
-        // can check the listener's certificate before it has stored the answer's fingerprint:
-        // "DTLS alert: unknown CA", our half fails, and the dialer times out waiting for a proof
-        // (AUTH_TIMEOUT instead of AUTH_FAILED; ~1 run in 7 with two busy processes beside).
+        // Our candidates toward the listener wait for its answer, as an offerer's do in
+        // src/transport/webrtc-transport.ts (heldLocalCandidates). Given them first, the listener
+        // reached us over ICE and started DTLS before we held its answer's fingerprint, and
+        // libdatachannel failed the handshake ("DTLS alert: unknown CA"): our half was dead and
+        // the dialer timed out waiting for a proof (AUTH_TIMEOUT instead of AUTH_FAILED; 10 of
+        // 66 runs with two busy processes beside, 0 of 24 since).
         if (pc === this.towardListener && !this.described.has(pc)) this.candidatesAwaitingAnswer.push(candidateSignal);
         else candidateSignal();
       });
