@@ -121,11 +121,25 @@ function resolutionSetting(): number {
   return value;
 }
 
-export async function runSimScale(nodes: number, budgetSec: number): Promise<ScaleFigures> {
+/** This run's settings from the environment, read once (each reader above refuses a bad value). */
+interface ScaleSettings {
+  signatures: 'ed25519' | 'simulated';
+  crypto: 'thread' | 'inline';
+  /** Only with the thread. */
+  cryptoDelayMs?: number;
+  trace: 'full' | 'off';
+  timeResolutionMs: number;
+}
+
+function scaleSettings(): ScaleSettings {
   const signatures = signaturesSetting();
   const crypto = cryptoSetting(signatures);
-  const trace = traceSetting();
-  const timeResolutionMs = resolutionSetting();
+  return { signatures, crypto, ...cryptoDelaySetting(crypto), trace: traceSetting(), timeResolutionMs: resolutionSetting() };
+}
+
+export async function runSimScale(nodes: number, budgetSec: number): Promise<ScaleFigures> {
+  const settings = scaleSettings();
+  const { signatures, crypto, trace, timeResolutionMs } = settings;
   let peakRss = 0;
   let peakHeap = 0;
   const sampleMemory = () => {
@@ -142,7 +156,7 @@ export async function runSimScale(nodes: number, budgetSec: number): Promise<Sca
   try {
     const result = await runChurn({
       ...scaleScenario(nodes),
-      simulator: { signatures, crypto, ...cryptoDelaySetting(crypto), trace, timeResolutionMs },
+      simulator: settings,
       onProgress: (progress) => {
         sampleMemory();
         virtualMs = progress.virtualMs;
@@ -196,7 +210,8 @@ export async function runSimScale(nodes: number, budgetSec: number): Promise<Sca
 export async function runSimScaleBench(): Promise<Record<string, unknown>> {
   const maxNodes = Number(process.env.PEERSOCK_BENCH_MAX_NODES ?? 10_000);
   const budgetSec = Number(process.env.PEERSOCK_BENCH_BUDGET_SEC ?? 300);
-  const out: Record<string, unknown> = { bench: 'simScale', signatures: signaturesSetting(), crypto: cryptoSetting(signaturesSetting()), ...cryptoDelaySetting(cryptoSetting(signaturesSetting())), trace: traceSetting(), timeResolutionMs: resolutionSetting() };
+  const settings = scaleSettings();
+  const out: Record<string, unknown> = { bench: 'simScale', ...settings };
   // PEERSOCK_BENCH_SIZES (e.g. "10000") runs only those sizes.
   const sizes = process.env.PEERSOCK_BENCH_SIZES ? process.env.PEERSOCK_BENCH_SIZES.split(',').map(Number) : SIZES;
   const runs: { nodes: number; key: string; mode: ChildMode }[] = [];
@@ -205,14 +220,14 @@ export async function runSimScaleBench(): Promise<Record<string, unknown>> {
     runs.push({ nodes: 1_000, key: 'sim1kTraced', mode: { trace: 'full', timeResolutionMs: 0, crypto: 'inline' } });
   }
   for (const nodes of sizes.filter((n) => n <= maxNodes)) {
-    runs.push({ nodes, key: `sim${nodes / 1_000}k`, mode: { trace: traceSetting(), timeResolutionMs: resolutionSetting(), crypto: cryptoSetting(signaturesSetting()) } });
+    runs.push({ nodes, key: `sim${nodes / 1_000}k`, mode: { trace: settings.trace, timeResolutionMs: settings.timeResolutionMs, crypto: settings.crypto } });
   }
   for (const { nodes, key, mode } of runs) {
     console.log(
-      `${nodes} nodes, 10 virtual min, exponential churn (median 30 min), budget ${budgetSec} s wall, ${signaturesSetting()} signatures (${mode.crypto}), ` +
+      `${nodes} nodes, 10 virtual min, exponential churn (median 30 min), budget ${budgetSec} s wall, ${settings.signatures} signatures (${mode.crypto}), ` +
         `trace ${mode.trace}, clock ${mode.timeResolutionMs === 0 ? 'exact' : `${mode.timeResolutionMs} ms`}`,
     );
-    const figures = await child(nodes, budgetSec, mode);
+    const figures = await child(nodes, budgetSec, mode, settings.signatures);
     console.log(
       `${nodes} nodes: ${figures.completed ? 'completed' : `STOPPED (${figures.failure ?? 'wall budget'}) after ${figures.virtualSecDone} of 600 virtual s`} in ${figures.wallSec} s wall (full run projected at ${figures.projectedWallSec} s); ` +
         `${figures.timersPerSec} timers/s, ${figures.eventsPerSec} trace entries/s; peak rss ${figures.peakRssMiB} MiB (${figures.rssKiBPerNode} KiB/node over ${figures.peakAlive} alive), heap ${figures.peakHeapMiB} MiB; ` +
@@ -247,7 +262,7 @@ interface ChildMode {
 }
 
 /** Runs one size in a child process (bench-child.ts); a child that dies (out of memory) is reported with how far it got. */
-async function child(nodes: number, budgetSec: number, mode: ChildMode): Promise<ScaleFigures> {
+async function child(nodes: number, budgetSec: number, mode: ChildMode, signatures: ScaleSettings['signatures']): Promise<ScaleFigures> {
   const started = performance.now();
   let last: { virtualSec: number; events: number; timers: number; alive: number; rssMiB: number } | undefined;
   const outcome = await runBenchChild(
@@ -275,7 +290,7 @@ async function child(nodes: number, budgetSec: number, mode: ChildMode): Promise
     if (!oom) console.log(outcome.stderrTail.split('\n').slice(-8).join('\n'));
     return {
       nodes,
-      signatures: signaturesSetting(),
+      signatures,
       crypto: mode.crypto,
       cryptoWaits: null,
       trace: mode.trace,
