@@ -64,7 +64,17 @@ export interface ScaleFigures {
   /** Mean fraction of alive nodes with the right successor, over the samples after the joins. */
   successorsRightMean: number | null;
   formedAtSec: number | null;
+  /**
+   * Wall time until JOIN_PHASE_MS of virtual time (the joins and their first links), and the wall
+   * time per virtual second after it: the two halves of the run, which different work dominates
+   * (connections being set up; keepalives and churn). null when the run did not get past it.
+   */
+  joinPhaseWallSec: number | null;
+  steadyWallPerVirtualSec: number | null;
 }
+
+/** The joins' window (60 s for 1,000 nodes and more: defaultJoinWindowMs) and 20 s for their links. */
+const JOIN_PHASE_MS = 80_000;
 
 /**
  * The run this benchmark times, but for its simulator settings and callbacks: N nodes joining,
@@ -153,6 +163,7 @@ export async function runSimScale(nodes: number, budgetSec: number): Promise<Sca
   let virtualMs = 0;
   // Per-node memory is over the nodes actually simulated (a run stopped early may not have joined them all).
   let peakAlive = 0;
+  let joinPhase: { wallMs: number; virtualMs: number } | undefined;
   try {
     const result = await runChurn({
       ...scaleScenario(nodes),
@@ -162,6 +173,7 @@ export async function runSimScale(nodes: number, budgetSec: number): Promise<Sca
         virtualMs = progress.virtualMs;
         peakAlive = Math.max(peakAlive, progress.alive);
         const now = performance.now();
+        if (joinPhase === undefined && progress.virtualMs >= JOIN_PHASE_MS) joinPhase = { wallMs: now - started, virtualMs: progress.virtualMs };
         if (now - lastLog > 15_000) {
           lastLog = now;
           console.log(
@@ -200,6 +212,7 @@ export async function runSimScale(nodes: number, budgetSec: number): Promise<Sca
       ringCorrectFraction: result.summary.correctFraction === undefined ? null : round(result.summary.correctFraction, 3),
       successorsRightMean: result.summary.meanSuccessorsRight === undefined ? null : round(result.summary.meanSuccessorsRight, 4),
       formedAtSec: result.summary.formedAt === undefined ? null : result.summary.formedAt / 1_000,
+      ...phaseSplit(joinPhase, wallSec, virtualMs),
     };
   } finally {
     clearInterval(timer);
@@ -232,7 +245,8 @@ export async function runSimScaleBench(): Promise<Record<string, unknown>> {
       `${nodes} nodes: ${figures.completed ? 'completed' : `STOPPED (${figures.failure ?? 'wall budget'}) after ${figures.virtualSecDone} of 600 virtual s`} in ${figures.wallSec} s wall (full run projected at ${figures.projectedWallSec} s); ` +
         `${figures.timersPerSec} timers/s, ${figures.eventsPerSec} trace entries/s; peak rss ${figures.peakRssMiB} MiB (${figures.rssKiBPerNode} KiB/node over ${figures.peakAlive} alive), heap ${figures.peakHeapMiB} MiB; ` +
         `ring correct ${figures.ringCorrectFraction === null ? '—' : `${(figures.ringCorrectFraction * 100).toFixed(1)}%`} of samples, ` +
-        `successors right ${figures.successorsRightMean === null ? '—' : `${(figures.successorsRightMean * 100).toFixed(2)}%`} of nodes on average, formed ${figures.formedAtSec === null ? 'never' : `at ${figures.formedAtSec} s`}`,
+        `successors right ${figures.successorsRightMean === null ? '—' : `${(figures.successorsRightMean * 100).toFixed(2)}%`} of nodes on average, formed ${figures.formedAtSec === null ? 'never' : `at ${figures.formedAtSec} s`}` +
+        (figures.joinPhaseWallSec === null ? '' : `; the first ${JOIN_PHASE_MS / 1_000} virtual s took ${figures.joinPhaseWallSec} s wall, then ${figures.steadyWallPerVirtualSec} s wall per virtual s`),
     );
     out[`${key}WallSec`] = figures.wallSec;
     out[`${key}VirtualSecDone`] = figures.virtualSecDone;
@@ -250,6 +264,8 @@ export async function runSimScaleBench(): Promise<Record<string, unknown>> {
     out[`${key}HeapKiBPerNode`] = figures.heapKiBPerNode;
     out[`${key}RingCorrectFraction`] = figures.ringCorrectFraction;
     out[`${key}SuccessorsRightMean`] = figures.successorsRightMean;
+    out[`${key}JoinPhaseWallSec`] = figures.joinPhaseWallSec;
+    out[`${key}SteadyWallPerVirtualSec`] = figures.steadyWallPerVirtualSec;
   }
   out.targets = { sim10kWallSec: 300, sim10kPeakMiB: 4096 };
   return out;
@@ -312,8 +328,20 @@ async function child(nodes: number, budgetSec: number, mode: ChildMode, signatur
       ringCorrectFraction: null,
       successorsRightMean: null,
       formedAtSec: null,
+      joinPhaseWallSec: null,
+      steadyWallPerVirtualSec: null,
     };
   }
+}
+
+/** The run's wall time split at JOIN_PHASE_MS (the first progress report at or past it). */
+function phaseSplit(joinPhase: { wallMs: number; virtualMs: number } | undefined, wallSec: number, virtualMs: number) {
+  if (!joinPhase || virtualMs <= joinPhase.virtualMs) return { joinPhaseWallSec: null, steadyWallPerVirtualSec: null };
+  const joinPhaseWallSec = joinPhase.wallMs / 1_000;
+  return {
+    joinPhaseWallSec: round(joinPhaseWallSec, 1),
+    steadyWallPerVirtualSec: round((wallSec - joinPhaseWallSec) / ((virtualMs - joinPhase.virtualMs) / 1_000), 3),
+  };
 }
 
 function round(value: number, digits: number): number {
