@@ -21,8 +21,9 @@ export class CliProcess {
   readonly exited: Promise<CliResult>;
   private readonly waiters = new Set<() => void>();
 
-  constructor(args: readonly string[]) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+  /** `nodeArgs`: flags for Node itself, before the script (e.g. a heap limit). */
+  constructor(args: readonly string[], nodeArgs: readonly string[] = []) {
+    this.child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', MAIN, ...args], {
       cwd: ROOT,
       env: { ...process.env, NO_COLOR: '1' },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -100,8 +101,8 @@ export class CliProcess {
 }
 
 /** Runs `peersock …` to completion with stdin closed. */
-export function runCliProcess(args: readonly string[], ms = 15_000): Promise<CliResult> {
-  const cli = new CliProcess(args);
+export function runCliProcess(args: readonly string[], ms = 15_000, nodeArgs: readonly string[] = []): Promise<CliResult> {
+  const cli = new CliProcess(args, nodeArgs);
   cli.child.stdin.end();
   return cli.result(ms);
 }

@@ -16,6 +16,7 @@ import type { Command } from '../command.js';
 import { processIo, type Io } from '../output.js';
 import { createProgressBar } from '../progress.js';
 import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG } from '../sim-profile.js';
+import { simResourceWarnings } from '../sim-resources.js';
 import { defaultJoinWindowMs, runChurn, type ChurnRunResult } from '../sim-run.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from '../usage-error.js';
 
@@ -105,6 +106,7 @@ Examples:
     const crypto = values.crypto ?? 'inline';
     if (crypto !== 'inline' && crypto !== 'thread') throw new UsageError(`--crypto must be inline or thread, got ${JSON.stringify(crypto)}`, NAME);
 
+    for (const warning of simResourceWarnings(nodes)) io.err(`peersock sim: ${warning}`);
     io.out(
       `peersock sim: ${nodes} nodes, ${formatDuration(durationMs)} virtual + ${formatDuration(quietMs)} quiet, churn ${describeModel(model)}, seed ${seed}, r = ${ring.successorListLength}${crypto === 'thread' ? ', crypto on a second thread' : ''}`,
     );
