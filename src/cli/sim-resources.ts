@@ -10,42 +10,64 @@ export const SIM_HEAP_BYTES_PER_NODE = 300 * 1024;
 /** From here on the Node flags the benchmarks use are worth the hint (they pay off at scale). */
 export const LARGE_SIM_NODES = 2_000;
 
-/** The flags the benchmarks' children run with (bench/node-args.ts says why; src/ cannot import bench/). */
-const SPEED_FLAGS = ['--max-semi-space-size=128', '--no-allocation-site-pretenuring'];
+/** A heap more than this full spends most of its time collecting: the estimate must fit under it. */
+const HEAP_HEADROOM = 0.9;
+
+const SEMI_SPACE_FLAG = '--max-semi-space-size';
+const NO_PRETENURING_FLAG = '--no-allocation-site-pretenuring';
 
 export interface NodeProcessLimits {
   /** V8's heap limit for this process, in bytes. */
   heapLimitBytes: number;
-  /** The flags Node was started with (process.execArgv). */
-  execArgv: readonly string[];
+  /** The flags Node was started with: process.execArgv, then NODE_OPTIONS. */
+  nodeFlags: readonly string[];
 }
 
 export function currentProcessLimits(): NodeProcessLimits {
-  return { heapLimitBytes: getHeapStatistics().heap_size_limit, execArgv: process.execArgv };
+  const fromEnvironment = (process.env.NODE_OPTIONS ?? '').split(/\s+/).filter((flag) => flag.length > 0);
+  return { heapLimitBytes: getHeapStatistics().heap_size_limit, nodeFlags: [...process.execArgv, ...fromEnvironment] };
 }
 
 /**
  * What to tell someone starting a simulation of `nodes` nodes in this Node process, before it
- * runs: that it will likely run out of heap (Node's default limit depends on the machine's
- * memory: ~2 GiB on an 8-GB laptop, where 10,000 nodes need ~3 GiB), and which flags make a large
- * run faster. Warnings, not refusals: the estimate is an estimate, and the run is the user's.
+ * runs: that it will likely run out of heap (Node's default limit follows the machine's memory:
+ * ~2 GiB on an 8-GB laptop, where 10,000 nodes need ~3 GiB), and which flags make a large run
+ * faster (the benchmarks' children run with them: bench/node-args.ts says why; src/ cannot
+ * import bench/). Warnings, not refusals: the estimate is an estimate, and the run is the user's.
  */
 export function simResourceWarnings(nodes: number, limits: NodeProcessLimits = currentProcessLimits()): string[] {
   const warnings: string[] = [];
   const needed = nodes * SIM_HEAP_BYTES_PER_NODE;
-  // 10% under the limit: a heap that full spends most of its time collecting.
-  if (needed > 0.9 * limits.heapLimitBytes) {
-    const suggestedMiB = Math.ceil((needed * 1.3) / 2 ** 20 / 512) * 512;
+  if (needed > HEAP_HEADROOM * limits.heapLimitBytes) {
+    const suggestedMiB = Math.ceil(needed / HEAP_HEADROOM / 2 ** 20 / 512) * 512;
     warnings.push(
       `${nodes} nodes need about ${size(needed)} of heap and this Node process allows ${size(limits.heapLimitBytes)}: ` +
-        `it may run out of memory. Start Node with more, e.g. node --max-old-space-size=${suggestedMiB} (README, The simulator).`,
+        `it may run out of memory. Give Node more: NODE_OPTIONS=--max-old-space-size=${suggestedMiB} peersock sim … (README, The simulator).`,
     );
   }
-  const missing = SPEED_FLAGS.filter((flag) => !limits.execArgv.some((arg) => arg === flag || arg.startsWith(`${flag.split('=')[0]}=`)));
-  if (nodes >= LARGE_SIM_NODES && missing.length > 0) {
-    warnings.push(`for ${nodes} nodes, start Node with ${missing.join(' ')}, as the benchmarks do: their 10,000-node run was 13% faster with pretenuring off (README, The simulator).`);
+  if (nodes >= LARGE_SIM_NODES) {
+    const flags = limits.nodeFlags.map(normalisedFlag);
+    const missing = [
+      ...(flags.some((flag) => flag.startsWith(`${SEMI_SPACE_FLAG}=`)) ? [] : [`${SEMI_SPACE_FLAG}=128`]),
+      // V8 also reads `--noflag` as `--no-flag`.
+      ...(flags.includes(NO_PRETENURING_FLAG) || flags.includes('--noallocation-site-pretenuring') ? [] : [NO_PRETENURING_FLAG]),
+    ];
+    if (missing.length > 0) {
+      const gain = missing.includes(NO_PRETENURING_FLAG) ? ': with pretenuring off their 10,000-node run was 13% faster' : '';
+      warnings.push(
+        `for ${nodes} nodes, start Node with ${missing.join(' ')} as the benchmarks do${gain} ` +
+          `(node ${missing.join(' ')} "$(command -v peersock)" sim …; README, The simulator).`,
+      );
+    }
   }
   return warnings;
+}
+
+/** V8 takes `_` for `-` in a flag's name (`--max_semi_space_size=128`). */
+function normalisedFlag(flag: string): string {
+  const [name = '', ...value] = flag.split('=');
+  const dashed = name.replace(/_/g, '-');
+  return value.length > 0 ? `${dashed}=${value.join('=')}` : dashed;
 }
 
 function size(bytes: number): string {

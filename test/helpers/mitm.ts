@@ -209,12 +209,21 @@ class Session {
       } else {
         pc.setRemoteDescription(signal.sdp, signal.type);
         this.described.add(pc);
-        for (const c of early) pc.addRemoteCandidate(c.candidate, c.mid);
-        this.earlyCandidates.delete(pc);
+        // Ours first: a remote candidate that fails to apply below must not keep them held.
         if (pc === this.towardListener) for (const release of this.candidatesAwaitingAnswer.splice(0)) release();
+        this.earlyCandidates.delete(pc);
+        for (const c of early) this.tryAddCandidate(pc, c.candidate, c.mid);
       }
     } catch {
       // A malformed or late signal: the attack goes on with what it has.
+    }
+  }
+
+  private tryAddCandidate(pc: PeerConnection, candidate: string, mid: string): void {
+    try {
+      pc.addRemoteCandidate(candidate, mid);
+    } catch {
+      // One unusable candidate: the others may still connect.
     }
   }
 

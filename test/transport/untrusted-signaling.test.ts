@@ -46,9 +46,8 @@ describe('a lying signaling server', () => {
 
     const error = await a.connect(b.id, { timeoutMs: 15_000 }).catch((e: unknown) => e);
 
-    // A signal the middle failed to pass on would stall the attack rather than defeat it.
-    expect(mitm.signalFailures).toEqual([]);
-    expect(error).toMatchObject({ code: 'AUTH_FAILED' });
+    // A signal the middle failed to pass on stalls the attack (an auth timeout) rather than defeats it.
+    expect(error, `signals the middle failed to send: ${mitm.signalFailures.join('; ') || 'none'}`).toMatchObject({ code: 'AUTH_FAILED' });
     expect(String((error as Error).message)).toMatch(/man in the middle/);
     expect(await bRefused).toMatchObject({ wasOpen: false, failure: { code: expect.stringMatching(/AUTH_FAILED|LINK_CLOSED/) } });
     // The attack really got as far as two open, encrypted channels relaying the handshake.

@@ -220,6 +220,7 @@ async function replay(io: Io, file: string, ringR: number | undefined, traceFile
   const { scenario, settings } = parsed;
   const ring: RingConfig = { ...PROPERTY_RING_CONFIG, ...settings.ring, ...(ringR !== undefined ? { successorListLength: ringR } : {}) };
   const connection = { ...PROPERTY_CONNECTION, ...settings.connection };
+  for (const warning of simResourceWarnings(scenario.nodes)) io.err(`peersock sim: ${warning}`);
   io.out(
     `peersock sim --replay ${file}: seed ${scenario.seed}, ${scenario.nodes} initial nodes, ${scenario.steps.length} steps, quiet ${formatDuration(scenario.quietMs)}, r = ${ring.successorListLength}`,
   );
