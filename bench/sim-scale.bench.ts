@@ -33,14 +33,10 @@ const DURATION_MS = 10 * 60_000;
 const MEDIAN_SESSION_MS = 30 * 60_000;
 const MiB = 1024 * 1024;
 
-export interface ScaleFigures {
+export interface ScaleFigures extends Omit<ScaleSettings, 'cryptoDelayMs'> {
   nodes: number;
-  signatures: 'ed25519' | 'simulated';
-  crypto: 'thread' | 'inline';
   /** Deadlines at which the simulation had to wait for the crypto thread. */
   cryptoWaits: number | null;
-  trace: 'full' | 'off';
-  timeResolutionMs: number;
   wallSec: number;
   virtualSecDone: number;
   /** Wall time for the full 600 virtual s at the pace reached (a projection when stopped early). */
@@ -271,11 +267,8 @@ export async function runSimScaleBench(): Promise<Record<string, unknown>> {
   return out;
 }
 
-interface ChildMode {
-  trace: 'full' | 'off';
-  timeResolutionMs: number;
-  crypto: 'thread' | 'inline';
-}
+/** What a child is told of its mode: the rest of its settings it reads from the environment it inherits. */
+type ChildMode = Pick<ScaleSettings, 'trace' | 'timeResolutionMs' | 'crypto'>;
 
 /** Runs one size in a child process (bench-child.ts); a child that dies (out of memory) is reported with how far it got. */
 async function child(nodes: number, budgetSec: number, mode: ChildMode, signatures: ScaleSettings['signatures']): Promise<ScaleFigures> {

@@ -106,7 +106,7 @@ Examples:
     const crypto = values.crypto ?? 'inline';
     if (crypto !== 'inline' && crypto !== 'thread') throw new UsageError(`--crypto must be inline or thread, got ${JSON.stringify(crypto)}`, NAME);
 
-    for (const warning of simResourceWarnings(nodes)) io.err(`peersock sim: ${warning}`);
+    warnAboutResources(io, nodes);
     io.out(
       `peersock sim: ${nodes} nodes, ${formatDuration(durationMs)} virtual + ${formatDuration(quietMs)} quiet, churn ${describeModel(model)}, seed ${seed}, r = ${ring.successorListLength}${crypto === 'thread' ? ', crypto on a second thread' : ''}`,
     );
@@ -209,6 +209,11 @@ export function readReplayFile(text: string): { scenario: Scenario; settings: Re
   return { scenario, settings };
 }
 
+/** Before a run: whether this Node process looks too small or slow for it (sim-resources.ts). */
+function warnAboutResources(io: Io, nodes: number): void {
+  for (const warning of simResourceWarnings(nodes)) io.err(`peersock sim: ${warning}`);
+}
+
 async function replay(io: Io, file: string, ringR: number | undefined, traceFile: string | undefined): Promise<number> {
   let parsed: ReturnType<typeof readReplayFile>;
   try {
@@ -220,7 +225,7 @@ async function replay(io: Io, file: string, ringR: number | undefined, traceFile
   const { scenario, settings } = parsed;
   const ring: RingConfig = { ...PROPERTY_RING_CONFIG, ...settings.ring, ...(ringR !== undefined ? { successorListLength: ringR } : {}) };
   const connection = { ...PROPERTY_CONNECTION, ...settings.connection };
-  for (const warning of simResourceWarnings(scenario.nodes)) io.err(`peersock sim: ${warning}`);
+  warnAboutResources(io, scenario.nodes);
   io.out(
     `peersock sim --replay ${file}: seed ${scenario.seed}, ${scenario.nodes} initial nodes, ${scenario.steps.length} steps, quiet ${formatDuration(scenario.quietMs)}, r = ${ring.successorListLength}`,
   );
