@@ -100,6 +100,6 @@ describe('a ring view that skips live nodes', () => {
     h.from(lead, { t: 'notify' });
     await advance(h.clock, 20 * CONFIG.stabilizeIntervalMs);
     expect(seeks().length).toBeLessThanOrEqual(rounds + 1);
-    expect(h.actor.getSnapshot().context.predecessorLead).toBeUndefined();
+    expect(h.actor.getSnapshot().context.rounds.predecessorLead).toBeUndefined();
   });
 });

@@ -102,7 +102,7 @@ describe('a successor whose link is not open yet', () => {
   it('a request lost with a gracefully closed link is re-sent when the link is back, not timed out', async () => {
     const h = await joinedThenTold();
     h.linkUp(h.closer);
-    expect(h.actor.getSnapshot().context.asked).toBe(h.closer.id);
+    expect(h.actor.getSnapshot().context.rounds.asked).toBe(h.closer.id);
     // The closer peer pruned the link before answering: our request went down with it.
     h.linked.delete(h.closer.id);
     h.actor.send({ type: 'link.down', peer: h.closer.id, failed: false });

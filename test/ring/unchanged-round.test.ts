@@ -46,7 +46,7 @@ describe('a stabilization round with nothing new', () => {
     await answerRounds(h, successors, 3);
     const after = h.actor.getSnapshot().context;
     // The rounds did run: the calm count moved on (that assign is kept: it changes every round).
-    expect(after.calm.rounds).toBeGreaterThan(before.calm.rounds);
+    expect(after.rounds.calm.rounds).toBeGreaterThan(before.rounds.calm.rounds);
     expect(after.successors).toBe(before.successors);
     expect(after.owned).toBe(before.owned);
     expect(after.listedSince).toBe(before.listedSince);
