@@ -21,7 +21,7 @@ import { routerMachine, type RouterInput } from '../actors/routing/router.machin
 import type { ConnectionConfig } from '../actors/transport/connection-config.js';
 import {
   connectionManagerMachine,
-  applyCandidateInPlace,
+  deliverSignalInPlace,
   connectWouldDial,
   type ConnectionManagerInput,
   type TransportNotice,
@@ -432,11 +432,11 @@ export function createNodeRuntime(options: NodeRuntimeOptions): PeerSockNode {
     const transport = manager();
     if (transport && connectWouldDial(transport.getSnapshot() as Parameters<typeof connectWouldDial>[0], peer)) transport.send({ type: 'connect', peer });
   };
-  /** A signal from either relay: a candidate for an attempt still negotiating without an actor event (see applyCandidateInPlace). */
+  /** A signal from either relay: one for a connection's current attempt without the manager's event (see deliverSignalInPlace). */
   function receiveSignal(from: PeerId, data: unknown): void {
     const transport = manager();
     if (!transport) return;
-    if (!applyCandidateInPlace(transport.getSnapshot() as Parameters<typeof applyCandidateInPlace>[0], from, data)) {
+    if (!deliverSignalInPlace(transport.getSnapshot() as Parameters<typeof deliverSignalInPlace>[0], from, data)) {
       transport.send({ type: 'signal.in', from, data });
     }
   }

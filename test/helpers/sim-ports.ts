@@ -6,7 +6,7 @@ import { createSimulatedClock, type VirtualClock } from '../../sim/simulated-clo
 import { advance, runUntil, settle } from '../../sim/drive.js';
 import { DEFAULT_CONNECTION_CONFIG, type ConnectionConfig } from '../../src/actors/transport/connection-config.js';
 import {
-  applyCandidateInPlace,
+  deliverSignalInPlace,
   connectionManagerMachine,
   type TransportNotice,
   type TransportPorts,
@@ -176,9 +176,9 @@ export function createSim(options: SimOptions = {}): Sim {
         const target = byPeerId.get(next.to);
         if (!target || unregistered.has(target.name)) continue;
         if (target.actor.getSnapshot().status !== 'active') continue;
-        // As the node runtime does (receiveSignal): a candidate for an attempt still negotiating
-        // goes straight to its link, anything else is an event.
-        if (applyCandidateInPlace(target.actor.getSnapshot(), next.from, next.data)) continue;
+        // As the node runtime does (receiveSignal): a signal for a connection's current attempt
+        // goes straight to it, anything else is the manager's event.
+        if (deliverSignalInPlace(target.actor.getSnapshot(), next.from, next.data)) continue;
         target.actor.send({ type: 'signal.in', from: next.from, data: next.data });
       }
     }, signalingLatencyMs);

@@ -421,31 +421,43 @@ export function connectWouldDial(snapshot: { context: { peers: ReadonlyMap<PeerI
 }
 
 /**
- * A remote ICE candidate for an attempt still negotiating goes straight to that attempt's link,
- * as the connection actor's applyRemoteSignal would (takesRemoteCandidate says when), without an
- * event for the manager and one for the connection actor: 4 of the ~35 actor events per
- * connection opened while a crowd joins (both ends; README, Benchmarks). (The mirror of
- * openAttemptLink relaying local signals without an event.)
- * Returns false for anything else — a description, a refusal, a candidate for no attempt still
- * negotiating, a malformed envelope, a manager no longer running —, which the caller sends as
- * `signal.in` for routeSignal to handle (or ignore).
+ * A remote signal for the current attempt of a connection goes straight to it, without the
+ * manager's `signal.in` (one actor event per signal, each only to hand the signal on):
+ * - an ICE candidate for an attempt still negotiating, to that attempt's link, as the connection
+ *   actor's applyRemoteSignal would (takesRemoteCandidate says when), with no event at all: 4 of
+ *   the ~35 actor events per connection opened while a crowd joins (both ends; README, Benchmarks);
+ * - anything else naming the attempt's cid (the dialer's answer, a refusal, a candidate past
+ *   negotiation), to the connection actor as its `signal.in`, which is all routeSignal does with
+ *   it, unless the manager holds that peer's offer from a glare (an answer voids it: routeSignal's).
+ * (The mirror of openAttemptLink relaying local signals without an event.)
+ * Returns false for anything else — an offer, a signal for no current attempt, a malformed
+ * envelope, a manager no longer running —, which the caller sends as `signal.in` for routeSignal
+ * to handle (or ignore).
  */
-export function applyCandidateInPlace(
-  snapshot: { status: string; value: unknown; context: { self: PeerId; peers: ReadonlyMap<PeerId, PeerEntry> }; children: Record<string, unknown> },
+export function deliverSignalInPlace(
+  snapshot: {
+    status: string;
+    value: unknown;
+    context: { self: PeerId; peers: ReadonlyMap<PeerId, PeerEntry>; waitingOffers: ReadonlyMap<PeerId, unknown> };
+    children: Record<string, unknown>;
+  },
   from: PeerId,
   data: unknown,
 ): boolean {
-  if (snapshot.status !== 'active' || snapshot.value !== 'running') return false;
-  const signal = typeof data === 'object' && data !== null ? (data as { signal?: unknown }).signal : undefined;
-  if (typeof signal !== 'object' || signal === null || (signal as { type?: unknown }).type !== 'candidate') return false;
-  const envelope = parseSignalEnvelope(data);
-  if (!envelope || !('signal' in envelope) || from === snapshot.context.self) return false;
+  if (snapshot.status !== 'active' || snapshot.value !== 'running' || from === snapshot.context.self) return false;
   const entry = snapshot.context.peers.get(from);
   const child = entry ? (snapshot.children[entry.childId] as PeerActor | undefined) : undefined;
   if (!child) return false;
+  const envelope = parseSignalEnvelope(data);
+  if (!envelope) return false;
   const state = child.getSnapshot();
-  if (!takesRemoteCandidate(state, envelope.cid)) return false;
-  state.context.link.current?.apply(envelope.signal);
+  if (state.status !== 'active' || state.context.cid !== envelope.cid) return false;
+  if ('signal' in envelope && envelope.signal.type === 'candidate' && takesRemoteCandidate(state, envelope.cid)) {
+    state.context.link.current?.apply(envelope.signal);
+    return true;
+  }
+  if (snapshot.context.waitingOffers.has(from)) return false;
+  child.send({ type: 'signal.in', envelope });
   return true;
 }
 

@@ -292,7 +292,7 @@ function authMessage(event: Event): AuthMessage | undefined {
 /**
  * Whether an attempt in this state takes a remote candidate with no other effect than handing it
  * to its link: what `negotiationHandlers['signal.in']` does with a candidate for the attempt's
- * cid. The connection manager applies such candidates in place (applyCandidateInPlace) instead
+ * cid. The connection manager applies such candidates in place (deliverSignalInPlace) instead
  * of sending an event; keep the two in step.
  */
 export function takesRemoteCandidate(snapshot: { status: string; matches(value: unknown): boolean; context: { cid: string } }, cid: string): boolean {
