@@ -64,7 +64,7 @@ export interface RingInput {
 type LookupPurpose = 'join' | 'merge' | 'probe' | 'predecessor';
 
 /**
- * The ring's context keeps at most 19 top-level fields (test/ring/ring-context-shape.test.ts):
+ * The ring's context keeps at most 19 top-level fields (test/engine/context-shape.test.ts):
  * XState copies the context on every assign with `Object.assign({}, context, update)`, and V8
  * gives an object built that way from more than 19 properties slow, dictionary-mode storage.
  * With 26 fields, every copy took ~8 µs instead of ~0.3 and every field read was a hash lookup;

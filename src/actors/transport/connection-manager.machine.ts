@@ -430,9 +430,10 @@ export function connectWouldDial(snapshot: { context: { peers: ReadonlyMap<PeerI
  *   negotiation), to the connection actor as its `signal.in`, which is all routeSignal does with
  *   it, unless the manager holds that peer's offer from a glare (an answer voids it: routeSignal's).
  * (The mirror of openAttemptLink relaying local signals without an event.)
- * Returns false for anything else — an offer, a signal for no current attempt, a malformed
- * envelope, a manager no longer running —, which the caller sends as `signal.in` for routeSignal
- * to handle (or ignore).
+ * Returns false for anything else — a signal for no current attempt (a new offer among them), a
+ * malformed envelope, a manager no longer running —, which the caller sends as `signal.in` for
+ * routeSignal to handle (or ignore). (A replayed offer naming the listener's current attempt goes
+ * to the connection actor, which ignores a repeated description, as routeSignal would have it.)
  */
 export function deliverSignalInPlace(
   snapshot: {
