@@ -67,7 +67,7 @@ type LookupPurpose = 'join' | 'merge' | 'probe' | 'predecessor';
  * The ring's context keeps at most 19 top-level fields (test/engine/context-shape.test.ts):
  * XState copies the context on every assign with `Object.assign({}, context, update)`, and V8
  * gives an object built that way from more than 19 properties slow, dictionary-mode storage.
- * With 26 fields, every copy took ~8 µs instead of ~0.3 and every field read was a hash lookup;
+ * With 26 fields, every copy took ~10 µs (0.6 with 18) and every field read was a hash lookup;
  * grouping the rarely written fields below cut a ring `link.up` from 34.6 to 23.7 µs and a `get`
  * from 13.8 to 9.5 (bench/ring-events), and sim-scale's 1,000 nodes by 1–2% (paired runs).
  */
