@@ -20,18 +20,15 @@ import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import { exitWithJson, runBenchChild } from './bench-child.js';
+import type { ScaleFigures } from './sim-scale.bench.js';
 
 /** The figures of one sim-scale child that a comparison reads. */
-export interface ScaleRun {
-  wallSec: number;
-  joinPhaseWallSec: number | null;
-  steadyWallPerVirtualSec: number | null;
-  timersFired: number;
-  successorsRightMean: number | null;
-  peakRssMiB: number;
-  completed: boolean;
-}
+export type ScaleRun = Pick<
+  ScaleFigures,
+  'wallSec' | 'joinPhaseWallSec' | 'steadyWallPerVirtualSec' | 'timersFired' | 'successorsRightMean' | 'peakRssMiB' | 'completed'
+>;
 
 export interface PairedRound {
   base: ScaleRun;
@@ -77,19 +74,19 @@ export function summarisePairs(pairs: readonly { base: ScaleRun; head: ScaleRun 
 
 /** `--base <commit> [--nodes N] [--rounds R]`. */
 export function parsePairedArgs(args: readonly string[]): PairedOptions {
-  const options: Partial<PairedOptions> = { nodes: 1_000, rounds: 3 };
-  for (let i = 0; i < args.length; i += 2) {
-    const [flag, value] = [args[i], args[i + 1]];
-    if (value === undefined) throw new Error(`${flag} needs a value`);
-    if (flag === '--base') options.base = value;
-    else if (flag === '--nodes' || flag === '--rounds') {
-      const n = Number(value);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got ${value}`);
-      options[flag === '--nodes' ? 'nodes' : 'rounds'] = n;
-    } else throw new Error(`unknown option ${flag} (expected --base, --nodes, --rounds)`);
-  }
-  if (!options.base) throw new Error('--base <commit> is required: the build to compare this one against');
-  return options as PairedOptions;
+  const { values } = parseArgs({
+    args: [...args],
+    options: { base: { type: 'string' }, nodes: { type: 'string', default: '1000' }, rounds: { type: 'string', default: '3' } },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (!values.base) throw new Error('--base <commit> is required: the build to compare this one against');
+  const positive = (flag: string, text: string) => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got ${text}`);
+    return n;
+  };
+  return { base: values.base, nodes: positive('--nodes', values.nodes), rounds: positive('--rounds', values.rounds) };
 }
 
 /** Compiles `commit`'s sources, as tsconfig.bench.json does, into `<repo>/.bench-base` (resolving packages from the repo). */

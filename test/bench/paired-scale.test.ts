@@ -29,7 +29,7 @@ describe('paired sim-scale comparison', () => {
     expect(parsePairedArgs(['--nodes', '300', '--base', 'HEAD~1', '--rounds', '5'])).toEqual({ base: 'HEAD~1', nodes: 300, rounds: 5 });
     expect(() => parsePairedArgs([])).toThrow(/--base <commit> is required/);
     expect(() => parsePairedArgs(['--base', 'x', '--nodes', '0'])).toThrow(/positive integer/);
-    expect(() => parsePairedArgs(['--base'])).toThrow(/needs a value/);
-    expect(() => parsePairedArgs(['--base', 'x', '--seed', '3'])).toThrow(/unknown option --seed/);
+    expect(() => parsePairedArgs(['--base'])).toThrow(/'--base <value>' argument missing/);
+    expect(() => parsePairedArgs(['--base', 'x', '--seed', '3'])).toThrow(/Unknown option '--seed'/);
   });
 });
