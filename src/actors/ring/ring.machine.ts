@@ -696,10 +696,8 @@ export const ringMachine = setup({
     suspectSuccessor: enqueueActions(({ context, enqueue }) => {
       const failed = context.rounds.asked;
       context.ports.logger.debug('ring successor did not answer; promoting the next', { failed });
-      if (!failed) {
-        enqueue.assign(withRounds(context, { asked: undefined }));
-        return;
-      }
+      // Nobody asked (no request went out): nothing to suspect, and `asked` is unset already.
+      if (!failed) return;
       const successors = promoteNextSuccessor(context.successors, failed);
       enqueue.assign({
         successors,
