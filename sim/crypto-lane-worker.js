@@ -47,7 +47,20 @@ function cachedKey(cache, raw, parse) {
   return key;
 }
 
-const parsePrivate = (/** @type {string} */ d) => createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d, x: '' }, format: 'jwk' });
+// As src/crypto/okp-jwk.ts: Node 26 refuses the empty `x` of a private JWK, and its DER import is as fast.
+const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+let privateJwkRefused = false;
+const parsePrivate = (/** @type {string} */ d) => {
+  if (!privateJwkRefused) {
+    try {
+      return createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d, x: '' }, format: 'jwk' });
+    } catch (error) {
+      if (/** @type {{ code?: unknown }} */ (error).code !== 'ERR_CRYPTO_INVALID_JWK') throw error;
+      privateJwkRefused = true;
+    }
+  }
+  return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, Buffer.from(d, 'base64url')]), format: 'der', type: 'pkcs8' });
+};
 const parsePublic = (/** @type {string} */ x) => createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
 
 /** @param {number} base the slot's first byte */
