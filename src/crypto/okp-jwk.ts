@@ -31,6 +31,11 @@ export function okpPrivateKey(crv: OkpCurve, secret: Uint8Array): KeyObject {
       privateJwkRefused = true;
     }
   }
+  return okpPrivateKeyFromDer(crv, secret);
+}
+
+/** The DER route okpPrivateKey falls back to (exported so that it is tested on every Node, not only where the JWK is refused). */
+export function okpPrivateKeyFromDer(crv: OkpCurve, secret: Uint8Array): KeyObject {
   if (secret.length !== 32) throw new RangeError(`an ${crv} private key is 32 bytes, got ${secret.length}`);
   return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX[crv], secret]), format: 'der', type: 'pkcs8' });
 }
