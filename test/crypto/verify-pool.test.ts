@@ -8,6 +8,7 @@ import { nativePrivateKey, nativePublicKeyFromSecret, nativeSign, nativeVerify }
 import { createVerifyPool, type VerifyPool, type VerifyPoolOptions } from '../../src/crypto/verify-pool.js';
 import { packBatch } from '../../src/crypto/verify-batch-format.js';
 import verifyBatch from '../../src/crypto/verify-worker.js';
+import { uncachedTsxEnv } from '../helpers/uncached-tsx.js';
 
 interface Case {
   publicKey: Uint8Array;
@@ -195,11 +196,7 @@ describe('verify pool: close', () => {
   it('lets the process exit on its own after close (no leaked worker)', async () => {
     const child = fileURLToPath(new URL('./fixtures/pool-exit-child.ts', import.meta.url));
     const { code, stdout, stderr, timedOut } = await new Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }>((resolve) => {
-      // No tsx cache: with a cold one (a fresh clone) tsx writes its transforms to disk
-      // asynchronously, and a write still in flight showed up as an active FSReqCallback that is
-      // not the pool's (1 run in 3 on Node 26 with the cache emptied before each).
-      const env = { ...process.env, TSX_DISABLE_CACHE: '1' };
-      const proc = spawn(process.execPath, ['--import', 'tsx', child], { cwd: fileURLToPath(new URL('../..', import.meta.url)), env });
+      const proc = spawn(process.execPath, ['--import', 'tsx', child], { cwd: fileURLToPath(new URL('../..', import.meta.url)), env: uncachedTsxEnv() });
       let stdout = '';
       let stderr = '';
       let timedOut = false;

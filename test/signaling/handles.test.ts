@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { uncachedTsxEnv } from '../helpers/uncached-tsx.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/open-handles.ts', import.meta.url));
 
 describe('signaling: no dangling handles', () => {
   it('a process that used a server and clients exits on its own once they are closed', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture], { stdio: ['ignore', 'pipe', 'pipe'], env: uncachedTsxEnv() });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
