@@ -47,7 +47,7 @@ function cachedKey(cache, raw, parse) {
   return key;
 }
 
-// As src/crypto/okp-jwk.ts: Node 26 refuses the empty `x` of a private JWK, and its DER import is as fast.
+// As src/crypto/okp-jwk.ts: Node 26 refuses the empty `x` of a private JWK; DER is its fast route.
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 let privateJwkRefused = false;
 const parsePrivate = (/** @type {string} */ d) => {

@@ -48,6 +48,12 @@ export interface CryptoLaneStats {
   inline: number;
   /** Deadlines the main thread reached before the crypto thread had answered (it then waited). */
   waits: number;
+  /**
+   * Signatures the thread could not make (OpenSSL refused the key there), then made or refused on
+   * the main thread. Counted because a thread that refuses every key would otherwise turn the lane
+   * inline without a word (as it did on Node 26 before the worker imported private keys as DER).
+   */
+  refused: number;
 }
 
 export interface CryptoLane {
@@ -91,7 +97,7 @@ export function createCryptoLane(options: CryptoLaneOptions): CryptoLane {
   worker.unref();
   let closed = false;
   let written = 0;
-  const stats: CryptoLaneStats = { threaded: 0, inline: 0, waits: 0 };
+  const stats: CryptoLaneStats = { threaded: 0, inline: 0, waits: 0, refused: 0 };
   /** Once set, every later answer fails the run with it: a lane that lost its thread must not quietly turn inline. */
   let workerFailure: CryptoLaneFailure | undefined;
   worker.on('error', (error) => {
@@ -200,7 +206,10 @@ export function createCryptoLane(options: CryptoLaneOptions): CryptoLane {
           return atDeadline(() => {
             const base = answerBase(job);
             // The thread could not sign (OpenSSL refused the key): the inline port fails as production would.
-            if (slots[base + 1] !== 1) return inline().sign(slots.slice(base + MESSAGE_OFFSET, base + MESSAGE_OFFSET + slots.readUInt32LE(base + 4)));
+            if (slots[base + 1] !== 1) {
+              stats.refused += 1;
+              return inline().sign(slots.slice(base + MESSAGE_OFFSET, base + MESSAGE_OFFSET + slots.readUInt32LE(base + 4)));
+            }
             return new Uint8Array(slots.subarray(base + SIGNATURE_OFFSET, base + SIGNATURE_OFFSET + 64));
           });
         },

@@ -7,10 +7,11 @@ import { okpPrivateKey, okpPublicKey, okpRawPublicKey } from './okp-jwk.js';
  * signatures; test/crypto/rfc8032.test.ts proves it on the RFC 8032 vectors.
  */
 
-// Raw keys enter node:crypto as JWK (okp-jwk.ts) rather than wrapped in PKCS#8 / SPKI DER:
-// OpenSSL 3's DER decoder made parsing a key cost ~9× as long here (a timing of 1,000 keys, not a
-// benchmark). Each simulated node parses its own key and every peer key it verifies, and the
-// simulator runs ~12,000 nodes in a 10,000-node churn run.
+// Raw keys enter node:crypto by okp-jwk.ts's fastest route for the running Node (JWK on Node 20,
+// where OpenSSL 3's DER decoder made parsing a key cost ~9× as long: a timing of 1,000 keys, not a
+// benchmark; DER for private keys on Node 26, which refuses that JWK). Each simulated node parses
+// its own key and every peer key it verifies, and the simulator runs ~12,000 nodes in a
+// 10,000-node churn run.
 
 export function nativePrivateKey(secretKey: Uint8Array): KeyObject {
   if (secretKey.length !== 32) throw new RangeError('ed25519 secret key must be 32 bytes');

@@ -119,7 +119,7 @@ export function generateIdentityMeetingPuzzle(difficulty: number, options: Puzzl
   const random = options.random ?? createSystemRandom();
   for (let attempts = 1; attempts <= maxAttempts; attempts++) {
     const seed = random.bytes(32);
-    // OpenSSL (~4× noble), through a JWK import and export: not generateKeyPairSync('ed25519') +
+    // OpenSSL (~4× noble), through a key import (okp-jwk.ts) and a JWK export: not generateKeyPairSync('ed25519') +
     // export, as fast but it deadlocks Node 20.20 when a GC during the export finalises the
     // key-generation job (seen here: ~KeyGenJob waits on the mutex ExportJWK holds).
     const publicKey = nativePublicKeyFromSecret(seed);

@@ -99,7 +99,7 @@ describe('ed25519 → X25519 keys', () => {
     expect(hex(x25519PublicFromEd25519(identity.publicKey))).toBe('f1814f0e8ff1043d8a44d25babff3cedcae6c22c3edaa48f857ae70de2baae50');
   });
 
-  it('node:crypto X25519 through the JWK import reproduces RFC 7748 §6.1', () => {
+  it('node:crypto X25519 through its key import (okp-jwk.ts) reproduces RFC 7748 §6.1', () => {
     const a = x25519PrivateKey(unhex('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a'));
     const b = x25519PrivateKey(unhex('5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb'));
     expect(hex(x25519RawPublicKey(a))).toBe('8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a');

@@ -55,7 +55,7 @@ describe('the crypto lane (ed25519 on a second thread, answered in virtual time)
     void Promise.all(checks).then((values) => verdicts.push(...values));
     await advance(clock, 3);
     expect(verdicts).toEqual([true, false, false, false, false, false, false]);
-    expect(lane!.stats()).toMatchObject({ threaded: 5, inline: 0 });
+    expect(lane!.stats()).toMatchObject({ threaded: 5, inline: 0, refused: 0 });
   });
 
   it('computes on the main thread, with the same answers, a message too large for a slot or a job that finds every slot taken', async () => {
@@ -146,7 +146,7 @@ describe('the crypto lane (ed25519 on a second thread, answered in virtual time)
     const threaded = await run(2_048);
     const inline = await run(104 + 1);
     expect(threaded.settled).toHaveLength(5);
-    expect(threaded.stats).toMatchObject({ threaded: 5, inline: 0 });
+    expect(threaded.stats).toMatchObject({ threaded: 5, inline: 0, refused: 0 });
     expect(inline.stats).toMatchObject({ threaded: 0, inline: 5 });
     expect(inline.settled).toEqual(threaded.settled);
   });
