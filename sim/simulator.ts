@@ -3,7 +3,7 @@ import { DEFAULT_CONNECTION_CONFIG, validateConnectionConfig, type ConnectionCon
 import type { RingView } from '../src/actors/ring/ring-view.js';
 import { createCryptoPort } from '../src/crypto/crypto-port.js';
 import { NativeKeyCache } from '../src/crypto/native-key-cache.js';
-import { generateIdentity, type Identity } from '../src/identity/identity.js';
+import { identityFromSecretKeyNative, type Identity } from '../src/identity/identity.js';
 import { generateIdentityMeetingPuzzle } from '../src/identity/position-puzzle.js';
 import type { PeerId } from '../src/identity/peer-id.js';
 import type { PeerSockNode } from '../src/node/node-api.js';
@@ -234,7 +234,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
   function addNode(): SimNodeHandle {
     const index = records.length;
     const nodeRandom = createSeededRandom(deriveSeed(seed, NODE_STREAM + index));
-    const identity = options.puzzleBits ? generateIdentityMeetingPuzzle(options.puzzleBits, { random: nodeRandom }) : generateIdentity(nodeRandom);
+    const identity = options.puzzleBits ? generateIdentityMeetingPuzzle(options.puzzleBits, { random: nodeRandom }) : identityFromSecretKeyNative(nodeRandom.bytes(32));
     const id = identity.peerId;
     const shortId = id.slice(0, SHORT_ID_LENGTH);
     const transport = network.transport(id);

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { createSeededRandom } from '../../sim/seeded-random.js';
 import fc from 'fast-check';
-import { generateIdentity, identityFromSecretKey } from '../../src/identity/identity.js';
+import { generateIdentity, identityFromSecretKey, identityFromSecretKeyNative } from '../../src/identity/identity.js';
 import { nativePublicKeyFromSecret } from '../../src/crypto/ed25519-native.js';
 import { isPeerId, publicKeyOf } from '../../src/identity/peer-id.js';
 import { isPeerSockError } from '../../src/errors.js';
@@ -46,6 +46,15 @@ describe('identity', () => {
           error = caught;
         }
         expect(isPeerSockError(error, 'INVALID_ARGUMENT')).toBe(true);
+        expect(() => identityFromSecretKeyNative(bytes)).toThrow(/an ed25519 secret key is 32 bytes/);
+      }),
+    );
+  });
+
+  it('derives the same identity through OpenSSL as through noble (property)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (seed) => {
+        expect(identityFromSecretKeyNative(seed)).toEqual(identityFromSecretKey(seed));
       }),
     );
   });
