@@ -113,6 +113,8 @@ const DEFAULT_RETRANSMIT_MS = 200;
 const MAX_HELD_CANDIDATES = 64;
 const SDP_PATTERN = /^memsdp:v1:(m[0-9]{1,15}):(sha-256 (?:[0-9A-F]{2}:){31}[0-9A-F]{2})$/;
 const CANDIDATE_PATTERN = /^memcand:v1:(m[0-9]{1,15})$/;
+/** Each byte as two upper-case hex digits, as SDP writes a certificate fingerprint. */
+const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0').toUpperCase());
 
 type Phase = 'new' | 'connecting' | 'open' | 'closed';
 
@@ -310,7 +312,10 @@ class Network implements MemoryNetwork {
 
   newFingerprint(): string {
     const bytes = this.random.bytes(32);
-    return `sha-256 ${Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0').toUpperCase()).join(':')}`;
+    // By table: mapping each byte through toString/padStart/toUpperCase was ~1% of a churn run.
+    let text = 'sha-256 ';
+    for (let i = 0; i < bytes.length; i += 1) text += i === 0 ? HEX_BYTE[bytes[i]!] : `:${HEX_BYTE[bytes[i]!]}`;
+    return text;
   }
 
   register(link: MemoryLink): void {

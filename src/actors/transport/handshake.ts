@@ -105,6 +105,10 @@ export interface TranscriptView {
 }
 
 const DOMAIN = 'peersock-auth-v1';
+// Made once: every connection signs and checks a transcript on each side.
+const encoder = new TextEncoder();
+const DOMAIN_BYTES = encoder.encode(DOMAIN);
+const ROLE_BYTES: Record<Role, Uint8Array> = { dialer: encoder.encode('dialer'), listener: encoder.encode('listener') };
 
 /**
  * The bytes a side signs. The signer's role is included so a proof can never be
@@ -112,10 +116,9 @@ const DOMAIN = 'peersock-auth-v1';
  * different views encode to the same bytes.
  */
 export function transcriptBytes(view: TranscriptView, signer: Role): Uint8Array {
-  const encoder = new TextEncoder();
   const parts: Uint8Array[] = [
-    encoder.encode(DOMAIN),
-    encoder.encode(signer),
+    DOMAIN_BYTES,
+    ROLE_BYTES[signer],
     view.dialerKey,
     view.listenerKey,
     encoder.encode(view.dialerFingerprint),
