@@ -34,13 +34,13 @@ const publicKeys = new Map();
 /**
  * @param {Map<string, import('node:crypto').KeyObject>} cache
  * @param {Buffer} raw 32 bytes
- * @param {(jwk: string) => import('node:crypto').KeyObject} parse
+ * @param {(raw: Buffer) => import('node:crypto').KeyObject} parse
  */
 function cachedKey(cache, raw, parse) {
   const id = raw.toString('latin1');
   let key = cache.get(id);
   if (key === undefined) {
-    key = parse(raw.toString('base64url'));
+    key = parse(raw);
     if (cache.size >= KEY_CACHE_SIZE) cache.clear();
     cache.set(id, key);
   }
@@ -50,18 +50,18 @@ function cachedKey(cache, raw, parse) {
 // As src/crypto/okp-jwk.ts: Node 26 refuses the empty `x` of a private JWK; DER is its fast route.
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 let privateJwkRefused = false;
-const parsePrivate = (/** @type {string} */ d) => {
+const parsePrivate = (/** @type {Buffer} */ raw) => {
   if (!privateJwkRefused) {
     try {
-      return createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d, x: '' }, format: 'jwk' });
+      return createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: raw.toString('base64url'), x: '' }, format: 'jwk' });
     } catch (error) {
       if (/** @type {{ code?: unknown }} */ (error).code !== 'ERR_CRYPTO_INVALID_JWK') throw error;
       privateJwkRefused = true;
     }
   }
-  return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, Buffer.from(d, 'base64url')]), format: 'der', type: 'pkcs8' });
+  return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, raw]), format: 'der', type: 'pkcs8' });
 };
-const parsePublic = (/** @type {string} */ x) => createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
+const parsePublic = (/** @type {Buffer} */ raw) => createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
 
 /** @param {number} base the slot's first byte */
 function run(base) {
