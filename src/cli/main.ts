@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { runCli } from './run.js';
+import { processIo } from './output.js';
+import { relaunchingHost } from './sim-relaunch.js';
 
-const code = await runCli(process.argv.slice(2));
+const code = await runCli(process.argv.slice(2), processIo, relaunchingHost);
 process.exitCode = code;
 
 // Everything has been stopped, so the process should now exit on its own. If a stray handle

@@ -3,7 +3,7 @@ import { idCommand } from './commands/id.js';
 import { nodeCommand } from './commands/node.js';
 import { signalCommand } from './commands/signal.js';
 import { simCommand } from './commands/sim.js';
-import type { Command } from './command.js';
+import type { CliHost, Command } from './command.js';
 import { processIo, type Io } from './output.js';
 import { reportFailure } from './report.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './usage-error.js';
@@ -32,8 +32,8 @@ Examples:
   peersock sim --nodes 100 --duration 10m --churn exponential:30m`;
 }
 
-/** Parses the command line, runs the command and returns the process exit code. */
-export async function runCli(argv: readonly string[], io: Io = processIo): Promise<number> {
+/** Parses the command line, runs the command and returns the process exit code. `host`: see CliHost. */
+export async function runCli(argv: readonly string[], io: Io = processIo, host?: CliHost): Promise<number> {
   const [first, ...rest] = argv;
   if (first === undefined) {
     io.err(topLevelHelp());
@@ -47,7 +47,7 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     io.out(packageVersion());
     return EXIT_OK;
   }
-  if (first === 'help') return runCli(rest.length > 0 ? [rest[0]!, '--help'] : ['--help'], io);
+  if (first === 'help') return runCli(rest.length > 0 ? [rest[0]!, '--help'] : ['--help'], io, host);
 
   const command = COMMANDS.find((candidate) => candidate.name === first);
   try {
@@ -56,7 +56,7 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
       const guess = closest(first.replace(/^-+/, ''), COMMANDS.map((candidate) => candidate.name));
       throw new UsageError(`${what}${guess ? ` (did you mean "${guess}"?)` : ''}`);
     }
-    return await command.run(rest, io);
+    return await command.run(rest, io, host);
   } catch (error) {
     if (error instanceof UsageError) {
       const scope = error.command ? `peersock ${error.command}` : 'peersock';

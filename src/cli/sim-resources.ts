@@ -35,33 +35,53 @@ export function currentProcessLimits(): NodeProcessLimits {
  * may not fit), and which flags make a large run
  * faster (the benchmarks' children run with them: bench/node-args.ts says why; src/ cannot
  * import bench/). Warnings, not refusals: the estimate is an estimate, and the run is the user's.
+ * Run as the `peersock` command, `peersock sim` first restarts Node with what it can fix itself
+ * (sim-relaunch.ts); these warnings are then what is left to say.
  */
 export function simResourceWarnings(nodes: number, limits: NodeProcessLimits = currentProcessLimits()): string[] {
   const warnings: string[] = [];
-  const needed = nodes * SIM_HEAP_BYTES_PER_NODE;
-  if (needed > HEAP_HEADROOM * limits.heapLimitBytes) {
-    const suggestedMiB = Math.ceil(needed / HEAP_HEADROOM / 2 ** 20 / 512) * 512;
+  const suggestedMiB = suggestedHeapMiB(nodes, limits.heapLimitBytes);
+  if (suggestedMiB !== undefined) {
     warnings.push(
-      `${nodes} nodes need about ${size(needed)} of heap and this Node process allows ${size(limits.heapLimitBytes)}: ` +
+      `${nodes} nodes need about ${size(nodes * SIM_HEAP_BYTES_PER_NODE)} of heap and this Node process allows ${size(limits.heapLimitBytes)}: ` +
         `it may run out of memory. Give Node more: NODE_OPTIONS=--max-old-space-size=${suggestedMiB} peersock sim … (README, The simulator).`,
     );
   }
-  if (nodes >= LARGE_SIM_NODES) {
-    const flags = limits.nodeFlags.map(normalisedFlag);
-    const missing = [
-      ...(flags.some((flag) => flag.startsWith(`${SEMI_SPACE_FLAG}=`)) ? [] : [`${SEMI_SPACE_FLAG}=128`]),
-      // V8 also reads `--noflag` as `--no-flag`.
-      ...(flags.includes(NO_PRETENURING_FLAG) || flags.includes('--noallocation-site-pretenuring') ? [] : [NO_PRETENURING_FLAG]),
-    ];
-    if (missing.length > 0) {
-      const gain = missing.includes(NO_PRETENURING_FLAG) ? ': with pretenuring off their 10,000-node run was 13% faster' : '';
-      warnings.push(
-        `for ${nodes} nodes, start Node with ${missing.join(' ')} as the benchmarks do${gain} ` +
-          `(node ${missing.join(' ')} "$(command -v peersock)" sim …; README, The simulator).`,
-      );
-    }
+  const missing = missingSpeedFlags(nodes, limits.nodeFlags);
+  if (missing.length > 0) {
+    const gain = missing.includes(NO_PRETENURING_FLAG) ? ': with pretenuring off their 10,000-node run was 13% faster' : '';
+    warnings.push(
+      `for ${nodes} nodes, start Node with ${missing.join(' ')} as the benchmarks do${gain} ` +
+        `(node ${missing.join(' ')} "$(command -v peersock)" sim …; README, The simulator).`,
+    );
   }
   return warnings;
+}
+
+/**
+ * The heap limit (MiB, rounded up to 512) that `nodes` nodes fit under with 10% to spare, when
+ * the current limit is too small for them; undefined when it is large enough.
+ */
+export function suggestedHeapMiB(nodes: number, heapLimitBytes: number): number | undefined {
+  const needed = nodes * SIM_HEAP_BYTES_PER_NODE;
+  if (needed <= HEAP_HEADROOM * heapLimitBytes) return undefined;
+  return Math.ceil(needed / HEAP_HEADROOM / 2 ** 20 / 512) * 512;
+}
+
+/** The benchmarks' speed flags that `nodeFlags` lacks, for a run of `nodes` (none below LARGE_SIM_NODES). */
+export function missingSpeedFlags(nodes: number, nodeFlags: readonly string[]): string[] {
+  if (nodes < LARGE_SIM_NODES) return [];
+  const flags = nodeFlags.map(normalisedFlag);
+  return [
+    ...(flags.some((flag) => flag.startsWith(`${SEMI_SPACE_FLAG}=`)) ? [] : [`${SEMI_SPACE_FLAG}=128`]),
+    // V8 also reads `--noflag` as `--no-flag`.
+    ...(flags.includes(NO_PRETENURING_FLAG) || flags.includes('--noallocation-site-pretenuring') ? [] : [NO_PRETENURING_FLAG]),
+  ];
+}
+
+/** Whether `nodeFlags` set the old generation's limit (`--max-old-space-size=…`, in any spelling V8 takes). */
+export function setsHeapLimit(nodeFlags: readonly string[]): boolean {
+  return nodeFlags.some((flag) => normalisedFlag(flag).startsWith('--max-old-space-size='));
 }
 
 /** V8 takes `_` for `-` in a flag's name (`--max_semi_space_size=128`). */

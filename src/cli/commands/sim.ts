@@ -12,7 +12,7 @@ import { DEFAULT_RING_CONFIG, type RingConfig } from '../../actors/ring/ring-con
 import type { ConnectionConfig } from '../../actors/transport/connection-config.js';
 import { isPeerSockError } from '../../errors.js';
 import { integerOption, parseCommandArgs } from '../args.js';
-import type { Command } from '../command.js';
+import type { CliHost, Command } from '../command.js';
 import { processIo, type Io } from '../output.js';
 import { createProgressBar } from '../progress.js';
 import { PROPERTY_CONNECTION, PROPERTY_RING_CONFIG } from '../sim-profile.js';
@@ -35,7 +35,9 @@ Runs N simulated nodes (the production actors over a simulated network and a vir
 clock) with the ring enabled, applies churn for T of virtual time, then prints a summary:
 time to form the ring, heal time after each failure, ring correctness over time and
 maintenance traffic per node. The same seed and options give the same run.
-A progress bar is shown on stderr while it runs.
+A progress bar is shown on stderr while it runs. From 2,000 nodes it first restarts Node
+with the flags that make a large run faster (and a larger heap if it needs one and the
+machine has it), unless PEERSOCK_SIM_NO_RELAUNCH is set (README, The simulator).
 
 Options:
   --nodes N          Nodes joined at the start, spread over the join window (default ${DEFAULTS.nodes})
@@ -64,7 +66,7 @@ Examples:
   peersock sim --nodes 12 --duration 60s --trace run.jsonl
   peersock sim --replay fuzz-failure-123.json`,
 
-  async run(argv, io) {
+  async run(argv, io, host) {
     const { values } = parseCommandArgs(NAME, argv, {
       nodes: { type: 'string' },
       duration: { type: 'string' },
@@ -87,7 +89,7 @@ Examples:
     if (values.replay !== undefined) {
       const extra = (['nodes', 'duration', 'churn', 'seed', 'sample', 'quiet', 'join-window', 'crypto'] as const).filter((key) => values[key] !== undefined);
       if (extra.length > 0) throw new UsageError(`--replay runs the scenario file as it is; --${extra[0]} does not apply`, NAME);
-      return replay(io, values.replay, ringR, values.trace);
+      return replay(io, values.replay, ringR, values.trace, host);
     }
     const nodes = integerOption(NAME, 'nodes', values.nodes, 1, 1_000_000) ?? DEFAULTS.nodes;
     const seed = integerOption(NAME, 'seed', values.seed, 0, 0xffff_ffff) ?? DEFAULTS.seed;
@@ -106,6 +108,8 @@ Examples:
     const crypto = values.crypto ?? 'inline';
     if (crypto !== 'inline' && crypto !== 'thread') throw new UsageError(`--crypto must be inline or thread, got ${JSON.stringify(crypto)}`, NAME);
 
+    const relaunched = await host?.relaunchForSimulation?.(nodes, io);
+    if (relaunched !== undefined) return relaunched;
     warnAboutResources(io, nodes);
     io.out(
       `peersock sim: ${nodes} nodes, ${formatDuration(durationMs)} virtual + ${formatDuration(quietMs)} quiet, churn ${describeModel(model)}, seed ${seed}, r = ${ring.successorListLength}${crypto === 'thread' ? ', crypto on a second thread' : ''}`,
@@ -214,7 +218,7 @@ function warnAboutResources(io: Io, nodes: number): void {
   for (const warning of simResourceWarnings(nodes)) io.err(`peersock sim: ${warning}`);
 }
 
-async function replay(io: Io, file: string, ringR: number | undefined, traceFile: string | undefined): Promise<number> {
+async function replay(io: Io, file: string, ringR: number | undefined, traceFile: string | undefined, host: CliHost | undefined): Promise<number> {
   let parsed: ReturnType<typeof readReplayFile>;
   try {
     parsed = readReplayFile(readFileSync(file, 'utf8'));
@@ -225,6 +229,8 @@ async function replay(io: Io, file: string, ringR: number | undefined, traceFile
   const { scenario, settings } = parsed;
   const ring: RingConfig = { ...PROPERTY_RING_CONFIG, ...settings.ring, ...(ringR !== undefined ? { successorListLength: ringR } : {}) };
   const connection = { ...PROPERTY_CONNECTION, ...settings.connection };
+  const relaunched = await host?.relaunchForSimulation?.(scenario.nodes, io);
+  if (relaunched !== undefined) return relaunched;
   warnAboutResources(io, scenario.nodes);
   io.out(
     `peersock sim --replay ${file}: seed ${scenario.seed}, ${scenario.nodes} initial nodes, ${scenario.steps.length} steps, quiet ${formatDuration(scenario.quietMs)}, r = ${ring.successorListLength}`,
