@@ -15,6 +15,9 @@ const HEAP_HEADROOM = 0.9;
 
 const SEMI_SPACE_FLAG = '--max-semi-space-size';
 const NO_PRETENURING_FLAG = '--no-allocation-site-pretenuring';
+const PRETENURING_SPELLINGS: ReadonlySet<string> = new Set([NO_PRETENURING_FLAG, '--noallocation-site-pretenuring', '--allocation-site-pretenuring']);
+/** Flags that set the heap's size one way or another (`--max-old-space-size-percentage`: Node 26). */
+const HEAP_LIMIT_FLAGS = ['--max-old-space-size=', '--max-heap-size=', '--max-old-space-size-percentage='];
 
 export interface NodeProcessLimits {
   /** V8's heap limit for this process, in bytes. */
@@ -72,16 +75,20 @@ export function suggestedHeapMiB(nodes: number, heapLimitBytes: number): number 
 export function missingSpeedFlags(nodes: number, nodeFlags: readonly string[]): string[] {
   if (nodes < LARGE_SIM_NODES) return [];
   const flags = nodeFlags.map(normalisedFlag);
+  // Pretenuring named either way, on or off, is the user's decision. V8 also reads `--noflag` as `--no-flag`.
+  const decidesPretenuring = flags.some((flag) => PRETENURING_SPELLINGS.has(flag));
   return [
     ...(flags.some((flag) => flag.startsWith(`${SEMI_SPACE_FLAG}=`)) ? [] : [`${SEMI_SPACE_FLAG}=128`]),
-    // V8 also reads `--noflag` as `--no-flag`.
-    ...(flags.includes(NO_PRETENURING_FLAG) || flags.includes('--noallocation-site-pretenuring') ? [] : [NO_PRETENURING_FLAG]),
+    ...(decidesPretenuring ? [] : [NO_PRETENURING_FLAG]),
   ];
 }
 
-/** Whether `nodeFlags` set the old generation's limit (`--max-old-space-size=…`, in any spelling V8 takes). */
+/** Whether `nodeFlags` set the heap's limit (HEAP_LIMIT_FLAGS, in any spelling V8 takes). */
 export function setsHeapLimit(nodeFlags: readonly string[]): boolean {
-  return nodeFlags.some((flag) => normalisedFlag(flag).startsWith('--max-old-space-size='));
+  return nodeFlags.some((flag) => {
+    const normalised = normalisedFlag(flag);
+    return HEAP_LIMIT_FLAGS.some((prefix) => normalised.startsWith(prefix));
+  });
 }
 
 /** V8 takes `_` for `-` in a flag's name (`--max_semi_space_size=128`). */

@@ -18,6 +18,8 @@ describe('peersock sim: which Node flags it restarts Node with', () => {
     expect(simRelaunchFlags(LARGE_SIM_NODES, roomy)).toEqual(SPEED);
     expect(simRelaunchFlags(10_000, { ...roomy, limits: { heapLimitBytes: 4 * GiB, nodeFlags: ['--max_semi_space_size=64'] } })).toEqual([SPEED[1]]);
     expect(simRelaunchFlags(10_000, { ...roomy, limits: { heapLimitBytes: 4 * GiB, nodeFlags: SPEED } })).toBeUndefined();
+    // Pretenuring turned on by hand is the user's decision too.
+    expect(simRelaunchFlags(10_000, { ...roomy, limits: { heapLimitBytes: 4 * GiB, nodeFlags: ['--allocation-site-pretenuring'] } })).toEqual([SPEED[0]]);
   });
 
   it('raises a default heap limit the run would not fit, if the machine has the memory, but never one the user set', () => {
@@ -27,6 +29,15 @@ describe('peersock sim: which Node flags it restarts Node with', () => {
     expect(simRelaunchFlags(20_000, { ...roomy, totalMemoryBytes: 8 * GiB, limits: { heapLimitBytes: 4 * GiB, nodeFlags: SPEED } })).toBeUndefined();
     expect(simRelaunchFlags(20_000, { ...roomy, limits: { heapLimitBytes: 4 * GiB, nodeFlags: [...SPEED, '--max-old-space-size=4096'] } })).toBeUndefined();
     expect(simRelaunchFlags(500, { ...roomy, limits: { heapLimitBytes: 64 * 2 ** 20, nodeFlags: ['--max_old_space_size=64'] } })).toBeUndefined();
+    for (const flag of ['--max-heap-size=1000', '--max-old-space-size-percentage=10']) {
+      expect(simRelaunchFlags(20_000, { ...roomy, limits: { heapLimitBytes: 4 * GiB, nodeFlags: [...SPEED, flag] } }), flag).toBeUndefined();
+    }
+  });
+
+  it('raises the heap below the large-run size too, on a machine whose default heap is small', () => {
+    // 1,500 nodes: ~439 MiB estimated, over a 256-MiB default; 512 MiB fits a 1-GiB container.
+    const small: RelaunchInputs = { limits: { heapLimitBytes: 256 * 2 ** 20, nodeFlags: [] }, env: {}, totalMemoryBytes: GiB };
+    expect(simRelaunchFlags(1_500, small)).toEqual(['--max-old-space-size=512']);
   });
 
   it('never in a relaunched process, one asked to stay, or one under a debugger', () => {
@@ -34,6 +45,9 @@ describe('peersock sim: which Node flags it restarts Node with', () => {
     expect(simRelaunchFlags(10_000, { ...roomy, env: { [NO_RELAUNCH_ENV]: '' } })).toBeUndefined();
     expect(simRelaunchFlags(10_000, { ...roomy, limits: { heapLimitBytes: 4 * GiB, nodeFlags: ['--inspect=9229'] } })).toBeUndefined();
     expect(simRelaunchFlags(10_000, { ...roomy, limits: { heapLimitBytes: 4 * GiB, nodeFlags: ['--inspect-brk'] } })).toBeUndefined();
+    expect(simRelaunchFlags(10_000, { ...roomy, debugging: true })).toBeUndefined();
+    // A port named for a debugger not opened is no debugger.
+    expect(simRelaunchFlags(10_000, { ...roomy, limits: { heapLimitBytes: 4 * GiB, nodeFlags: ['--inspect-port=9300'] } })).toEqual(SPEED);
   });
 });
 
@@ -63,7 +77,10 @@ describe('peersock sim: the command asks its host before it runs', () => {
 });
 
 /** Runs the probe fixture (`node --import tsx`), collecting its output; resolves on exit. */
-function runProbe(mode: string, onStdout?: (text: string, pid: number) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runProbe(
+  mode: string,
+  onStdout?: (text: string, pid: number) => void,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join('test', 'fixtures', 'relaunch-probe.ts'), mode, 'extra arg'], {
     cwd: ROOT,
     env: { ...process.env, [RELAUNCHED_ENV]: undefined },
@@ -76,17 +93,17 @@ function runProbe(mode: string, onStdout?: (text: string, pid: number) => void):
     onStdout?.(stdout, child.pid!);
   });
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => void (stderr += chunk));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
 }
 
 describe('relaunchWithNodeFlags: a real second Node process', () => {
-  it('keeps the loader and the arguments, adds the flags after them, and passes the exit status back', async () => {
+  it('puts the flags before Node’s own, keeps the loader and the arguments, marks the child, and passes its exit status back', async () => {
     const result = await runProbe('exit');
     expect(result.code, result.stderr).toBe(3);
-    const started = JSON.parse(result.stdout.split('\n')[0]!) as { execArgv: string[]; args: string[] };
-    expect(started.args).toEqual(['exit', 'extra arg']);
-    expect(started.execArgv.slice(-1)).toEqual(['--max-semi-space-size=16']);
-    expect(started.execArgv.indexOf('--import')).toBeLessThan(started.execArgv.indexOf('--max-semi-space-size=16'));
+    const [started, parent] = result.stdout.split('\n');
+    expect(JSON.parse(started!)).toEqual({ execArgv: ['--max-semi-space-size=16', '--import', 'tsx'], args: ['exit', 'extra arg'], marker: '1' });
+    // The parent stops passing signals on once the child is gone.
+    expect(parent).toBe('parent: 3, SIGTERM listeners left 0');
   }, 30_000);
 
   it('passes a signal sent to the first process on to the second, and waits for it', async () => {
@@ -99,5 +116,12 @@ describe('relaunchWithNodeFlags: a real second Node process', () => {
     expect(sent).toBe(true);
     expect(result.stdout).toContain('child got SIGTERM');
     expect(result.code, result.stderr).toBe(7);
+  }, 30_000);
+
+  it('ends by the signal that ended the second process, as a shell would see it without the restart', async () => {
+    const result = await runProbe('die');
+    expect(result.signal, result.stdout + result.stderr).toBe('SIGTERM');
+    expect(result.code).toBeNull();
+    expect(result.stdout).not.toContain('parent:');
   }, 30_000);
 });

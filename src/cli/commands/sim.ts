@@ -35,9 +35,9 @@ Runs N simulated nodes (the production actors over a simulated network and a vir
 clock) with the ring enabled, applies churn for T of virtual time, then prints a summary:
 time to form the ring, heal time after each failure, ring correctness over time and
 maintenance traffic per node. The same seed and options give the same run.
-A progress bar is shown on stderr while it runs. From 2,000 nodes it first restarts Node
-with the flags that make a large run faster (and a larger heap if it needs one and the
-machine has it), unless PEERSOCK_SIM_NO_RELAUNCH is set (README, The simulator).
+A progress bar is shown on stderr while it runs. It first restarts Node with the flags
+that make a large run faster (from 2,000 nodes) and with a larger heap when the run needs
+one and the memory is there, unless PEERSOCK_SIM_NO_RELAUNCH is set (README, The simulator).
 
 Options:
   --nodes N          Nodes joined at the start, spread over the join window (default ${DEFAULTS.nodes})
