@@ -38,6 +38,7 @@ import { dispatchCost, type DispatchCost, type EventKind } from './actor-dispatc
 import { timeActorEvents, type MachineTime } from './actor-time.js';
 import { countActorWork, floorOf, type ActorWork } from './actor-work.js';
 import { scaleScenario } from './sim-scale.bench.js';
+import { roundTo } from './round.js';
 
 const COUNTED_NODES = 1_000;
 const TARGET_NODES = 10_000;
@@ -139,7 +140,6 @@ async function runChild(mode: string): Promise<unknown> {
   throw new Error(`unknown ACTOR_FLOOR_CHILD mode ${mode}`);
 }
 
-const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 export async function runActorFloorBench(): Promise<Record<string, unknown>> {
   console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
@@ -150,7 +150,7 @@ export async function runActorFloorBench(): Promise<Record<string, unknown>> {
   console.log(
     `${COUNTED_NODES} nodes, 600 virtual s: ${work.events} actor events (${Math.round(work.events / COUNTED_NODES)} per node), ` +
       `${work.stateChanges} of them changing their actor's state; ${work.actorsStarted} actors started, ${actorsPerNode.toFixed(1)} alive per node at the end; ` +
-      `${work.signatures} proofs signed and ${work.verifications} checked (${round(counted.wallSec, 1)} s wall, traced)`,
+      `${work.signatures} proofs signed and ${work.verifications} checked (${roundTo(counted.wallSec, 1)} s wall, traced)`,
   );
   const measure = async (kind: EventKind, population: number) => {
     const cost = await inChild<DispatchCost>(`dispatch:${kind}:${population}`);
@@ -166,7 +166,7 @@ export async function runActorFloorBench(): Promise<Record<string, unknown>> {
   const attributed = await inChild<Attributed>('attribute');
   const machines = Object.entries(attributed.machines).sort((a, b) => b[1].exclusiveMs - a[1].exclusiveMs);
   const actorMs = machines.reduce((sum, [, time]) => sum + time.exclusiveMs, 0);
-  console.log(`${round(attributed.wallSec, 1)} s wall, ${round(actorMs / 1_000, 1)} s of it in actor events:`);
+  console.log(`${roundTo(attributed.wallSec, 1)} s wall, ${roundTo(actorMs / 1_000, 1)} s of it in actor events:`);
   for (const [id, time] of machines) {
     console.log(`  ${id.padEnd(12)} ${String(time.events).padStart(9)} events  ${(time.exclusiveMs / 1_000).toFixed(1).padStart(6)} s  ${((time.exclusiveMs * 1_000) / time.events).toFixed(1).padStart(6)} µs per event`);
   }
@@ -178,30 +178,30 @@ export async function runActorFloorBench(): Promise<Record<string, unknown>> {
   );
   return {
     bench: 'actorFloor',
-    actorEventsPerNode: round(work.events / COUNTED_NODES, 1),
-    stateChangesPerNode: round(work.stateChanges / COUNTED_NODES, 1),
-    actorsPerNode: round(actorsPerNode, 1),
-    signaturesPerNode: round(work.signatures / COUNTED_NODES, 1),
-    verificationsPerNode: round(work.verifications / COUNTED_NODES, 1),
-    changeUs: round(change.usPerEvent, 2),
-    unhandledUs: round(unhandled.usPerEvent, 2),
+    actorEventsPerNode: roundTo(work.events / COUNTED_NODES, 1),
+    stateChangesPerNode: roundTo(work.stateChanges / COUNTED_NODES, 1),
+    actorsPerNode: roundTo(actorsPerNode, 1),
+    signaturesPerNode: roundTo(work.signatures / COUNTED_NODES, 1),
+    verificationsPerNode: roundTo(work.verifications / COUNTED_NODES, 1),
+    changeUs: roundTo(change.usPerEvent, 2),
+    unhandledUs: roundTo(unhandled.usPerEvent, 2),
     baselineActors: BASELINE_POPULATION,
-    changeUs1kNodes: round(change1k.usPerEvent, 2),
+    changeUs1kNodes: roundTo(change1k.usPerEvent, 2),
     changeUs1kNodesActors: change1k.population,
-    changeUs10kNodes: round(change10k.usPerEvent, 2),
+    changeUs10kNodes: roundTo(change10k.usPerEvent, 2),
     changeUs10kNodesActors: change10k.population,
-    signUs: round(crypto.signUs, 1),
-    verifyUs: round(crypto.verifyUs, 1),
-    floor10kDispatchSec: round(floor.dispatchSec, 1),
-    floor10kCryptoSec: round(floor.cryptoSec, 1),
-    floor10kSec: round(floor.totalSec, 1),
-    attributedWallSec: round(attributed.wallSec, 1),
-    actorEventSec: round(actorMs / 1_000, 1),
+    signUs: roundTo(crypto.signUs, 1),
+    verifyUs: roundTo(crypto.verifyUs, 1),
+    floor10kDispatchSec: roundTo(floor.dispatchSec, 1),
+    floor10kCryptoSec: roundTo(floor.cryptoSec, 1),
+    floor10kSec: roundTo(floor.totalSec, 1),
+    attributedWallSec: roundTo(attributed.wallSec, 1),
+    actorEventSec: roundTo(actorMs / 1_000, 1),
     ...Object.fromEntries(machines.flatMap(([id, time]) => [
-      [`usPerEvent_${id}`, round((time.exclusiveMs * 1_000) / time.events, 1)],
+      [`usPerEvent_${id}`, roundTo((time.exclusiveMs * 1_000) / time.events, 1)],
       [`events_${id}`, time.events],
     ])),
-    loadAverage: round(loadavg()[0]!, 2),
+    loadAverage: roundTo(loadavg()[0]!, 2),
     targets: { sim10kWallSec: 300 },
   };
 }

@@ -61,6 +61,7 @@ import type { Contact } from '../src/actors/ring/contact.js';
 import { positionHex, positionToBigint, RING_BITS, type Position } from '../src/actors/ring/id-space.js';
 import { DEFAULT_RING_CONFIG } from '../src/actors/ring/ring-config.js';
 import type { PeerId } from '../src/identity/peer-id.js';
+import { roundTo } from './round.js';
 
 const DEFAULT_SIZES = [1_000, 10_000];
 const BUDGET = DEFAULT_LINK_BUDGET;
@@ -386,8 +387,8 @@ function runRule(rule: Rule, overlay: Overlay, lookups: readonly Lookup[]): Figu
 
 function summarise(hops: number[], success: number): Figures {
   const sorted = [...hops].sort((a, b) => a - b);
-  const mean = round2(sorted.reduce((s, h) => s + h, 0) / sorted.length);
-  return { median: percentile(sorted, 0.5), p90: percentile(sorted, 0.9), p99: percentile(sorted, 0.99), max: sorted.at(-1)!, mean, success: round4(success), messages: mean };
+  const mean = roundTo(sorted.reduce((s, h) => s + h, 0) / sorted.length, 2);
+  return { median: percentile(sorted, 0.5), p90: percentile(sorted, 0.9), p99: percentile(sorted, 0.99), max: sorted.at(-1)!, mean, success: roundTo(success, 4), messages: mean };
 }
 
 /** Nearest-rank percentile of ascending values. */
@@ -395,8 +396,6 @@ function percentile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
-const round2 = (x: number) => Math.round(x * 100) / 100;
-const round4 = (x: number) => Math.round(x * 10_000) / 10_000;
 
 // ---------------------------------------------------------------- bench
 
@@ -428,7 +427,7 @@ export async function runDhtHopsBench(): Promise<Record<string, unknown>> {
     for (const [model, build] of models) {
       const overlay: Overlay = { network, links: build() };
       const degrees = overlay.links.map((l) => l.length);
-      const degree = `${round2(degrees.reduce((s, d) => s + d, 0) / degrees.length)}, ${Math.max(...degrees)}`;
+      const degree = `${roundTo(degrees.reduce((s, d) => s + d, 0) / degrees.length, 2)}, ${Math.max(...degrees)}`;
       const rows: [string, Figures][] = Object.entries(RULES).map(([name, rule]) => [name, runRule(rule, overlay, lookups)]);
       rows.push(['optimal', summarise(shortestPaths(overlay.links, lookups), 1)]);
       for (const [name, f] of rows) {
@@ -448,7 +447,7 @@ export async function runDhtHopsBench(): Promise<Record<string, unknown>> {
     }
     console.log(`  (${size} nodes done, wall ${((performance.now() - started) / 1_000).toFixed(1)} s)`);
   }
-  out.dhtWallSec = round2((performance.now() - started) / 1_000);
+  out.dhtWallSec = roundTo((performance.now() - started) / 1_000, 2);
   out.targets = { hopsMedian10k: 4, hopsP99_10k: 7 };
   return out;
 }

@@ -23,6 +23,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { exitWithJson, runBenchChild } from './bench-child.js';
 import type { ScaleFigures } from './sim-scale.bench.js';
+import { roundTo } from './round.js';
 
 /** The figures of one sim-scale child that a comparison reads. */
 export type ScaleRun = Pick<
@@ -52,7 +53,6 @@ export interface PairedOptions {
   rounds: number;
 }
 
-const round3 = (value: number) => Math.round(value * 1_000) / 1_000;
 
 /** The two runs of each round, compared; throws on a run that did not complete (its wall time compares nothing). */
 export function summarisePairs(pairs: readonly { base: ScaleRun; head: ScaleRun }[]): PairedSummary {
@@ -61,12 +61,12 @@ export function summarisePairs(pairs: readonly { base: ScaleRun; head: ScaleRun 
     for (const [name, run] of [['base', base], ['head', head]] as const) {
       if (!run.completed) throw new Error(`round ${index + 1}: the ${name} run stopped before its 10 virtual minutes`);
     }
-    return { base, head, ratio: round3(head.wallSec / base.wallSec), sameSimulation: head.timersFired === base.timersFired };
+    return { base, head, ratio: roundTo(head.wallSec / base.wallSec, 3), sameSimulation: head.timersFired === base.timersFired };
   });
   const ratios = rounds.map((r) => r.ratio);
   return {
     rounds,
-    ratioMean: round3(ratios.reduce((sum, r) => sum + r, 0) / ratios.length),
+    ratioMean: roundTo(ratios.reduce((sum, r) => sum + r, 0) / ratios.length, 3),
     ratioMin: Math.min(...ratios),
     ratioMax: Math.max(...ratios),
   };
@@ -125,7 +125,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < options.rounds; i += 1) {
     const [base, head] = await Promise.all([scaleRun(baseDir, options.nodes), scaleRun(headDir, options.nodes)]);
     pairs.push({ base, head });
-    console.log(`round ${i + 1}: base ${base.wallSec} s, this build ${head.wallSec} s, ratio ${round3(head.wallSec / base.wallSec)}`);
+    console.log(`round ${i + 1}: base ${base.wallSec} s, this build ${head.wallSec} s, ratio ${roundTo(head.wallSec / base.wallSec, 3)}`);
   }
   exitWithJson({ bench: 'pairedScale', base: options.base, nodes: options.nodes, ...summarisePairs(pairs) });
 }

@@ -23,6 +23,7 @@ import { pickSequence } from './actor-dispatch.js';
 import { exitWithJson } from './bench-child.js';
 import { leastMs } from './least-time.js';
 import { settledRingActors, type SettledRingActor } from './ring-actors.js';
+import { roundTo } from './round.js';
 
 export type RingEventKind = 'notify' | 'get' | 'neighbours' | 'linkUp' | 'unhandled';
 export const RING_EVENT_KINDS: readonly RingEventKind[] = ['unhandled', 'notify', 'get', 'neighbours', 'linkUp'];
@@ -88,7 +89,6 @@ function unchanged(ring: SettledRingActor): boolean {
   return ring.actor.getSnapshot().matches('member') && ids(context.successors) === ids(ring.successors) && context.predecessor?.id === ring.predecessor.id;
 }
 
-const round = (value: number) => Math.round(value * 100) / 100;
 
 async function main(): Promise<void> {
   const figures = await ringEventCosts(1_000, 100_000);
@@ -96,8 +96,8 @@ async function main(): Promise<void> {
   exitWithJson({
     bench: 'ring-events',
     ...figures,
-    usPerEvent: Object.fromEntries(Object.entries(figures.usPerEvent).map(([k, v]) => [k, round(v)])),
-    overUnhandled: Object.fromEntries(Object.entries(figures.overUnhandled).map(([k, v]) => [k, round(v)])),
+    usPerEvent: Object.fromEntries(Object.entries(figures.usPerEvent).map(([k, v]) => [k, roundTo(v, 2)])),
+    overUnhandled: Object.fromEntries(Object.entries(figures.overUnhandled).map(([k, v]) => [k, roundTo(v, 2)])),
     // No target of its own: a steadier reading of the per-event cost behind sim-scale's.
     targets: { sim10kWallSec: 300 },
   });

@@ -27,6 +27,7 @@ import { exitWithJson, runBenchChild } from './bench-child.js';
 import { DEFAULT_RING_CONFIG } from '../src/actors/ring/ring-config.js';
 import { runChurn, type ChurnRunOptions } from '../src/cli/sim-run.js';
 import { DEFAULT_CRYPTO_DELAY_MS } from '../sim/simulator.js';
+import { roundTo } from './round.js';
 
 const SIZES = [1_000, 10_000];
 const DURATION_MS = 10 * 60_000;
@@ -192,8 +193,8 @@ export async function runSimScale(nodes: number, budgetSec: number): Promise<Sca
       cryptoWaits: cryptoStats?.waits ?? null,
       trace,
       timeResolutionMs,
-      wallSec: round(wallSec, 1),
-      virtualSecDone: round(virtualMs / 1_000, 1),
+      wallSec: roundTo(wallSec, 1),
+      virtualSecDone: roundTo(virtualMs / 1_000, 1),
       projectedWallSec: Math.round(virtualMs > 0 ? (wallSec * DURATION_MS) / virtualMs : Infinity),
       completed: !result.stoppedEarly,
       events: result.traceTotal,
@@ -203,10 +204,10 @@ export async function runSimScale(nodes: number, budgetSec: number): Promise<Sca
       peakRssMiB: Math.round(peakRss / MiB),
       peakHeapMiB: Math.round(peakHeap / MiB),
       peakAlive,
-      rssKiBPerNode: round(peakRss / 1024 / Math.max(1, peakAlive), 1),
-      heapKiBPerNode: round(peakHeap / 1024 / Math.max(1, peakAlive), 1),
-      ringCorrectFraction: result.summary.correctFraction === undefined ? null : round(result.summary.correctFraction, 3),
-      successorsRightMean: result.summary.meanSuccessorsRight === undefined ? null : round(result.summary.meanSuccessorsRight, 4),
+      rssKiBPerNode: roundTo(peakRss / 1024 / Math.max(1, peakAlive), 1),
+      heapKiBPerNode: roundTo(peakHeap / 1024 / Math.max(1, peakAlive), 1),
+      ringCorrectFraction: result.summary.correctFraction === undefined ? null : roundTo(result.summary.correctFraction, 3),
+      successorsRightMean: result.summary.meanSuccessorsRight === undefined ? null : roundTo(result.summary.meanSuccessorsRight, 4),
       formedAtSec: result.summary.formedAt === undefined ? null : result.summary.formedAt / 1_000,
       ...phaseSplit(joinPhase, wallSec, virtualMs),
     };
@@ -293,7 +294,7 @@ async function child(nodes: number, budgetSec: number, mode: ChildMode, signatur
   try {
     return JSON.parse(outcome.lastLine) as ScaleFigures;
   } catch {
-    const wallSec = round((performance.now() - started) / 1_000, 1);
+    const wallSec = roundTo((performance.now() - started) / 1_000, 1);
     const { code, signal, outOfMemory: oom } = outcome;
     console.log(`  n=${nodes}: the child died (${oom ? 'JavaScript heap out of memory at the 4 GiB limit' : `exit ${code ?? signal}`}) after ${wallSec} s wall`);
     if (!oom) console.log(outcome.stderrTail.split('\n').slice(-8).join('\n'));
@@ -316,8 +317,8 @@ async function child(nodes: number, budgetSec: number, mode: ChildMode, signatur
       peakRssMiB: last?.rssMiB ?? 0,
       peakHeapMiB: 4096,
       peakAlive: last?.alive ?? 0,
-      rssKiBPerNode: last ? round((last.rssMiB * 1024) / Math.max(1, last.alive), 1) : 0,
-      heapKiBPerNode: last ? round((4096 * 1024) / Math.max(1, last.alive), 1) : 0,
+      rssKiBPerNode: last ? roundTo((last.rssMiB * 1024) / Math.max(1, last.alive), 1) : 0,
+      heapKiBPerNode: last ? roundTo((4096 * 1024) / Math.max(1, last.alive), 1) : 0,
       ringCorrectFraction: null,
       successorsRightMean: null,
       formedAtSec: null,
@@ -332,15 +333,11 @@ function phaseSplit(joinPhase: { wallMs: number; virtualMs: number } | undefined
   if (!joinPhase || virtualMs <= joinPhase.virtualMs) return { joinPhaseWallSec: null, steadyWallPerVirtualSec: null };
   const joinPhaseWallSec = joinPhase.wallMs / 1_000;
   return {
-    joinPhaseWallSec: round(joinPhaseWallSec, 1),
-    steadyWallPerVirtualSec: round((wallSec - joinPhaseWallSec) / ((virtualMs - joinPhase.virtualMs) / 1_000), 3),
+    joinPhaseWallSec: roundTo(joinPhaseWallSec, 1),
+    steadyWallPerVirtualSec: roundTo((wallSec - joinPhaseWallSec) / ((virtualMs - joinPhase.virtualMs) / 1_000), 3),
   };
 }
 
-function round(value: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
-}
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const childNodes = process.env.SIM_SCALE_CHILD;

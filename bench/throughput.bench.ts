@@ -8,6 +8,7 @@ import nodeDataChannel from 'node-datachannel';
 import { pathToFileURL } from 'node:url';
 import { startNode } from '../src/node/start-node.js';
 import { startSignalingServer } from '../src/signaling/server.js';
+import { roundTo } from './round.js';
 
 const BUDGET = 4 * 1024 * 1024;
 
@@ -103,10 +104,10 @@ export async function runThroughputBench(rounds = 3): Promise<Record<string, unk
     bench: 'throughput',
     raw16kMBps: Number(mb(best.raw16k)),
     engine16kMBps: Number(mb(best.engine16k)),
-    ratio16k: round3(best.engine16k / best.raw16k),
+    ratio16k: roundTo(best.engine16k / best.raw16k, 3),
     raw100bMsgPerSec: Math.round(best.raw100b),
     engine100bMsgPerSec: Math.round(best.engine100b),
-    ratio100b: round3(best.engine100b / best.raw100b),
+    ratio100b: roundTo(best.engine100b / best.raw100b, 3),
     targets: { ratio16k: 0.9, ratio100b: 0.7 },
   };
 }
@@ -115,9 +116,6 @@ function mb(messagesPerSecond: number): string {
   return ((messagesPerSecond * 16 * 1024) / 1e6).toFixed(1);
 }
 
-function round3(value: number): number {
-  return Math.round(value * 1000) / 1000;
-}
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const result = await runThroughputBench();
