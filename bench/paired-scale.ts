@@ -53,7 +53,6 @@ export interface PairedOptions {
   rounds: number;
 }
 
-
 /** The two runs of each round, compared; throws on a run that did not complete (its wall time compares nothing). */
 export function summarisePairs(pairs: readonly { base: ScaleRun; head: ScaleRun }[]): PairedSummary {
   if (pairs.length === 0) throw new RangeError('no rounds to summarise');

@@ -338,7 +338,6 @@ function phaseSplit(joinPhase: { wallMs: number; virtualMs: number } | undefined
   };
 }
 
-
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const childNodes = process.env.SIM_SCALE_CHILD;
   if (childNodes !== undefined) {

@@ -34,10 +34,9 @@ export function currentProcessLimits(): NodeProcessLimits {
 /**
  * What to tell someone starting a simulation of `nodes` nodes in this Node process, before it
  * runs: that it will likely run out of heap (V8's default limit follows the machine's memory:
- * 4,144 MiB (Node 20) or 4,192 MiB (Node 26) on the 23-GiB development machine, less on smaller ones, where 10,000 nodes' ~3 GiB
- * may not fit), and which flags make a large run
- * faster (the benchmarks' children run with them: bench/node-args.ts says why; src/ cannot
- * import bench/). Warnings, not refusals: the estimate is an estimate, and the run is the user's.
+ * 4,144 MiB (Node 20) or 4,192 MiB (Node 26) on the 23-GiB development machine, less on smaller
+ * ones, where 10,000 nodes' ~3 GiB may not fit), and which flags make a large run faster (the
+ * benchmarks' children run with them: bench/node-args.ts says why; src/ cannot import bench/). Warnings, not refusals: the estimate is an estimate, and the run is the user's.
  * Run as the `peersock` command, `peersock sim` first restarts Node with what it can fix itself
  * (sim-relaunch.ts); these warnings are then what is left to say.
  */

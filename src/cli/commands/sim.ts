@@ -108,9 +108,8 @@ Examples:
     const crypto = values.crypto ?? 'inline';
     if (crypto !== 'inline' && crypto !== 'thread') throw new UsageError(`--crypto must be inline or thread, got ${JSON.stringify(crypto)}`, NAME);
 
-    const relaunched = await host?.relaunchForSimulation?.(nodes, io);
+    const relaunched = await relaunchOrWarn(io, nodes, host);
     if (relaunched !== undefined) return relaunched;
-    warnAboutResources(io, nodes);
     io.out(
       `peersock sim: ${nodes} nodes, ${formatDuration(durationMs)} virtual + ${formatDuration(quietMs)} quiet, churn ${describeModel(model)}, seed ${seed}, r = ${ring.successorListLength}${crypto === 'thread' ? ', crypto on a second thread' : ''}`,
     );
@@ -213,9 +212,16 @@ export function readReplayFile(text: string): { scenario: Scenario; settings: Re
   return { scenario, settings };
 }
 
-/** Before a run: whether this Node process looks too small or slow for it (sim-resources.ts). */
-function warnAboutResources(io: Io, nodes: number): void {
+/**
+ * Before a run: the host restarts Node for it if that helps (sim-relaunch.ts), and this resolves
+ * the restarted run's exit status; otherwise it warns if this Node process looks too small or
+ * slow for the run (sim-resources.ts) and resolves undefined: run it here.
+ */
+async function relaunchOrWarn(io: Io, nodes: number, host: CliHost | undefined): Promise<number | undefined> {
+  const relaunched = await host?.relaunchForSimulation?.(nodes, io);
+  if (relaunched !== undefined) return relaunched;
   for (const warning of simResourceWarnings(nodes)) io.err(`peersock sim: ${warning}`);
+  return undefined;
 }
 
 async function replay(io: Io, file: string, ringR: number | undefined, traceFile: string | undefined, host: CliHost | undefined): Promise<number> {
@@ -229,9 +235,8 @@ async function replay(io: Io, file: string, ringR: number | undefined, traceFile
   const { scenario, settings } = parsed;
   const ring: RingConfig = { ...PROPERTY_RING_CONFIG, ...settings.ring, ...(ringR !== undefined ? { successorListLength: ringR } : {}) };
   const connection = { ...PROPERTY_CONNECTION, ...settings.connection };
-  const relaunched = await host?.relaunchForSimulation?.(scenario.nodes, io);
+  const relaunched = await relaunchOrWarn(io, scenario.nodes, host);
   if (relaunched !== undefined) return relaunched;
-  warnAboutResources(io, scenario.nodes);
   io.out(
     `peersock sim --replay ${file}: seed ${scenario.seed}, ${scenario.nodes} initial nodes, ${scenario.steps.length} steps, quiet ${formatDuration(scenario.quietMs)}, r = ${ring.successorListLength}`,
   );
