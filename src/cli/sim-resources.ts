@@ -14,8 +14,29 @@ export const LARGE_SIM_NODES = 2_000;
 const HEAP_HEADROOM = 0.9;
 
 const SEMI_SPACE_FLAG = '--max-semi-space-size';
-const NO_PRETENURING_FLAG = '--no-allocation-site-pretenuring';
-const PRETENURING_SPELLINGS: ReadonlySet<string> = new Set([NO_PRETENURING_FLAG, '--noallocation-site-pretenuring', '--allocation-site-pretenuring']);
+
+/**
+ * A larger young generation for a large run (the benchmarks' children start with it too:
+ * bench/node-args.ts). The simulator allocates many short-lived objects (events, snapshots,
+ * frames), and with the default 16 MiB semi-space a 300-node run spent ~30% of its wall time in
+ * scavenges (25.5 s → 17.4 s with 64 MiB, same trace). 128 MiB once pretenuring is off (below),
+ * since more of those objects then start young: sim-scale's 10,000-node child 676.7 s against
+ * 722.0 s with 64 MiB (side by side, the same 8,679,355 timers, peak RSS 3,005 against 2,984
+ * MiB); at 1,000 nodes 55.0 against 56.9 s. (With pretenuring on, 128 MiB had gained nothing.)
+ */
+export const SIM_SEMI_SPACE_FLAG = `${SEMI_SPACE_FLAG}=128`;
+
+/**
+ * V8 allocates objects straight into the old generation from sites whose objects mostly
+ * survived a scavenge. Here that is the wrong bet: an actor's snapshot or a frame outlives one
+ * scavenge and dies soon after, so pretenured it is old-generation garbage, and every young
+ * object it points to is a remembered-set entry the next scavenge must visit. Off, sim-scale's
+ * 10,000-node child ran 622.7 s against 716.8 s (two runs side by side, the same 8,679,355
+ * timers), peak RSS 3,013 against 3,568 MiB; at 1,000 nodes, three runs each, 36.9–43.6 s
+ * against 43.4–45.6 s.
+ */
+export const SIM_NO_PRETENURING_FLAG = '--no-allocation-site-pretenuring';
+const PRETENURING_SPELLINGS: ReadonlySet<string> = new Set([SIM_NO_PRETENURING_FLAG, '--noallocation-site-pretenuring', '--allocation-site-pretenuring']);
 /** Flags that set the heap's size one way or another (`--max-old-space-size-percentage`: Node 26). */
 const HEAP_LIMIT_FLAGS = ['--max-old-space-size=', '--max-heap-size=', '--max-old-space-size-percentage='];
 
@@ -35,9 +56,10 @@ export function currentProcessLimits(): NodeProcessLimits {
  * What to tell someone starting a simulation of `nodes` nodes in this Node process, before it
  * runs: that it will likely run out of heap (V8's default limit follows the machine's memory:
  * 4,144 MiB (Node 20) or 4,192 MiB (Node 26) on the 23-GiB development machine, less on smaller
- * ones, where 10,000 nodes' ~3 GiB may not fit), and which flags make a large run faster (the
- * benchmarks' children run with them: bench/node-args.ts says why; src/ cannot import bench/). Warnings, not refusals: the estimate is an estimate, and the run is the user's.
- * Run as the `peersock` command, `peersock sim` first restarts Node with what it can fix itself
+ * ones, where 10,000 nodes' ~3 GiB may not fit), and which flags make a large run faster
+ * (SIM_SEMI_SPACE_FLAG and SIM_NO_PRETENURING_FLAG, which the benchmarks' children run with too).
+ * Warnings, not refusals: the estimate is an estimate, and the run is the user's. Run as the
+ * `peersock` command, `peersock sim` first restarts Node with what it can fix itself
  * (sim-relaunch.ts); these warnings are then what is left to say.
  */
 export function simResourceWarnings(nodes: number, limits: NodeProcessLimits = currentProcessLimits()): string[] {
@@ -51,7 +73,7 @@ export function simResourceWarnings(nodes: number, limits: NodeProcessLimits = c
   }
   const missing = missingSpeedFlags(nodes, limits.nodeFlags);
   if (missing.length > 0) {
-    const gain = missing.includes(NO_PRETENURING_FLAG) ? ': with pretenuring off their 10,000-node run was 13% faster' : '';
+    const gain = missing.includes(SIM_NO_PRETENURING_FLAG) ? ': with pretenuring off their 10,000-node run was 13% faster' : '';
     warnings.push(
       `for ${nodes} nodes, start Node with ${missing.join(' ')} as the benchmarks do${gain} ` +
         `(node ${missing.join(' ')} "$(command -v peersock)" sim …; README, The simulator).`,
@@ -77,8 +99,8 @@ export function missingSpeedFlags(nodes: number, nodeFlags: readonly string[]): 
   // Pretenuring named either way, on or off, is the user's decision. V8 also reads `--noflag` as `--no-flag`.
   const decidesPretenuring = flags.some((flag) => PRETENURING_SPELLINGS.has(flag));
   return [
-    ...(flags.some((flag) => flag.startsWith(`${SEMI_SPACE_FLAG}=`)) ? [] : [`${SEMI_SPACE_FLAG}=128`]),
-    ...(decidesPretenuring ? [] : [NO_PRETENURING_FLAG]),
+    ...(flags.some((flag) => flag.startsWith(`${SEMI_SPACE_FLAG}=`)) ? [] : [SIM_SEMI_SPACE_FLAG]),
+    ...(decidesPretenuring ? [] : [SIM_NO_PRETENURING_FLAG]),
   ];
 }
 
