@@ -27,6 +27,7 @@ import { exitWithJson, runBenchChild } from './bench-child.js';
 import { DEFAULT_RING_CONFIG } from '../src/actors/ring/ring-config.js';
 import { runChurn, type ChurnRunOptions } from '../src/cli/sim-run.js';
 import { DEFAULT_CRYPTO_DELAY_MS } from '../sim/simulator.js';
+import { machineState } from './machine.js';
 import { roundTo } from './round.js';
 
 const SIZES = [1_000, 10_000];
@@ -221,7 +222,9 @@ export async function runSimScaleBench(): Promise<Record<string, unknown>> {
   const maxNodes = Number(process.env.PEERSOCK_BENCH_MAX_NODES ?? 10_000);
   const budgetSec = Number(process.env.PEERSOCK_BENCH_BUDGET_SEC ?? 300);
   const settings = scaleSettings();
-  const out: Record<string, unknown> = { bench: 'simScale', ...settings };
+  const machine = machineState();
+  console.log(`node ${machine.node}, ${machine.cores} cores, load average ${machine.loadAverage1m}, transparent huge pages ${machine.transparentHugePages ?? 'unknown'}`);
+  const out: Record<string, unknown> = { bench: 'simScale', ...settings, machine };
   // PEERSOCK_BENCH_SIZES (e.g. "10000") runs only those sizes.
   const sizes = process.env.PEERSOCK_BENCH_SIZES ? process.env.PEERSOCK_BENCH_SIZES.split(',').map(Number) : SIZES;
   const runs: { nodes: number; key: string; mode: ChildMode }[] = [];
