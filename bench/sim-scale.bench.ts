@@ -223,7 +223,7 @@ export async function runSimScaleBench(): Promise<Record<string, unknown>> {
   const budgetSec = Number(process.env.PEERSOCK_BENCH_BUDGET_SEC ?? 300);
   const settings = scaleSettings();
   const machine = machineState();
-  console.log(`node ${machine.node}, ${machine.cores} cores, load average ${machine.loadAverage1m}, transparent huge pages ${machine.transparentHugePages ?? 'unknown'}`);
+  console.log(`node ${machine.node}, ${machine.cores} cores, load average ${machine.loadAverage1m}`);
   const out: Record<string, unknown> = { bench: 'simScale', ...settings, machine };
   // PEERSOCK_BENCH_SIZES (e.g. "10000") runs only those sizes.
   const sizes = process.env.PEERSOCK_BENCH_SIZES ? process.env.PEERSOCK_BENCH_SIZES.split(',').map(Number) : SIZES;
