@@ -4,6 +4,9 @@
  * (trace entries) per wall second, peak memory per node. Each size runs in its own process
  * so peaks do not mix. Target (DESIGN §5): 10,000 nodes in ≤ 5 min wall, ≤ 4 GiB.
  *
+ * Beside each run this process samples the machine's memory latency (memory-latency.ts), which
+ * the simulator is bound by and which drifts: printed with the figures as `…MemoryLatencyNs`.
+ *
  * A run that cannot make it stops at its wall-time budget and reports how far it got
  * (virtual seconds done) instead of hanging the bench. Environment:
  *   PEERSOCK_BENCH_MAX_NODES   largest N run (default 10000)
@@ -28,6 +31,7 @@ import { DEFAULT_RING_CONFIG } from '../src/actors/ring/ring-config.js';
 import { runChurn, type ChurnRunOptions } from '../src/cli/sim-run.js';
 import { DEFAULT_CRYPTO_DELAY_MS } from '../sim/simulator.js';
 import { machineState } from './machine.js';
+import { createLatencyProbe, latencySummary, type LatencyProbe } from './memory-latency.js';
 import { roundTo } from './round.js';
 
 const SIZES = [1_000, 10_000];
@@ -223,6 +227,9 @@ export async function runSimScaleBench(): Promise<Record<string, unknown>> {
   const budgetSec = Number(process.env.PEERSOCK_BENCH_BUDGET_SEC ?? 300);
   const settings = scaleSettings();
   const machine = machineState();
+  // Sampled in this (otherwise idle) process while each child runs: the child's own memory and
+  // figures stay untouched, and the run is bound by the same memory.
+  const latency = createLatencyProbe();
   console.log(`node ${machine.node}, ${machine.cores} cores, load average ${machine.loadAverage1m}`);
   const out: Record<string, unknown> = { bench: 'simScale', ...settings, machine };
   // PEERSOCK_BENCH_SIZES (e.g. "10000") runs only those sizes.
@@ -240,13 +247,17 @@ export async function runSimScaleBench(): Promise<Record<string, unknown>> {
       `${nodes} nodes, 10 virtual min, exponential churn (median 30 min), budget ${budgetSec} s wall, ${settings.signatures} signatures (${mode.crypto}), ` +
         `trace ${mode.trace}, clock ${mode.timeResolutionMs === 0 ? 'exact' : `${mode.timeResolutionMs} ms`}`,
     );
-    const figures = await child(nodes, budgetSec, mode, settings.signatures);
+    const samples: number[] = [];
+    const sampler = setInterval(() => samples.push(latency.sample()), LATENCY_SAMPLE_MS);
+    const figures = await child(nodes, budgetSec, mode, settings.signatures).finally(() => clearInterval(sampler));
+    const memoryLatency = latencySummary(samples);
     console.log(
       `${nodes} nodes: ${figures.completed ? 'completed' : `STOPPED (${figures.failure ?? 'wall budget'}) after ${figures.virtualSecDone} of 600 virtual s`} in ${figures.wallSec} s wall (full run projected at ${figures.projectedWallSec} s); ` +
         `${figures.timersPerSec} timers/s, ${figures.eventsPerSec} trace entries/s; peak rss ${figures.peakRssMiB} MiB (${figures.rssKiBPerNode} KiB/node over ${figures.peakAlive} alive), heap ${figures.peakHeapMiB} MiB; ` +
         `ring correct ${figures.ringCorrectFraction === null ? '—' : `${(figures.ringCorrectFraction * 100).toFixed(1)}%`} of samples, ` +
         `successors right ${figures.successorsRightMean === null ? '—' : `${(figures.successorsRightMean * 100).toFixed(2)}%`} of nodes on average, formed ${figures.formedAtSec === null ? 'never' : `at ${figures.formedAtSec} s`}` +
-        (figures.joinPhaseWallSec === null ? '' : `; the first ${JOIN_PHASE_MS / 1_000} virtual s took ${figures.joinPhaseWallSec} s wall, then ${figures.steadyWallPerVirtualSec} s wall per virtual s`),
+        (figures.joinPhaseWallSec === null ? '' : `; the first ${JOIN_PHASE_MS / 1_000} virtual s took ${figures.joinPhaseWallSec} s wall, then ${figures.steadyWallPerVirtualSec} s wall per virtual s`) +
+        (memoryLatency === null ? '' : `; memory latency meanwhile ${memoryLatency.meanNs} ns (${memoryLatency.minNs}–${memoryLatency.maxNs}, ${memoryLatency.samples} samples)`),
     );
     out[`${key}WallSec`] = figures.wallSec;
     out[`${key}VirtualSecDone`] = figures.virtualSecDone;
@@ -266,10 +277,14 @@ export async function runSimScaleBench(): Promise<Record<string, unknown>> {
     out[`${key}SuccessorsRightMean`] = figures.successorsRightMean;
     out[`${key}JoinPhaseWallSec`] = figures.joinPhaseWallSec;
     out[`${key}SteadyWallPerVirtualSec`] = figures.steadyWallPerVirtualSec;
+    out[`${key}MemoryLatencyNs`] = memoryLatency;
   }
   out.targets = { sim10kWallSec: 300, sim10kPeakMiB: 4096 };
   return out;
 }
+
+/** How often the memory latency is sampled beside a run (each sample ~0.1 s of this process's time). */
+const LATENCY_SAMPLE_MS = 10_000;
 
 /** What a child is told of its mode: the rest of its settings it reads from the environment it inherits. */
 type ChildMode = Pick<ScaleSettings, 'trace' | 'timeResolutionMs' | 'crypto'>;
