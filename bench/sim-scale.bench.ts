@@ -257,7 +257,7 @@ export async function runSimScaleBench(): Promise<Record<string, unknown>> {
         `ring correct ${figures.ringCorrectFraction === null ? '—' : `${(figures.ringCorrectFraction * 100).toFixed(1)}%`} of samples, ` +
         `successors right ${figures.successorsRightMean === null ? '—' : `${(figures.successorsRightMean * 100).toFixed(2)}%`} of nodes on average, formed ${figures.formedAtSec === null ? 'never' : `at ${figures.formedAtSec} s`}` +
         (figures.joinPhaseWallSec === null ? '' : `; the first ${JOIN_PHASE_MS / 1_000} virtual s took ${figures.joinPhaseWallSec} s wall, then ${figures.steadyWallPerVirtualSec} s wall per virtual s`) +
-        (memoryLatency === null ? '' : `; memory latency meanwhile ${memoryLatency.meanNs} ns (${memoryLatency.minNs}–${memoryLatency.maxNs}, ${memoryLatency.samples} samples)`),
+        (memoryLatency === null ? '' : `; memory latency meanwhile ${memoryLatency.medianNs} ns median (${memoryLatency.minNs}–${memoryLatency.maxNs}, ${memoryLatency.samples} samples)`),
     );
     out[`${key}WallSec`] = figures.wallSec;
     out[`${key}VirtualSecDone`] = figures.virtualSecDone;

@@ -30,6 +30,7 @@ describe('memory latency probe', () => {
 
   it('summarises samples', () => {
     expect(latencySummary([])).toBeNull();
-    expect(latencySummary([100, 200, 150])).toEqual({ meanNs: 150, minNs: 100, maxNs: 200, samples: 3 });
+    expect(latencySummary([100, 900, 150])).toEqual({ medianNs: 150, minNs: 100, maxNs: 900, samples: 3 });
+    expect(latencySummary([200, 100, 160, 150])).toEqual({ medianNs: 155, minNs: 100, maxNs: 200, samples: 4 });
   });
 });
