@@ -31,7 +31,7 @@ import { DEFAULT_RING_CONFIG } from '../src/actors/ring/ring-config.js';
 import { runChurn, type ChurnRunOptions } from '../src/cli/sim-run.js';
 import { DEFAULT_CRYPTO_DELAY_MS } from '../sim/simulator.js';
 import { machineState } from './machine.js';
-import { createLatencyProbe, latencySummary, type LatencyProbe } from './memory-latency.js';
+import { createLatencyProbe, latencySummary } from './memory-latency.js';
 import { roundTo } from './round.js';
 
 const SIZES = [1_000, 10_000];

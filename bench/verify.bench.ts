@@ -4,13 +4,13 @@
  * Run: npx tsx bench/verify.bench.ts   (last line of output: one JSON object)
  */
 import { randomBytes } from 'node:crypto';
-import { availableParallelism, loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { nativePrivateKey, nativePublicKeyFromSecret, nativeSign, nativeVerify } from '../src/crypto/ed25519-native.js';
 import { nobleVerify } from '../src/crypto/ed25519-noble.js';
 import { NativeKeyCache } from '../src/crypto/native-key-cache.js';
 import { createVerifyPool, type VerifyPoolOptions } from '../src/crypto/verify-pool.js';
+import { machineState } from './machine.js';
 
 export interface VerifyBenchOptions {
   /** Milliseconds per measurement (default 2500). */
@@ -141,8 +141,8 @@ export async function runVerifyBench(options: VerifyBenchOptions = {}): Promise<
   const log = options.log ?? ((line: string) => console.log(line));
 
   const samples = makeWorkload(keyCount, 40);
-  const loadBefore = loadavg()[0] ?? 0;
-  log(`workload: ${samples.length} signed messages from ${keyCount} keys, ${availableParallelism()} cores, node ${process.version}, load average ${loadBefore.toFixed(2)} (other load skews every figure)`);
+  const machine = machineState();
+  log(`workload: ${samples.length} signed messages from ${keyCount} keys, ${machine.cores} cores, node ${machine.node}, load average ${machine.loadAverage1m} (other load skews every figure)`);
 
   const cache = new NativeKeyCache();
   const native = measureMainThread(samples, durationMs, (s) => {
@@ -179,8 +179,8 @@ export async function runVerifyBench(options: VerifyBenchOptions = {}): Promise<
     loopDelayP99Ms: Number(pooled.p99Ms.toFixed(3)),
     verifyPerCpuSecPool: Math.round(pooled.perCpuSec),
     poolMeanBatch: Number(pooled.meanBatch.toFixed(1)),
-    cores: availableParallelism(),
-    loadAverage1m: Number(loadBefore.toFixed(2)),
+    cores: machine.cores,
+    loadAverage1m: machine.loadAverage1m,
     invalid,
     targets: TARGETS,
   };
